@@ -1,0 +1,221 @@
+"""Hyperparameters and options: their names, defaults, and the rules that validate them.
+
+This is the first stage of the pipeline (config -> grid -> train -> surfaces -> render -> write).
+Everything a user can type is checked here, before anything is compiled, and every refusal has
+one shape: ``"<name> must be <rule>. Got <value> instead."``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from typing import Any
+
+__all__ = [
+    "HP_DEFAULTS",
+    "ACTIVATIONS",
+    "DATASETS",
+    "NUMERIC_AXES",
+    "validate_hp",
+    "unknown_key",
+    "validate_value",
+    "check_resolution",
+    "check_frames",
+    "check_fps",
+]
+
+#: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed`` and ``shuffle``.
+HP_DEFAULTS: dict[str, Any] = {
+    "lr": 0.1,
+    "decay": 0.0,
+    "momentum": 0.9,
+    "patience": 50,
+    "epochs": 100,
+    "n1": 10,
+    "n2": 10,
+    "n3": 0,
+    "kr": 0.0,
+    "activation": "lrelu",
+    "dataset": "moons",
+    "batch_size": 10,
+    "seed": 0,
+    "shuffle": True,
+}
+
+ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh")
+#: Dataset names in the seed's numbering: 1 = moons, 2 = circles, 3 = blobs, 4 = tricky.
+DATASETS = ("moons", "circles", "blobs", "tricky")
+
+#: Hyperparameters that may vary inside one compiled program: they travel as arrays.
+NUMERIC_AXES = ("lr", "decay", "momentum", "kr", "patience", "seed")
+
+MAX_WIDTH = 1024
+MAX_EPOCHS = 100_000
+MAX_RESOLUTION = 4096
+
+
+def _fail(name: str, rule: str, value: Any) -> ValueError:
+    return ValueError(f"{name} must be {rule}. Got {value!r} instead.")
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    # 10.0 from a TOML file or a CLI float is an integer setting, 10.5 is not.
+    return isinstance(value, float) and math.isfinite(value) and value.is_integer()
+
+
+def _real(name: str, value: Any, rule: str, ok) -> float:
+    if not _is_real(value) or not math.isfinite(value) or not ok(float(value)):
+        raise _fail(name, rule, value)
+    return float(value)
+
+
+def _int(name: str, value: Any, rule: str, lo: int, hi: int) -> int:
+    if not _is_int(value) or not lo <= int(value) <= hi:
+        raise _fail(name, rule, value)
+    return int(value)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value.lower() in choices:
+        return value.lower()
+    raise _fail(name, f"one of {list(choices)}", value)
+
+
+def _dataset(value: Any) -> str:
+    if _is_int(value) and 1 <= int(value) <= len(DATASETS):
+        return DATASETS[int(value) - 1]
+    if isinstance(value, str):
+        if value.strip().isdigit():
+            return _dataset(int(value))
+        if value.lower() in DATASETS:
+            return value.lower()
+    raise _fail("dataset", f"one of {list(DATASETS)} or their numbers 1-{len(DATASETS)}", value)
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _fail(name, "true or false", value)
+
+
+_RULES = {
+    "lr": lambda v: _real("lr", v, "a positive number", lambda x: x > 0),
+    "decay": lambda v: _real("decay", v, "a number >= 0", lambda x: x >= 0),
+    "momentum": lambda v: _real("momentum", v, "a number in [0, 1]", lambda x: 0 <= x <= 1),
+    "kr": lambda v: _real("kr", v, "a number >= 0", lambda x: x >= 0),
+    "patience": lambda v: _int("patience", v, "an integer >= 0", 0, 10**9),
+    "epochs": lambda v: _int("epochs", v, f"an integer in [1, {MAX_EPOCHS}]", 1, MAX_EPOCHS),
+    "n1": lambda v: _int("n1", v, f"an integer in [1, {MAX_WIDTH}]", 1, MAX_WIDTH),
+    "n2": lambda v: _int("n2", v, f"an integer in [0, {MAX_WIDTH}] (0 = no layer)", 0, MAX_WIDTH),
+    "n3": lambda v: _int("n3", v, f"an integer in [0, {MAX_WIDTH}] (0 = no layer)", 0, MAX_WIDTH),
+    "activation": lambda v: _choice("activation", v, ACTIVATIONS),
+    "dataset": _dataset,
+    "batch_size": lambda v: _int("batch_size", v, "an integer in [1, 100000]", 1, 100_000),
+    "seed": lambda v: _int("seed", v, "an integer in [0, 2**31 - 1]", 0, 2**31 - 1),
+    "shuffle": lambda v: _bool("shuffle", v),
+}
+
+
+def unknown_key(kind: str, key: Any, known) -> ValueError:
+    """The one refusal for a name that does not exist, with the closest known name.
+
+    Example:
+        >>> str(unknown_key("hyperparameter", "lrr", ["lr", "decay"]))
+        "Unknown hyperparameter 'lrr'. Did you mean 'lr'? Allowed: ['lr', 'decay']."
+    """
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"Unknown {kind} {key!r}.{hint} Allowed: {list(known)}.")
+
+
+def validate_value(key: str, value: Any) -> Any:
+    """Check one hyperparameter value and return it in canonical form.
+
+    Datasets given by number become names, integer-valued floats become ints.
+
+    Example:
+        >>> validate_value("dataset", 2)
+        'circles'
+        >>> validate_value("lr", -1)
+        Traceback (most recent call last):
+        ...
+        ValueError: lr must be a positive number. Got -1 instead.
+    """
+    if key not in _RULES:
+        raise unknown_key("hyperparameter", key, HP_DEFAULTS)
+    return _RULES[key](value)
+
+
+def validate_hp(hp: dict[str, Any]) -> dict[str, Any]:
+    """Validate a hp dict whose values are scalars or lists of candidate values.
+
+    Returns a new dict in the order given with every value canonical; lists stay lists
+    (tuples become lists). An empty list, a repeated value or a nested list is refused.
+
+    Example:
+        >>> validate_hp({"lr": [0.1, 0.01], "dataset": 1})["dataset"]
+        'moons'
+    """
+    if not isinstance(hp, dict):
+        raise ValueError(f"hp must be a dict of hyperparameters. Got {type(hp).__name__} instead.")
+    out: dict[str, Any] = {}
+    for key, value in hp.items():
+        if not isinstance(key, str) or key not in _RULES:
+            raise unknown_key("hyperparameter", key, HP_DEFAULTS)
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise _fail(key, "a value or a non-empty list of values", value)
+            if any(isinstance(v, (list, tuple, dict)) for v in value):
+                raise _fail(key, "a flat list of values", value)
+            values = [validate_value(key, v) for v in value]
+            if len(set(values)) != len(values):
+                raise _fail(key, "a list of distinct values", value)
+            out[key] = values
+        elif isinstance(value, dict):
+            raise _fail(key, "a value or a list of values", value)
+        else:
+            out[key] = validate_value(key, value)
+    return out
+
+
+def check_resolution(value: Any) -> int:
+    """Mesh points per side of a decision surface.
+
+    Example:
+        >>> check_resolution(64)
+        64
+    """
+    return _int("resolution", value, f"an integer in [2, {MAX_RESOLUTION}]", 2, MAX_RESOLUTION)
+
+
+def check_frames(value: Any, epochs: int) -> int:
+    """Number of recorded snapshots, from epoch 0 to the last; ``None`` means every epoch.
+
+    Example:
+        >>> check_frames(None, 100)
+        101
+    """
+    if value is None:
+        return epochs + 1
+    return _int("frames", value, f"an integer in [2, epochs + 1 = {epochs + 1}]", 2, epochs + 1)
+
+
+def check_fps(value: Any) -> float:
+    """Frames per second of a written animation.
+
+    Example:
+        >>> check_fps(10)
+        10.0
+    """
+    return _real("fps", value, "a number in (0, 120]", lambda x: 0 < x <= 120)

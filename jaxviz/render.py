@@ -1,0 +1,159 @@
+"""Tiled pictures of a grid: one tile per model, laid out by the varied hyperparameters.
+
+Each tile is the seed's plot: the class-1 probability map in RdBu (fixed 0..1 scale), training
+points as circles and test points as squares coloured by class with black edges, and the status
+line ``epoch i/N - loss - acc - lr`` (test loss and accuracy, learning rate in force).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib import colormaps
+
+__all__ = ["TiledFigure", "grid_shape", "format_value", "status_line"]
+
+CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
+SURFACE_CMAP = colormaps["RdBu"]
+
+
+def format_value(value: Any) -> str:
+    """A hyperparameter value as a tile label shows it.
+
+    Example:
+        >>> format_value(0.07), format_value(1e-05), format_value("relu")
+        ('0.07', '1e-05', 'relu')
+    """
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def grid_shape(axes: dict[str, list], n_tiles: int, aspect: float = 16 / 9) -> tuple[int, int]:
+    """Rows and columns of tiles: a table for two axes, otherwise a wrapped row.
+
+    Example:
+        >>> grid_shape({"lr": [1, 2, 3], "momentum": [0, 1]}, 6)
+        (3, 2)
+        >>> grid_shape({"lr": [1, 2, 3]}, 3)
+        (1, 3)
+    """
+    if len(axes) == 2:
+        a, b = (len(v) for v in axes.values())
+        return a, b
+    cols = max(1, min(n_tiles, round(math.sqrt(n_tiles * aspect))))
+    return math.ceil(n_tiles / cols), cols
+
+
+def status_line(epoch: int, epochs: int, loss: float, acc: float, lr: float) -> str:
+    """The seed's status line for one tile.
+
+    Example:
+        >>> status_line(3, 100, 0.5, 0.75, 0.1)
+        'epoch 3/100 - loss:0.500 - acc:0.75 - lr:1.00e-01'
+    """
+    return f"epoch {epoch}/{epochs} - loss:{loss:.3f} - acc:{acc:.2f} - lr:{lr:.2e}"
+
+
+class TiledFigure:
+    """A matplotlib figure with one tile per model, updated in place frame by frame.
+
+    The static layers (points, labels, legend, colour bar) are drawn once; each frame only swaps
+    the surface images and status lines, so rendering an animation costs one draw per frame.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=16, progress=False)
+        >>> tf = TiledFigure(run)
+        >>> tf.frame_rgb(0).shape[2]
+        3
+    """
+
+    def __init__(self, run, dpi: int = 100, tile_inches: float | None = None):
+        self.run = run
+        n = len(run.configs)
+        rows, cols = grid_shape(run.axes, n)
+        tile = tile_inches or float(np.clip(9.0 / max(rows, cols * 9 / 16), 1.2, 3.2))
+        self.small = tile < 2.0
+        width = cols * tile + 1.6
+        height = rows * tile + 1.0
+        # even pixel sizes so that H.264 in yuv420p accepts the frames as they are
+        width = math.ceil(width * dpi / 2) * 2 / dpi
+        height = math.ceil(height * dpi / 2) * 2 / dpi
+        self.fig = Figure(figsize=(width, height), dpi=dpi)
+        FigureCanvasAgg(self.fig)
+        left, right, bottom, top = 0.35 / width, 1 - 1.25 / width, 0.25 / height, 1 - 0.75 / height
+        gs = self.fig.add_gridspec(
+            rows, cols, left=left, right=right, bottom=bottom, top=top, wspace=0.06, hspace=0.22
+        )
+        ds = run.dataset
+        self.images, self.texts = [], []
+        axis_names = list(run.axes)
+        for i, config in enumerate(run.configs):
+            ax = self.fig.add_subplot(gs[i // cols, i % cols])
+            img = ax.imshow(
+                run.surfaces[i, 0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
+                origin="lower", extent=ds.extent, alpha=0.8, interpolation="bilinear", aspect="auto",
+            )
+            size = 10 if self.small else 22
+            ax.scatter(ds.x_train[:, 0], ds.x_train[:, 1], c=ds.y_train, cmap=CLASS_COLOURS,
+                       vmin=0, vmax=1, edgecolors="k", s=size, linewidths=0.5, zorder=2.5)
+            ax.scatter(ds.x_test[:, 0], ds.x_test[:, 1], c=ds.y_test, cmap=CLASS_COLOURS, vmin=0,
+                       vmax=1, alpha=0.6, edgecolors="k", marker="s", s=size, linewidths=0.5, zorder=2.5)
+            ax.set_xlim(ds.extent[:2])
+            ax.set_ylim(ds.extent[2:])
+            ax.set_xticks(())
+            ax.set_yticks(())
+            label = ", ".join(f"{k}={format_value(config[k])}" for k in axis_names)
+            ax.set_title(label, fontsize=7 if self.small else 9, pad=2)
+            text = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom",
+                           fontsize=5 if self.small else 7,
+                           bbox=dict(facecolor="white", alpha=0.6, pad=1, linewidth=0))
+            self.images.append(img)
+            self.texts.append(text)
+        self._decorate(width, height)
+
+    def _decorate(self, width: float, height: float) -> None:
+        run = self.run
+        fixed = {k: v for k, v in run.configs[0].items() if k not in run.axes}
+        shown = ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
+        self.fig.suptitle("Neural network prediction maps", fontsize=12, y=1 - 0.12 / height, va="top")
+        self.fig.text(0.5, 1 - 0.42 / height, shown, ha="center", va="top", fontsize=7, wrap=True)
+        handles = [
+            Line2D([0], [0], marker=m, color="w", markeredgecolor="k", markerfacecolor=c, label=l)
+            for m, c, l in [("o", "#0000FF", "class 1 train"), ("s", "#0000FF", "class 1 test"),
+                            ("o", "#FF0000", "class 0 train"), ("s", "#FF0000", "class 0 test")]
+        ]
+        self.fig.legend(handles=handles, loc="upper right", fontsize=7, frameon=False,
+                        bbox_to_anchor=(1 - 0.05 / width, 1 - 0.7 / height))
+        cax = self.fig.add_axes([1 - 0.75 / width, 0.12, 0.18 / width, 0.45])
+        bar = self.fig.colorbar(self.images[0], cax=cax)
+        bar.set_label("P(class 1)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+
+    def update(self, frame: int) -> None:
+        """Show frame ``frame`` (an index into ``run.frame_epochs``) in every tile."""
+        run = self.run
+        epoch = int(run.frame_epochs[frame])
+        epochs = run.configs[0]["epochs"]
+        for i, (img, text) in enumerate(zip(self.images, self.texts)):
+            img.set_data(run.surfaces[i, frame].astype(np.float32))
+            loss, acc, lr = run.status(i, epoch)
+            text.set_text(status_line(epoch, epochs, loss, acc, lr))
+
+    def frame_rgb(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` as an ``(height, width, 3)`` uint8 array."""
+        self.update(frame)
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+
+    def frames(self, indices=None) -> Iterator[np.ndarray]:
+        """RGB frames, one at a time (they are produced as the writer asks for them)."""
+        for f in range(len(self.run.frame_epochs)) if indices is None else indices:
+            yield self.frame_rgb(f)

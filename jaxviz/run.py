@@ -1,0 +1,253 @@
+"""``sweep``: the whole pipeline, and the :class:`Run` it returns (numbers, surfaces, pictures)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxviz.config import check_frames, check_resolution
+from jaxviz.data import Dataset, load_dataset
+from jaxviz.grid import make_grid
+from jaxviz.surfaces import frame_epochs as spaced_epochs
+from jaxviz.surfaces import predict_surfaces
+from jaxviz.train import METRICS, _epoch_listeners, train_grid
+from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv
+
+__all__ = ["Run", "sweep", "load"]
+
+
+@dataclass
+class Run:
+    """Everything a sweep produced: configs, History metrics, weights, surfaces, and pictures.
+
+    Attributes:
+        configs: the full hp dict of each model, in grid order.
+        axes: the varied keys and their values, in the order given.
+        metrics: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``, each
+            an array ``(n_models, epochs)``; entry ``e - 1`` is epoch ``e`` (Keras History).
+        surfaces: class-1 probabilities ``(n_models, n_frames, resolution, resolution)``, float16,
+            rows along y (row 0 at the bottom of the mesh), columns along x.
+        frame_epochs: the epoch shown by each frame (0 = before training).
+        dataset: the data the grid trained on (standardised split and mesh extent).
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=3, resolution=8, progress=False)
+        >>> run.metrics["val_loss"].shape, run.surfaces.shape
+        ((2, 3), (2, 4, 8, 8))
+    """
+
+    hp: dict[str, Any]
+    options: dict[str, Any]
+    configs: list[dict[str, Any]]
+    axes: dict[str, list[Any]]
+    metrics: dict[str, np.ndarray]
+    surfaces: np.ndarray
+    frame_epochs: np.ndarray
+    dataset: Dataset
+    initial_val: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    _weights: list[np.ndarray] = field(repr=False)
+
+    def weights(self, i: int, epoch: int) -> list[np.ndarray]:
+        """Model ``i``'s weights after ``epoch`` epochs (0 = initial), as Keras' ``get_weights()``.
+
+        Kernels ``(in, out)`` and biases ``(out,)``, layer by layer.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(epochs=2, resolution=8, progress=False)
+            >>> [w.shape for w in run.weights(0, 2)]
+            [(2, 10), (10,), (10, 10), (10,), (10, 1), (1,)]
+        """
+        epochs = self.configs[0]["epochs"]
+        if not (0 <= i < len(self.configs)):
+            raise ValueError(f"i must be a model index in [0, {len(self.configs) - 1}]. Got {i!r} instead.")
+        if not (isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch <= epochs):
+            raise ValueError(f"epoch must be an integer in [0, {epochs}]. Got {epoch!r} instead.")
+        return [np.array(w[i, epoch]) for w in self._weights]
+
+    def status(self, i: int, epoch: int) -> tuple[float, float, float]:
+        """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
+        if epoch == 0:
+            return float(self.initial_val[0][i]), float(self.initial_val[1][i]), float(self.configs[i]["lr"])
+        m = self.metrics
+        e = epoch - 1
+        return float(m["val_loss"][i, e]), float(m["val_accuracy"][i, e]), float(m["learning_rate"][i, e])
+
+    def _frame_index(self, epoch: int) -> int:
+        epochs = self.configs[0]["epochs"]
+        if isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch < 0:
+            epoch = epochs + 1 + epoch
+        hits = np.flatnonzero(self.frame_epochs == epoch)
+        if not hits.size:
+            raise ValueError(
+                f"epoch must be one of the recorded frame epochs {self.frame_epochs.tolist()} "
+                f"(or -1 for the last). Got {epoch!r} instead."
+            )
+        return int(hits[0])
+
+    def figure(self, epoch: int = -1):
+        """A matplotlib ``Figure`` of every model's surface at ``epoch`` (default: the last).
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> len(run.figure().axes) >= 2
+            True
+        """
+        from jaxviz.render import TiledFigure
+
+        tiles = TiledFigure(self)
+        tiles.update(self._frame_index(epoch))
+        return tiles.fig
+
+    def animate(self, path, fps: float = 10, hold: float = 2.0) -> Path:
+        """Write the tiled animation of every frame to ``path`` (``.mp4`` or ``.gif``).
+
+        Example:
+            >>> import jaxviz, tempfile
+            >>> run = jaxviz.sweep(epochs=2, resolution=8, progress=False)
+            >>> run.animate(f"{tempfile.mkdtemp()}/grid.gif", hold=0).name
+            'grid.gif'
+        """
+        from jaxviz.render import TiledFigure
+        from jaxviz.write import animation_format
+
+        animation_format(path)  # refuse a bad suffix before drawing anything
+        return write_animation(path, TiledFigure(self).frames(), fps=fps, hold=hold)
+
+    def show(self, fps: float = 10):
+        """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written)."""
+        from IPython.display import HTML
+
+        with tempfile.TemporaryDirectory() as d:
+            try:
+                data = self.animate(Path(d) / "a.mp4", fps=fps).read_bytes()
+                b64 = base64.b64encode(data).decode()
+                return HTML(f'<video controls autoplay loop src="data:video/mp4;base64,{b64}"></video>')
+            except (OSError, RuntimeError):
+                data = self.animate(Path(d) / "a.gif", fps=fps).read_bytes()
+                return HTML(f'<img src="data:image/gif;base64,{base64.b64encode(data).decode()}">')
+
+    def save(self, directory) -> Path:
+        """Write ``run.npz`` (arrays), ``config.toml`` (re-runs it) and ``metrics.csv``.
+
+        Plain NumPy / TOML / CSV, no pickle; :func:`load` reads it back without retraining.
+        """
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        arrays = {f"metric_{k}": v for k, v in self.metrics.items()}
+        arrays |= {f"weight_{j}": w for j, w in enumerate(self._weights)}
+        arrays |= {"surfaces": self.surfaces, "frame_epochs": self.frame_epochs,
+                   "initial_val_loss": self.initial_val[0], "initial_val_accuracy": self.initial_val[1]}
+        tmp = d / ".run.partial.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(d / "run.npz")
+        self.write_config(d / "config.toml")
+        write_metrics_csv(d / "metrics.csv", self)
+        return d
+
+    def write_config(self, path) -> Path:
+        """The TOML that re-runs this sweep (``jaxviz run --config``)."""
+        return write_config(path, self.hp, self.options)
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="training", unit="epoch", leave=False)
+
+
+def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
+          progress: bool = True, **overrides: Any) -> Run:
+    """Train a grid of models in one compiled program and predict their surfaces.
+
+    Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
+    axis slowest); scalars are fixed; unspecified ones take the seed's defaults. Models start
+    from weights drawn from their ``seed`` alone and see batches in an order drawn from it alone,
+    so two tiles that differ in one setting differ by that setting's effect only.
+
+    Args:
+        hp: hyperparameters (``lr``, ``decay``, ``momentum``, ``patience``, ``epochs``, ``n1``,
+            ``n2``, ``n3``, ``kr``, ``activation``, ``dataset``, ``batch_size``, ``seed``,
+            ``shuffle``). ``overrides`` are applied on top.
+        resolution: mesh points per side of each surface.
+        frames: snapshots recorded, evenly spaced from epoch 0 to the last (default: every epoch).
+        progress: show a progress bar over epochs.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep({"lr": [0.01, 0.5], "momentum": [0.0, 0.9]}, epochs=4,
+        ...                    resolution=16, progress=False)
+        >>> len(run.configs), run.metrics["loss"].shape, run.surfaces.shape
+        (4, (4, 4), (4, 5, 16, 16))
+    """
+    grid = make_grid(hp, **overrides)
+    resolution = check_resolution(resolution)
+    epochs = grid.static.epochs
+    frames = check_frames(frames, epochs)
+    ds = load_dataset(grid.static.dataset)
+
+    bar = _progress_bar(epochs, progress)
+    listener = (lambda done: bar.update(done - bar.n)) if bar is not None else None
+    if listener:
+        _epoch_listeners.append(listener)
+    try:
+        metrics, weights = train_grid(grid.hparams(), grid.unique_seeds(), tuple(ds[1:5]), grid.static)
+        metrics = jax.device_get(metrics)
+    finally:
+        if listener:
+            _epoch_listeners.remove(listener)
+            bar.close()
+    weights = [np.asarray(w) for w in weights]
+    shown = spaced_epochs(epochs, frames)
+    surfaces = predict_surfaces([w[:, shown] for w in weights], grid.static.activation, ds.extent, resolution)
+    return Run(
+        hp={**grid.axes, **grid.fixed},
+        options={"resolution": resolution, "frames": frames},
+        configs=grid.configs,
+        axes=grid.axes,
+        metrics={k: np.asarray(metrics[k]) for k in METRICS},
+        surfaces=surfaces,
+        frame_epochs=shown,
+        dataset=ds,
+        initial_val=(np.asarray(metrics["initial_val_loss"]), np.asarray(metrics["initial_val_accuracy"])),
+        _weights=weights,
+    )
+
+
+def load(directory) -> Run:
+    """Restore a :class:`Run` saved by :meth:`Run.save` (or a CLI run folder), without training.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> back = jaxviz.load(run.save(tempfile.mkdtemp()))
+        >>> bool((back.metrics["loss"] == run.metrics["loss"]).all())
+        True
+    """
+    d = Path(directory)
+    if not (d / "run.npz").is_file():
+        raise ValueError(f"directory must hold a saved run (run.npz). Got {str(d)!r} instead.")
+    config = read_config(d / "config.toml")
+    grid = make_grid(config["hp"])
+    with np.load(d / "run.npz", allow_pickle=False) as z:
+        metrics = {k: z[f"metric_{k}"] for k in METRICS}
+        n_weights = sum(1 for k in z.files if k.startswith("weight_"))
+        weights = [z[f"weight_{j}"] for j in range(n_weights)]
+        surfaces, shown = z["surfaces"], z["frame_epochs"]
+        initial = (z["initial_val_loss"], z["initial_val_accuracy"])
+    return Run(
+        hp={**grid.axes, **grid.fixed}, options=config["options"], configs=grid.configs, axes=grid.axes,
+        metrics=metrics, surfaces=surfaces, frame_epochs=shown, dataset=load_dataset(grid.static.dataset),
+        initial_val=initial, _weights=weights,
+    )

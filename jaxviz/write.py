@@ -1,0 +1,170 @@
+"""Writers: animations (MP4 / GIF), metrics CSV, the config TOML, and the run folder.
+
+Every file is written under a temporary name in the same folder and renamed when complete, so
+a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+import tomli_w
+
+from jaxviz.config import check_fps
+
+__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "FORMATS"]
+
+FORMATS = ("mp4", "gif")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with atomic_path(f"{d}/a.txt") as tmp:
+        ...     _ = open(tmp, "w").write("done")
+        >>> open(f"{d}/a.txt").read()
+        'done'
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def animation_format(path: str | os.PathLike) -> str:
+    """The animation format named by a file suffix.
+
+    Example:
+        >>> animation_format("out/grid.GIF")
+        'gif'
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(f"animation path must end in one of {['.' + f for f in FORMATS]}. Got {str(path)!r} instead.")
+    return suffix
+
+
+def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: float = 2.0) -> Path:
+    """Stream RGB frames to an MP4 (H.264, yuv420p) or a looping GIF, chosen by suffix.
+
+    The last frame is held for ``hold`` seconds (the seed pauses 2 s on its final picture).
+    Frames are consumed one at a time; an MP4 never holds more than the current frame.
+
+    Example:
+        >>> import tempfile
+        >>> frames = (np.full((32, 48, 3), v, np.uint8) for v in (0, 128, 255))
+        >>> write_animation(f"{tempfile.mkdtemp()}/a.gif", frames, fps=5, hold=0).suffix
+        '.gif'
+    """
+    import imageio.v2 as imageio
+
+    fmt = animation_format(path)
+    fps = check_fps(fps)
+    if not (isinstance(hold, (int, float)) and 0 <= hold <= 60):
+        raise ValueError(f"hold must be a number of seconds in [0, 60]. Got {hold!r} instead.")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if fmt == "mp4":
+            writer = imageio.get_writer(
+                tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",
+                macro_block_size=2, quality=8, ffmpeg_log_level="error",
+            )
+        else:
+            writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
+        last = None
+        with writer:
+            for last in frames:
+                writer.append_data(last)
+            if last is None:
+                raise ValueError("an animation needs at least one frame. Got none instead.")
+            for _ in range(round(hold * fps)):
+                writer.append_data(last)
+    return path
+
+
+def write_metrics_csv(path, run) -> Path:
+    """One row per model and epoch: model, the varied hp, epoch, then the History metrics.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> p = write_metrics_csv(f"{tempfile.mkdtemp()}/m.csv", run)
+        >>> len(open(p).read().splitlines())
+        5
+    """
+    from jaxviz.train import METRICS
+
+    path = Path(path)
+    axes = list(run.axes)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["model", *axes, "epoch", *METRICS])
+        for i, config in enumerate(run.configs):
+            for e in range(run.metrics["loss"].shape[1]):
+                values = [repr(float(run.metrics[k][i, e])) for k in METRICS]
+                out.writerow([i, *(config[k] for k in axes), e + 1, *values])
+    return path
+
+
+def write_config(path, hp: dict[str, Any], options: dict[str, Any]) -> Path:
+    """The TOML that re-runs a sweep: ``[hp]`` (lists are axes) and ``[options]``.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_config(f"{tempfile.mkdtemp()}/c.toml", {"lr": [0.1, 0.5]}, {"resolution": 8})
+        >>> read_config(p)
+        {'hp': {'lr': [0.1, 0.5]}, 'options': {'resolution': 8}}
+    """
+    path = Path(path)
+    doc = {"hp": hp, "options": {k: v for k, v in options.items() if v is not None}}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(b"# jaxviz run config: `jaxviz run --config THIS_FILE` runs it again.\n")
+        tomli_w.dump(doc, f)
+    return path
+
+
+def read_config(path) -> dict[str, Any]:
+    """Read a config TOML with ``[hp]`` and optional ``[options]``; refuse anything else.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "c.toml"
+        >>> _ = p.write_text("[hp]\\nlr = 0.5\\n")
+        >>> read_config(p)
+        {'hp': {'lr': 0.5}, 'options': {}}
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"config must be an existing TOML file. Got {str(path)!r} instead.") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"config {str(path)!r} is not valid TOML: {e}.") from None
+    from jaxviz.config import unknown_key
+
+    for key in doc:
+        if key not in ("hp", "options"):
+            raise unknown_key("config table", key, ["hp", "options"])
+    for key in ("hp", "options"):
+        if not isinstance(doc.get(key, {}), dict):
+            raise ValueError(f"config [{key}] must be a table. Got {doc[key]!r} instead.")
+    return {"hp": doc.get("hp", {}), "options": doc.get("options", {})}
