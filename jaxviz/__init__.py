@@ -3,9 +3,9 @@ decision surface evolve side by side.
 
 Example:
     >>> import jaxviz
-    >>> run = jaxviz.sweep({"lr": [0.01, 0.5]}, epochs=3, resolution=8, progress=False)
+    >>> run = jaxviz.sweep({"lr": [0.1, 0.5]}, epochs=2, resolution=8, progress=False)
     >>> run.metrics["val_loss"].shape
-    (2, 3)
+    (2, 2)
 """
 
 from jaxviz.config import HP_DEFAULTS

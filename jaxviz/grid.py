@@ -16,7 +16,10 @@ import numpy as np
 
 from jaxviz.config import HP_DEFAULTS, NUMERIC_AXES, validate_hp
 
-__all__ = ["Grid", "HParams", "Static", "make_grid"]
+__all__ = ["Grid", "HParams", "Static", "make_grid", "MIN_MODELS"]
+
+#: Programs always train at least this many models (see :meth:`Grid.hparams`).
+MIN_MODELS = 2
 
 
 class HParams(NamedTuple):
@@ -69,9 +72,17 @@ class Grid(NamedTuple):
             shuffle=c["shuffle"],
         )
 
-    def hparams(self) -> HParams:
-        """The varying hyperparameters as device arrays, one entry per model."""
-        col = lambda k, dt: jnp.asarray(np.array([c[k] for c in self.configs], dtype=dt))  # noqa: E731
+    def hparams(self, min_models: int = MIN_MODELS) -> HParams:
+        """The varying hyperparameters as device arrays, one entry per model.
+
+        Padded to at least ``min_models`` entries by repeating the last model: XLA compiles a
+        program over a single model differently (its size-1 axes are simplified away and sums
+        run in another order), so a lone model would round differently from the same model
+        inside a grid. From two models on, the results are bitwise independent of the grid
+        size. Callers drop the padded rows.
+        """
+        configs = self.configs + [self.configs[-1]] * max(0, min_models - len(self.configs))
+        col = lambda k, dt: jnp.asarray(np.array([c[k] for c in configs], dtype=dt))  # noqa: E731
         return HParams(
             lr=col("lr", np.float32),
             decay=col("decay", np.float32),
@@ -79,7 +90,9 @@ class Grid(NamedTuple):
             kr=col("kr", np.float32),
             patience=col("patience", np.int32),
             seed=col("seed", np.uint32),
-            seed_index=jnp.asarray(np.searchsorted(self.unique_seeds(), [c["seed"] for c in self.configs]).astype(np.int32)),
+            seed_index=jnp.asarray(
+                np.searchsorted(self.unique_seeds(), [c["seed"] for c in configs]).astype(np.int32)
+            ),
         )
 
     def unique_seeds(self) -> np.ndarray:

@@ -17,10 +17,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib import colormaps
 
-__all__ = ["TiledFigure", "grid_shape", "format_value", "status_line"]
+__all__ = ["TiledFigure", "FrameCompositor", "grid_shape", "format_value", "status_line"]
 
 CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
-SURFACE_CMAP = colormaps["RdBu"]
+#: RdBu for the class-1 probability; NaN (a diverged model) shows as flat grey.
+SURFACE_CMAP = colormaps["RdBu"].with_extremes(bad="#c8c8c8")
+#: The seed draws its map with alpha 0.8 over a white background.
+SURFACE_ALPHA = 0.8
 
 
 def format_value(value: Any) -> str:
@@ -69,7 +72,7 @@ class TiledFigure:
 
     Example:
         >>> import jaxviz
-        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=16, progress=False)
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
         >>> tf = TiledFigure(run)
         >>> tf.frame_rgb(0).shape[2]
         3
@@ -93,13 +96,14 @@ class TiledFigure:
             rows, cols, left=left, right=right, bottom=bottom, top=top, wspace=0.06, hspace=0.22
         )
         ds = run.dataset
-        self.images, self.texts = [], []
+        self.images, self.texts, self.axes = [], [], []
         axis_names = list(run.axes)
         for i, config in enumerate(run.configs):
             ax = self.fig.add_subplot(gs[i // cols, i % cols])
             img = ax.imshow(
                 run.surfaces[i, 0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
-                origin="lower", extent=ds.extent, alpha=0.8, interpolation="bilinear", aspect="auto",
+                origin="lower", extent=ds.extent, alpha=SURFACE_ALPHA, interpolation="bilinear",
+                aspect="auto",
             )
             size = 10 if self.small else 22
             ax.scatter(ds.x_train[:, 0], ds.x_train[:, 1], c=ds.y_train, cmap=CLASS_COLOURS,
@@ -112,9 +116,11 @@ class TiledFigure:
             ax.set_yticks(())
             label = ", ".join(f"{k}={format_value(config[k])}" for k in axis_names)
             ax.set_title(label, fontsize=7 if self.small else 9, pad=2)
+            self.status_size = 5 if self.small else 7
             text = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom",
-                           fontsize=5 if self.small else 7,
+                           fontsize=self.status_size,
                            bbox=dict(facecolor="white", alpha=0.6, pad=1, linewidth=0))
+            self.axes.append(ax)
             self.images.append(img)
             self.texts.append(text)
         self._decorate(width, height)
@@ -155,5 +161,120 @@ class TiledFigure:
 
     def frames(self, indices=None) -> Iterator[np.ndarray]:
         """RGB frames, one at a time (they are produced as the writer asks for them)."""
+        for f in range(len(self.run.frame_epochs)) if indices is None else indices:
+            yield self.frame_rgb(f)
+
+
+def _bilinear_taps(n_pixels: int, n_cells: int):
+    """Source cells and weights that resample ``n_cells`` image cells onto ``n_pixels`` pixels.
+
+    Pixel centres map into cell coordinates as ``imshow`` does (cells span the extent evenly),
+    so the composited frame matches the matplotlib figure of the same epoch.
+    """
+    centre = (np.arange(n_pixels) + 0.5) / n_pixels * n_cells - 0.5
+    centre = np.clip(centre, 0, n_cells - 1)
+    lo = np.floor(centre).astype(np.intp)
+    hi = np.minimum(lo + 1, n_cells - 1)
+    return lo, hi, (centre - lo).astype(np.float32)
+
+
+class FrameCompositor:
+    """Animation frames as pixel arrays: everything static is drawn by matplotlib once.
+
+    The tiled figure is drawn once with transparent tile backgrounds and no surfaces (the
+    overlay: points, labels, legend, colour bar). Each frame then resamples every probability
+    grid to its tile's pixels, looks its colours up in a 256-entry RdBu table (alpha 0.8 over
+    white, as the seed draws), lays the overlay on top and prints the status lines with Pillow.
+    Only one RGB frame exists at a time.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> comp = FrameCompositor(run)
+        >>> frame = comp.frame_rgb(0)
+        >>> frame.dtype, frame.shape[2], frame.shape[0] % 2, frame.shape[1] % 2
+        (dtype('uint8'), 3, 0, 0)
+    """
+
+    def __init__(self, run, dpi: int = 100):
+        from matplotlib import font_manager
+        from PIL import ImageFont
+
+        self.run = run
+        tiles = TiledFigure(run, dpi=dpi)
+        for artist in tiles.images + tiles.texts:
+            artist.set_visible(False)
+        tiles.fig.patch.set_alpha(0.0)
+        for ax in tiles.axes:
+            ax.patch.set_alpha(0.0)
+        tiles.fig.canvas.draw()
+        overlay = np.asarray(tiles.fig.canvas.buffer_rgba()).copy()
+        height = overlay.shape[0]
+        self.shape = overlay.shape[:2]
+        alpha = overlay[..., 3].reshape(-1)
+        self._opaque = np.flatnonzero(alpha == 255)
+        self._partial = np.flatnonzero((alpha > 0) & (alpha < 255))
+        rgb = overlay[..., :3].reshape(-1, 3)
+        self._opaque_rgb = rgb[self._opaque]
+        self._partial_rgb = rgb[self._partial].astype(np.float32)
+        self._partial_a = (alpha[self._partial].astype(np.float32) / 255.0)[:, None]
+        self.boxes = []
+        for ax in tiles.axes:
+            x0, y0, x1, y1 = np.round(ax.get_window_extent().extents).astype(int)
+            self.boxes.append((height - y1, height - y0, x0, x1))
+        res = run.surfaces.shape[-1]
+        h = min(b[1] - b[0] for b in self.boxes)
+        w = min(b[3] - b[2] for b in self.boxes)
+        self.boxes = [(r0, r0 + h, c0, c0 + w) for r0, _, c0, _ in self.boxes]
+        self._rows = _bilinear_taps(h, res)
+        self._cols = _bilinear_taps(w, res)
+        self._rows = tuple(a[::-1] for a in self._rows)  # image row 0 is the top, mesh row 0 the bottom
+        colours = SURFACE_CMAP(np.linspace(0, 1, 256))[:, :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+        bad = np.asarray(SURFACE_CMAP.get_bad()[:3]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+        self._lut = np.round(np.vstack([colours, bad]) * 255).astype(np.uint8)  # entry 256: NaN
+        font_px = max(6, round(tiles.status_size * dpi / 72))
+        self._font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), font_px)
+        tiles.fig.clear()
+
+    def _surface_pixels(self, frame: int) -> np.ndarray:
+        """Every tile's probability map resampled to tile pixels: ``(n_models, h, w)`` float32."""
+        surf = self.run.surfaces[:, frame].astype(np.float32)
+        r_lo, r_hi, r_w = self._rows
+        c_lo, c_hi, c_w = self._cols
+        top, bottom = surf[:, r_lo], surf[:, r_hi]
+        rows = top + (bottom - top) * r_w[None, :, None]
+        left, right = rows[:, :, c_lo], rows[:, :, c_hi]
+        return left + (right - left) * c_w[None, None, :]
+
+    def frame_rgb(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` (an index into ``run.frame_epochs``) as ``(height, width, 3)`` uint8."""
+        from PIL import Image, ImageDraw
+
+        probs = self._surface_pixels(frame)
+        index = np.where(np.isnan(probs), 256, np.clip(probs * 255 + 0.5, 0, 255)).astype(np.intp)
+        colours = self._lut[index]
+        out = np.full((*self.shape, 3), 255, np.uint8)
+        for (r0, r1, c0, c1), tile in zip(self.boxes, colours):
+            out[r0:r1, c0:c1] = tile
+        flat = out.reshape(-1, 3)
+        flat[self._opaque] = self._opaque_rgb
+        under = flat[self._partial].astype(np.float32)
+        flat[self._partial] = (self._partial_rgb * self._partial_a + under * (1 - self._partial_a) + 0.5).astype(np.uint8)
+        image = Image.fromarray(out)
+        draw = ImageDraw.Draw(image, "RGBA")
+        run, epoch = self.run, int(self.run.frame_epochs[frame])
+        epochs = run.configs[0]["epochs"]
+        for i, (r0, r1, c0, c1) in enumerate(self.boxes):
+            text = status_line(epoch, epochs, *run.status(i, epoch))
+            x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=self._font)
+            if x1 - x0 > c1 - c0 - 4:  # tile too small for its status line: drop it
+                continue
+            x, y = c1 - 3 - (x1 - x0), r1 - 3 - (y1 - y0)
+            draw.rectangle((x - 1, y - 1 + y0, x + x1 - x0 + 1, y + y1 + 1), fill=(255, 255, 255, 150))
+            draw.text((x - x0, y), text, font=self._font, fill=(0, 0, 0, 255))
+        return np.asarray(image)
+
+    def frames(self, indices=None) -> Iterator[np.ndarray]:
+        """RGB frames, produced one at a time as the writer consumes them."""
         for f in range(len(self.run.frame_epochs)) if indices is None else indices:
             yield self.frame_rgb(f)

@@ -39,9 +39,9 @@ class Run:
 
     Example:
         >>> import jaxviz
-        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=3, resolution=8, progress=False)
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
         >>> run.metrics["val_loss"].shape, run.surfaces.shape
-        ((2, 3), (2, 4, 8, 8))
+        ((2, 2), (2, 3, 8, 8))
     """
 
     hp: dict[str, Any]
@@ -62,7 +62,7 @@ class Run:
 
         Example:
             >>> import jaxviz
-            >>> run = jaxviz.sweep(epochs=2, resolution=8, progress=False)
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
             >>> [w.shape for w in run.weights(0, 2)]
             [(2, 10), (10,), (10, 10), (10,), (10, 1), (1,)]
         """
@@ -108,20 +108,22 @@ class Run:
         tiles.update(self._frame_index(epoch))
         return tiles.fig
 
-    def animate(self, path, fps: float = 10, hold: float = 2.0) -> Path:
+    def animate(self, path, fps: float = 10, hold: float = 0.0) -> Path:
         """Write the tiled animation of every frame to ``path`` (``.mp4`` or ``.gif``).
+
+        ``hold`` seconds repeat the last frame at the end (the seed holds its final picture 2 s).
 
         Example:
             >>> import jaxviz, tempfile
-            >>> run = jaxviz.sweep(epochs=2, resolution=8, progress=False)
-            >>> run.animate(f"{tempfile.mkdtemp()}/grid.gif", hold=0).name
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> run.animate(f"{tempfile.mkdtemp()}/grid.gif").name
             'grid.gif'
         """
-        from jaxviz.render import TiledFigure
+        from jaxviz.render import FrameCompositor
         from jaxviz.write import animation_format
 
         animation_format(path)  # refuse a bad suffix before drawing anything
-        return write_animation(path, TiledFigure(self).frames(), fps=fps, hold=hold)
+        return write_animation(path, FrameCompositor(self).frames(), fps=fps, hold=hold)
 
     def show(self, fps: float = 10):
         """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written)."""
@@ -186,10 +188,10 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
 
     Example:
         >>> import jaxviz
-        >>> run = jaxviz.sweep({"lr": [0.01, 0.5], "momentum": [0.0, 0.9]}, epochs=4,
-        ...                    resolution=16, progress=False)
+        >>> run = jaxviz.sweep({"lr": [0.01, 0.5], "momentum": [0.0, 0.9]}, epochs=2,
+        ...                    resolution=8, progress=False)
         >>> len(run.configs), run.metrics["loss"].shape, run.surfaces.shape
-        (4, (4, 4), (4, 5, 16, 16))
+        (4, (4, 2), (4, 3, 8, 8))
     """
     grid = make_grid(hp, **overrides)
     resolution = check_resolution(resolution)
@@ -200,15 +202,18 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     bar = _progress_bar(epochs, progress)
     listener = (lambda done: bar.update(done - bar.n)) if bar is not None else None
     if listener:
+        bar.set_description("compiling + training")
         _epoch_listeners.append(listener)
     try:
         metrics, weights = train_grid(grid.hparams(), grid.unique_seeds(), tuple(ds[1:5]), grid.static)
-        metrics = jax.device_get(metrics)
+        n = len(grid.configs)  # drop the rows that pad a lone model (see Grid.hparams)
+        metrics = {k: np.asarray(v)[:n] for k, v in jax.device_get(metrics).items()}
+        weights = [np.asarray(w)[:n] for w in weights]
     finally:
         if listener:
             _epoch_listeners.remove(listener)
+            bar.update(bar.total - bar.n)
             bar.close()
-    weights = [np.asarray(w) for w in weights]
     shown = spaced_epochs(epochs, frames)
     surfaces = predict_surfaces([w[:, shown] for w in weights], grid.static.activation, ds.extent, resolution)
     return Run(

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -62,10 +63,10 @@ def animation_format(path: str | os.PathLike) -> str:
     return suffix
 
 
-def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: float = 2.0) -> Path:
+def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: float = 0.0) -> Path:
     """Stream RGB frames to an MP4 (H.264, yuv420p) or a looping GIF, chosen by suffix.
 
-    The last frame is held for ``hold`` seconds (the seed pauses 2 s on its final picture).
+    The last frame can be held for ``hold`` seconds (the seed pauses 2 s on its final picture).
     Frames are consumed one at a time; an MP4 never holds more than the current frame.
 
     Example:
@@ -81,7 +82,10 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
     if not (isinstance(hold, (int, float)) and 0 <= hold <= 60):
         raise ValueError(f"hold must be a number of seconds in [0, 60]. Got {hold!r} instead.")
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # imageio-ffmpeg starts ffmpeg with fork+exec; the child execs at once, so JAX's
+        # warning about forking a multithreaded process does not apply.
+        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
         if fmt == "mp4":
             writer = imageio.get_writer(
                 tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",

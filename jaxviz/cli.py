@@ -1,0 +1,175 @@
+"""The ``jaxviz`` command: ``demo``, ``run`` and ``presets``. It only parses and calls the library.
+
+Every error is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "parse_value"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + message; we want one line
+        raise ValueError(f"{message} (see `{self.prog} --help`)")
+
+
+def parse_value(text: str) -> Any:
+    """A CLI value as the most specific of bool, int, float or string.
+
+    Example:
+        >>> parse_value("0.5"), parse_value("10"), parse_value("true"), parse_value("relu")
+        (0.5, 10, True, 'relu')
+    """
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def _key_value(option: str, text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ValueError(f"{option} must be KEY=VALUE. Got {text!r} instead.")
+    return key.strip(), value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jaxviz", description="Train a grid of small MLPs at once and animate their decision surfaces.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def outputs(p):
+        p.add_argument("--out", default="jaxviz-out", help="run folder (default: ./jaxviz-out)")
+        p.add_argument("--format", default="mp4", help="animation format: mp4 or gif")
+        p.add_argument("--fps", type=float, default=10.0, help="animation frames per second")
+        p.add_argument("--hold", type=float, default=0.0, help="seconds to hold the last frame (the seed: 2)")
+        p.add_argument("--resolution", type=int, default=64, help="surface mesh points per side")
+        p.add_argument("--frames", type=int, default=None, help="snapshots from epoch 0 to the last (default: every epoch)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    outputs(sub.add_parser("demo", help="a small lr x momentum grid on moons, into ./jaxviz-out/"))
+    run = sub.add_parser("run", help="train a grid and write its animation, figure, metrics and config")
+    run.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="a grid axis (repeatable)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
+    run.add_argument("--preset", help="start from a named preset (see `jaxviz presets`)")
+    run.add_argument("--config", help="start from a config TOML ([hp] and [options])")
+    outputs(run)
+    sub.add_parser("presets", help="list the presets, one line each")
+    return parser
+
+
+def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
+    """hp and options from preset, then config file, then --set / --grid (later wins)."""
+    from jaxviz.presets import preset
+    from jaxviz.write import read_config
+
+    hp: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    if getattr(args, "preset", None):
+        hp.update(preset(args.preset))
+    if getattr(args, "config", None):
+        config = read_config(args.config)
+        hp.update(config["hp"])
+        options.update(config["options"])
+    for text in getattr(args, "set", []):
+        key, value = _key_value("--set", text)
+        hp.pop(key, None)
+        hp[key] = parse_value(value)
+    for text in getattr(args, "grid", []):
+        key, values = _key_value("--grid", text)
+        hp.pop(key, None)
+        hp[key] = [parse_value(v) for v in values.split(",")]
+    return hp, options
+
+
+def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
+    import jaxviz
+    from jaxviz.config import check_fps, check_frames, check_resolution
+    from jaxviz.config import unknown_key
+    from jaxviz.grid import make_grid
+    from jaxviz.write import FORMATS, write_metrics_csv
+
+    for key in options:
+        if key not in ("resolution", "frames"):
+            raise unknown_key("option", key, ["resolution", "frames"])
+    fmt = args.format.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {list(FORMATS)}. Got {args.format!r} instead.")
+    check_fps(args.fps)
+    if not 0 <= args.hold <= 60:
+        raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {args.hold!r} instead.")
+    resolution = check_resolution(args.resolution if args.resolution != 64 else options.get("resolution", 64))
+    epochs = make_grid(hp).static.epochs  # validates every hp before anything compiles
+    frames = args.frames if args.frames is not None else options.get("frames")
+    frames = check_frames(frames, epochs)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder. Got {str(out)!r} (an existing file) instead.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"--out must be a folder that can be created. Got {str(out)!r} ({e.strerror}) instead.") from None
+    if not os.access(out, os.W_OK):
+        raise ValueError(f"--out must be a writable folder. Got {str(out)!r} instead.")
+
+    t0 = time.perf_counter()
+    run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet)
+    t1 = time.perf_counter()
+    animation = run.animate(out / f"animation.{fmt}", fps=args.fps, hold=args.hold)
+    run.figure(-1).savefig(out / "final.png", dpi=100)
+    write_metrics_csv(out / "metrics.csv", run)
+    run.write_config(out / "config.toml")
+    t2 = time.perf_counter()
+    if not args.quiet:
+        n, epochs = len(run.configs), run.metrics["loss"].shape[1]
+        print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
+              f"final.png, metrics.csv, config.toml in {t2 - t1:.1f} s -> {out}/")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jaxviz`` console script; returns the exit code.
+
+    Example:
+        >>> main(["run", "--grid", "lrr=0.1"])  # doctest: +SKIP
+        jaxviz: error: Unknown hyperparameter 'lrr'. Did you mean 'lr'? ...
+        2
+    """
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.command == "presets":
+            from jaxviz.presets import PRESET_INFO
+
+            width = max(map(len, PRESET_INFO))
+            for name, info in PRESET_INFO.items():
+                print(f"{name:<{width}}  {info}")
+            return 0
+        if args.command == "demo":
+            from jaxviz.presets import preset
+
+            _run(preset("demo"), {}, args)
+            return 0
+        hp, options = _gather(args)
+        _run(hp, options, args)
+        return 0
+    except ValueError as e:
+        print(f"jaxviz: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("jaxviz: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
