@@ -39,7 +39,7 @@ def format_value(value: Any) -> str:
 
 
 def grid_shape(axes: dict[str, list], n_tiles: int, aspect: float = 16 / 9) -> tuple[int, int]:
-    """Rows and columns of tiles: a table for two axes, otherwise a wrapped row.
+    """Rows and columns of tiles: a table for two axes, otherwise a row wrapped to ~16:9.
 
     Example:
         >>> grid_shape({"lr": [1, 2, 3], "momentum": [0, 1]}, 6)
@@ -50,7 +50,9 @@ def grid_shape(axes: dict[str, list], n_tiles: int, aspect: float = 16 / 9) -> t
     if len(axes) == 2:
         a, b = (len(v) for v in axes.values())
         return a, b
-    cols = max(1, min(n_tiles, round(math.sqrt(n_tiles * aspect))))
+    if n_tiles <= 5:
+        return 1, n_tiles
+    cols = min(n_tiles, math.ceil(math.sqrt(n_tiles * aspect)))
     return math.ceil(n_tiles / cols), cols
 
 

@@ -62,8 +62,8 @@ def bce(p: jax.Array, y: jax.Array) -> jax.Array:
     The clip also stops the gradient of saturated outputs, as in Keras.
 
     Example:
-        >>> float(bce(jnp.array(1.0), jnp.array(0.0))) > 16
-        True
+        >>> round(float(bce(jnp.float32(1.0), jnp.float32(0.0))), 2)  # bounded by the clip
+        15.94
     """
     p = jnp.clip(p, EPSILON, 1.0 - EPSILON)
     return -(y * jnp.log(p) + (1.0 - y) * jnp.log(1.0 - p))
@@ -93,7 +93,7 @@ def plateau_update(state: PlateauState, lr_base, val_loss, patience):
     Example:
         >>> s = PlateauState(jnp.float32(1.0), jnp.int32(0), jnp.int32(0))
         >>> s, lr = plateau_update(s, jnp.float32(0.1), jnp.float32(1.0), 1)
-        >>> float(lr)
+        >>> round(float(lr), 6)
         0.05
     """
     factor, min_delta = PLATEAU["factor"], PLATEAU["min_delta"]
