@@ -142,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaxviz`` console script; returns the exit code.
 
     Example:
-        >>> main(["run", "--grid", "lrr=0.1"])  # doctest: +SKIP
-        jaxviz: error: Unknown hyperparameter 'lrr'. Did you mean 'lr'? ...
+        >>> main(["run", "--set", "lr=-1"])  # stderr: jaxviz: error: lr must be a positive number...
         2
     """
     try:
