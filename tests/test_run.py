@@ -92,3 +92,8 @@ def test_animations_mp4_and_gif(tiny_run, tmp_path):
     assert gif.info["duration"] == 200 + 1000  # the last frame is held for 1 s more
     with pytest.raises(ValueError, match=r"animation path must end in one of \['.mp4', '.gif'\]"):
         tiny_run.animate(tmp_path / "a.avi")
+
+
+def test_show_embeds_an_html5_video(tiny_run):
+    html = tiny_run.show()._repr_html_()
+    assert html.startswith("<video controls autoplay loop") and "data:video/mp4;base64," in html
