@@ -110,7 +110,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
     if not 0 <= args.hold <= 60:
         raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {args.hold!r} instead.")
     resolution = check_resolution(args.resolution if args.resolution != 64 else options.get("resolution", 64))
-    epochs = make_grid(hp).static.epochs  # validates every hp before anything compiles
+    epochs = max(c["epochs"] for c in make_grid(hp).configs)  # validates every hp before any compile
     frames = args.frames if args.frames is not None else options.get("frames")
     frames = check_frames(frames, epochs)
     out = Path(args.out)

@@ -16,7 +16,8 @@ __all__ = [
     "HP_DEFAULTS",
     "ACTIVATIONS",
     "DATASETS",
-    "NUMERIC_AXES",
+    "OPTIMIZERS",
+    "GRID_WIDE",
     "validate_hp",
     "unknown_key",
     "validate_value",
@@ -25,7 +26,8 @@ __all__ = [
     "check_fps",
 ]
 
-#: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed`` and ``shuffle``.
+#: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
+#: ``noise`` (of the Playground datasets).
 HP_DEFAULTS: dict[str, Any] = {
     "lr": 0.1,
     "decay": 0.0,
@@ -41,14 +43,20 @@ HP_DEFAULTS: dict[str, Any] = {
     "batch_size": 10,
     "seed": 0,
     "shuffle": True,
+    "optimizer": "sgd",
+    "noise": 0.0,
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh")
-#: Dataset names in the seed's numbering: 1 = moons, 2 = circles, 3 = blobs, 4 = tricky.
-DATASETS = ("moons", "circles", "blobs", "tricky")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+#: The seed's datasets in its numbering: 1 = moons, 2 = circles, 3 = blobs, 4 = tricky.
+SEED_DATASETS = ("moons", "circles", "blobs", "tricky")
+#: TensorFlow Playground's classification sets ("ring" is Playground's "circle").
+PLAYGROUND_DATASETS = ("xor", "gauss", "spiral", "ring")
+DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS
 
-#: Hyperparameters that may vary inside one compiled program: they travel as arrays.
-NUMERIC_AXES = ("lr", "decay", "momentum", "kr", "patience", "seed")
+#: Hyperparameters that cannot vary within one grid (they choose the program's code path).
+GRID_WIDE = ("shuffle",)
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
@@ -91,14 +99,14 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 
 
 def _dataset(value: Any) -> str:
-    if _is_int(value) and 1 <= int(value) <= len(DATASETS):
-        return DATASETS[int(value) - 1]
+    if _is_int(value) and 1 <= int(value) <= len(SEED_DATASETS):
+        return SEED_DATASETS[int(value) - 1]
     if isinstance(value, str):
         if value.strip().isdigit():
             return _dataset(int(value))
         if value.lower() in DATASETS:
             return value.lower()
-    raise _fail("dataset", f"one of {list(DATASETS)} or their numbers 1-{len(DATASETS)}", value)
+    raise _fail("dataset", f"one of {list(DATASETS)} (or 1-{len(SEED_DATASETS)} for the seed's)", value)
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -124,6 +132,8 @@ _RULES = {
     "batch_size": lambda v: _int("batch_size", v, "an integer in [1, 100000]", 1, 100_000),
     "seed": lambda v: _int("seed", v, "an integer in [0, 2**31 - 1]", 0, 2**31 - 1),
     "shuffle": lambda v: _bool("shuffle", v),
+    "optimizer": lambda v: _choice("optimizer", v, OPTIMIZERS),
+    "noise": lambda v: _real("noise", v, "a number in [0, 1]", lambda x: 0 <= x <= 1),
 }
 
 

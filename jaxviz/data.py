@@ -1,8 +1,16 @@
-"""The seed notebook's four datasets, standardised and split exactly as the seed does."""
+"""Datasets: the seed's four, TensorFlow Playground's four, and the user's own points.
+
+Every dataset goes through the seed's preparation: ``StandardScaler`` fitted on the whole set,
+then ``train_test_split(test_size=0.4, random_state=42)`` (a user's own split is kept as given).
+The prediction mesh spans the standardised data plus 0.5 on every side.
+"""
 
 from __future__ import annotations
 
+import csv
 import functools
+import math
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -10,16 +18,27 @@ from sklearn.datasets import make_blobs, make_circles, make_classification, make
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from jaxviz.config import DATASETS, validate_value
+from jaxviz.config import PLAYGROUND_DATASETS, SEED_DATASETS, validate_value
 
-__all__ = ["Dataset", "load_dataset", "raw_dataset"]
+__all__ = [
+    "Dataset",
+    "DataTable",
+    "load_dataset",
+    "raw_dataset",
+    "playground_dataset",
+    "dataset_from_arrays",
+    "read_csv",
+    "pack",
+]
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
 MESH_MARGIN = 0.5
+#: TensorFlow Playground's sample count for classification problems.
+PLAYGROUND_SAMPLES = 500
 
 
 class Dataset(NamedTuple):
-    """A standardised 60/40 split and the extent of its prediction mesh.
+    """A standardised train/test split and the extent of its prediction mesh.
 
     ``extent`` is ``(x_min, x_max, y_min, y_max)`` of the mesh: the data's range plus 0.5.
     Labels are float32 0/1.
@@ -34,7 +53,7 @@ class Dataset(NamedTuple):
 
 
 def raw_dataset(name: str | int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's generator call for a dataset, before scaling and splitting.
+    """The seed's generator call for one of its datasets, before scaling and splitting.
 
     Example:
         >>> X, y = raw_dataset("tricky")
@@ -48,32 +67,230 @@ def raw_dataset(name: str | int) -> tuple[np.ndarray, np.ndarray]:
         return make_circles(noise=0.3, factor=0.5, random_state=40)
     if name == "blobs":
         return make_blobs(centers=2, n_features=2, random_state=42)
-    draws = [
-        make_classification(
-            n_classes=2, n_features=2, n_redundant=0, n_informative=2,
-            random_state=r, n_clusters_per_class=2,
-        )
-        for r in (1, 2)
-    ]
-    return np.concatenate([d[0] for d in draws]), np.concatenate([d[1] for d in draws])
+    if name == "tricky":
+        draws = [
+            make_classification(
+                n_classes=2, n_features=2, n_redundant=0, n_informative=2,
+                random_state=r, n_clusters_per_class=2,
+            )
+            for r in (1, 2)
+        ]
+        return np.concatenate([d[0] for d in draws]), np.concatenate([d[1] for d in draws])
+    raise ValueError(f"dataset must be one of the seed's {list(SEED_DATASETS)}. Got {name!r} instead.")
 
 
-@functools.lru_cache(maxsize=len(DATASETS))
-def load_dataset(name: str | int) -> Dataset:
-    """A seed dataset, standardised on the whole set, then split 60/40 with random_state=42.
+def playground_dataset(name: str, noise: float = 0.0, seed: int = 0,
+                       n: int = PLAYGROUND_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow Playground's classification generators (``dataset.ts``), labels mapped to 0/1.
+
+    ``xor``, ``gauss``, ``spiral`` and ``ring`` (Playground's "circle"), ``n`` points with
+    Playground's ``noise`` (its slider / 100, so 0 to 0.5), drawn from ``seed``.
 
     Example:
-        >>> ds = load_dataset(1)
-        >>> ds.name, ds.x_train.shape, ds.x_test.shape
-        ('moons', (60, 2), (40, 2))
+        >>> X, y = playground_dataset("spiral", noise=0.1, seed=0)
+        >>> X.shape, int(y.sum())
+        ((500, 2), 250)
     """
-    name = validate_value("dataset", name)
-    X, y = raw_dataset(name)
-    X = StandardScaler().fit_transform(X)
-    x_train, x_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=42)
+    rng = np.random.default_rng(seed)
+    uniform = lambda a, b, size=None: rng.uniform(a, b, size)  # noqa: E731
+    if name == "gauss":
+        variance = 0.5 + (4.0 - 0.5) * noise / 0.5  # d3 linear scale [0, .5] -> [.5, 4]
+        half = n // 2
+        pos = rng.normal([2.0, 2.0], math.sqrt(variance), (half, 2))
+        neg = rng.normal([-2.0, -2.0], math.sqrt(variance), (half, 2))
+        return np.concatenate([pos, neg]), np.repeat([1, 0], half)
+    if name == "spiral":
+        half = n // 2
+        i = np.arange(half)
+        r = i / half * 5
+        parts = []
+        for delta in (0.0, math.pi):
+            t = 1.75 * i / half * 2 * math.pi + delta
+            x = r * np.sin(t) + uniform(-1, 1, half) * noise
+            y = r * np.cos(t) + uniform(-1, 1, half) * noise
+            parts.append(np.stack([x, y], 1))
+        return np.concatenate(parts), np.repeat([1, 0], half)
+    if name == "ring":
+        radius, half = 5.0, n // 2
+        points = []
+        for lo, hi in ((0.0, radius * 0.5), (radius * 0.7, radius)):
+            r = uniform(lo, hi, half)
+            angle = uniform(0, 2 * math.pi, half)
+            points.append(np.stack([r * np.sin(angle), r * np.cos(angle)], 1))
+        X = np.concatenate(points)
+        noisy = X + uniform(-radius, radius, X.shape) * noise
+        return X, (np.hypot(noisy[:, 0], noisy[:, 1]) < radius * 0.5).astype(int)
+    if name == "xor":
+        X = uniform(-5, 5, (n, 2))
+        X += np.where(X > 0, 0.3, -0.3)
+        noisy = X + uniform(-5, 5, X.shape) * noise
+        return X, (noisy[:, 0] * noisy[:, 1] >= 0).astype(int)
+    raise ValueError(f"dataset must be one of Playground's {list(PLAYGROUND_DATASETS)}. Got {name!r} instead.")
+
+
+def _prepare(name: str, X, y, split=None) -> Dataset:
+    """Standardise on the whole set, split 60/40 (unless ``split`` is given), find the extent."""
+    X = np.asarray(X, np.float64)
+    if split is None:
+        X = StandardScaler().fit_transform(X)
+        x_train, x_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=42)
+    else:
+        scaler = StandardScaler().fit(X)
+        (x_train, y_train), (x_test, y_test) = [(scaler.transform(np.asarray(a, np.float64)), b) for a, b in split]
+        X = scaler.transform(X)
     lo, hi = X.min(axis=0) - MESH_MARGIN, X.max(axis=0) + MESH_MARGIN
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Dataset(
         name, f32(x_train), f32(y_train), f32(x_test), f32(y_test),
         (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0) -> Dataset:
+    """A named dataset, standardised on the whole set, then split 60/40 with random_state=42.
+
+    The seed's four (``moons``/1, ``circles``/2, ``blobs``/3, ``tricky``/4) are fixed recipes;
+    Playground's four (``xor``, ``gauss``, ``spiral``, ``ring``) use ``noise`` and ``seed``.
+
+    Example:
+        >>> ds = load_dataset(1)
+        >>> ds.name, ds.x_train.shape, ds.x_test.shape
+        ('moons', (60, 2), (40, 2))
+        >>> load_dataset("xor", 0.2, 3).x_train.shape
+        (300, 2)
+    """
+    name = validate_value("dataset", name)
+    if name in PLAYGROUND_DATASETS:
+        return _prepare(name, *playground_dataset(name, noise, seed))
+    return _prepare(name, *raw_dataset(name))
+
+
+def _check_points(what: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        X = np.asarray(X, dtype=np.float64)
+        y_raw = np.asarray(y)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be numeric arrays X (n, 2) and y (n,). Got something else instead.") from None
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"{what} X must have exactly 2 feature columns, shape (n, 2). Got shape {X.shape} instead.")
+    if y_raw.ndim != 1 or len(y_raw) != len(X):
+        raise ValueError(f"{what} y must be one label per point, shape ({len(X)},). Got shape {y_raw.shape} instead.")
+    if not np.isfinite(X).all():
+        bad = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
+        raise ValueError(f"{what} X must be finite numbers. Got {X[bad].tolist()} (NaN or inf) at row {bad} instead.")
+    try:
+        y_num = y_raw.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} y must be 0/1 labels. Got {sorted(set(y_raw.tolist()))[:5]} instead.") from None
+    labels = set(np.unique(y_num).tolist())
+    if not labels <= {0.0, 1.0}:
+        raise ValueError(f"{what} y must be two classes labelled 0 and 1. Got labels {sorted(labels)[:5]} instead.")
+    return X, y_num
+
+
+def dataset_from_arrays(data, name: str = "custom") -> Dataset:
+    """The user's own points: ``(X, y)`` (split 60/40 as the seed does) or
+    ``(X_train, y_train, X_test, y_test)`` (kept as given). Standardised on all points.
+
+    Refused: not 2 features, labels that are not two classes 0/1, NaN/inf, fewer than 2 points
+    of each class (in each part given).
+
+    Example:
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [2, 2], [3, 3]], float)
+        >>> ds = dataset_from_arrays((X, [0, 0, 1, 1, 0, 1]))
+        >>> ds.x_train.shape, ds.x_test.shape
+        ((3, 2), (3, 2))
+    """
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
+        raise ValueError("data must be (X, y) or (X_train, y_train, X_test, y_test). "
+                         f"Got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'} instead.")
+    parts = [(data[i], data[i + 1]) for i in range(0, len(data), 2)]
+    names = ["data"] if len(parts) == 1 else ["training data", "test data"]
+    checked = [_check_points(w, X, y) for w, (X, y) in zip(names, parts)]
+    for what, (X, y) in zip(names, checked):
+        counts = [int((y == c).sum()) for c in (0, 1)]
+        if min(counts) < 2:
+            raise ValueError(f"{what} must have at least 2 points of each class. Got {counts[0]} of class 0 "
+                             f"and {counts[1]} of class 1 instead.")
+    if len(checked) == 1:
+        return _prepare(name, *checked[0])
+    X_all = np.concatenate([checked[0][0], checked[1][0]])
+    return _prepare(name, X_all, None, split=checked)
+
+
+def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
+    """Two feature columns and a 0/1 label column; a header line is optional. No pickles.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "d.csv"
+        >>> _ = p.write_text("x,y,label\\n0.5,1,0\\n2,3,1\\n")
+        >>> X, y = read_csv(p)
+        >>> X.tolist(), y.tolist()
+        ([[0.5, 1.0], [2.0, 3.0]], [0.0, 1.0])
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ValueError(f"{what} must be an existing CSV file. Got {str(path)!r} instead.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} must be a readable text CSV file. Got {str(path)!r} ({e}) instead.") from None
+    rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got an empty file instead.")
+    values = []
+    for k, (line, row) in enumerate(rows):
+        try:
+            if len(row) != 3:
+                raise ValueError
+            values.append([float(c) for c in row])
+        except ValueError:
+            if k == 0:  # a header line
+                continue
+            raise ValueError(f"{what} {str(path)!r} line {line} must be 'x1,x2,label' with 3 numbers. "
+                             f"Got {','.join(row)!r} instead.") from None
+    if not values:
+        raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got only a header instead.")
+    table = np.asarray(values)
+    return table[:, :2], table[:, 2]
+
+
+class DataTable(NamedTuple):
+    """Several datasets padded to common sizes, for one program: model i uses row ``data_index[i]``.
+
+    Padded points are zeros; ``n_train`` / ``n_test`` say how many rows of each are real.
+    """
+
+    x_train: np.ndarray  # (D, N, 2) float32
+    y_train: np.ndarray  # (D, N) float32
+    n_train: np.ndarray  # (D,) int32
+    x_test: np.ndarray  # (D, M, 2) float32
+    y_test: np.ndarray  # (D, M) float32
+    n_test: np.ndarray  # (D,) int32
+
+
+def pack(datasets: list[Dataset]) -> DataTable:
+    """Pad datasets to the largest train and test sizes.
+
+    Example:
+        >>> t = pack([load_dataset("moons"), load_dataset("tricky")])
+        >>> t.x_train.shape, t.n_train.tolist()
+        ((2, 120, 2), [60, 120])
+    """
+    n = max(len(d.y_train) for d in datasets)
+    m = max(len(d.y_test) for d in datasets)
+
+    def pad(arrays, size):
+        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), np.float32)
+        for i, a in enumerate(arrays):
+            out[i, : len(a)] = a
+        return out
+
+    return DataTable(
+        pad([d.x_train for d in datasets], n), pad([d.y_train for d in datasets], n),
+        np.array([len(d.y_train) for d in datasets], np.int32),
+        pad([d.x_test for d in datasets], m), pad([d.y_test for d in datasets], m),
+        np.array([len(d.y_test) for d in datasets], np.int32),
     )

@@ -1,9 +1,12 @@
 """From a hp dict with lists to the grid: one full config per model, and the arrays that vary.
 
 Any hyperparameter given as a list or tuple is a grid axis; the grid is the Cartesian product of
-the axes in the order given (the first axis varies slowest). What varies across models travels as
-arrays (:class:`HParams`, vmapped); what fixes shapes is :class:`Static` (hashed into the compiled
-program), so a new grid of the same shape with other values reuses the compiled program.
+the axes in the order given (the first axis varies slowest). Every model of the grid trains in
+ONE compiled program: what varies across models travels as arrays (:class:`HParams`, vmapped),
+including the structure (widths, activation, dataset, batch size, epochs, optimizer), which the
+program reads as masks; what fixes shapes is :class:`Static` (hashed into the compiled program):
+the largest width, the number of layer slots, the largest batch, the most epochs. A new grid of
+the same shape with other values reuses the compiled program.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from jaxviz.config import HP_DEFAULTS, NUMERIC_AXES, validate_hp
+from jaxviz.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp
 
-__all__ = ["Grid", "HParams", "Static", "make_grid", "MIN_MODELS"]
+__all__ = ["Grid", "HParams", "Static", "make_grid", "MIN_MODELS", "dataset_key"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
 
 
 class HParams(NamedTuple):
-    """Per-model hyperparameters, each an array with a leading model axis ``(n_models,)``."""
+    """Per-model settings, each an array with a leading model axis ``(n_models, ...)``."""
 
     lr: Any  # float32
     decay: Any  # float32
@@ -31,18 +34,40 @@ class HParams(NamedTuple):
     kr: Any  # float32
     patience: Any  # int32
     seed: Any  # uint32
-    seed_index: Any  # int32, row of this model's seed in ``Grid.unique_seeds()``
+    widths: Any  # int32 (n_models, 3): n1, n2, n3 (0 = no layer)
+    activation: Any  # int32, index into Static.activations
+    optimizer: Any  # int32, index into Static.optimizers
+    batch_size: Any  # int32
+    epochs: Any  # int32
+    data_index: Any  # int32, row of the model's dataset in the DataTable
+    order_index: Any  # int32, row of the model's (seed, n_train) in the batch-order table
 
 
 class Static(NamedTuple):
-    """Settings shared by the whole grid that fix shapes or code paths (hashable)."""
+    """What fixes the program's shapes and code paths (hashable); the same for every model."""
 
-    widths: tuple[int, ...]  # hidden widths actually present, e.g. (10, 10)
-    activation: str
-    dataset: str
-    batch_size: int
-    epochs: int
+    hidden: int  # width every hidden layer is padded to
+    slots: int  # hidden layer slots (1-3); a model without that layer passes its input through
+    activations: tuple[str, ...]  # the activations used in the grid
+    optimizers: tuple[str, ...]  # the optimizers used in the grid
+    batch: int  # the largest batch size
+    steps: int  # the most batches per epoch of any model
+    epochs: int  # the most epochs of any model
     shuffle: bool
+
+
+def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
+    """What determines a model's data: Playground sets depend on ``noise`` and ``seed``.
+
+    Example:
+        >>> dataset_key({"dataset": "moons", "noise": 0.3, "seed": 4})
+        ('moons', 0.0, 0)
+        >>> dataset_key({"dataset": "xor", "noise": 0.3, "seed": 4})
+        ('xor', 0.3, 4)
+    """
+    if config["dataset"] in PLAYGROUND_DATASETS:
+        return config["dataset"], float(config["noise"]), int(config["seed"])
+    return config["dataset"], 0.0, 0
 
 
 class Grid(NamedTuple):
@@ -60,52 +85,72 @@ class Grid(NamedTuple):
     axes: dict[str, list[Any]]  # the varied keys and their values, in the order given
     fixed: dict[str, Any]  # every hp that is not an axis
 
-    @property
-    def static(self) -> Static:
-        c = self.configs[0]  # structural keys are equal across the grid
+    def dataset_keys(self) -> list[tuple[str, float, int]]:
+        """The distinct datasets of the grid, in order of first use."""
+        return list(dict.fromkeys(dataset_key(c) for c in self.configs))
+
+    def static(self, n_train: list[int]) -> Static:
+        """Shapes of the program, given the training-set size of each of :meth:`dataset_keys`."""
+        c = self.configs
+        widths = [(m["n1"], m["n2"], m["n3"]) for m in c]
+        sizes = dict(zip(self.dataset_keys(), n_train))
+        steps = max(-(-sizes[dataset_key(m)] // min(m["batch_size"], sizes[dataset_key(m)])) for m in c)
         return Static(
-            widths=tuple(w for w in (c["n1"], c["n2"], c["n3"]) if w > 0),
-            activation=c["activation"],
-            dataset=c["dataset"],
-            batch_size=c["batch_size"],
-            epochs=c["epochs"],
-            shuffle=c["shuffle"],
+            hidden=max(max(w) for w in widths),
+            slots=max(3 if w[2] else 2 if w[1] else 1 for w in widths),
+            activations=tuple(dict.fromkeys(m["activation"] for m in c)),
+            optimizers=tuple(dict.fromkeys(m["optimizer"] for m in c)),
+            batch=max(m["batch_size"] for m in c),
+            steps=steps,
+            epochs=max(m["epochs"] for m in c),
+            shuffle=c[0]["shuffle"],
         )
 
-    def hparams(self, min_models: int = MIN_MODELS) -> HParams:
-        """The varying hyperparameters as device arrays, one entry per model.
+    def order_table(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (seed, training-set size) pairs: batch orders are drawn once per pair."""
+        sizes = dict(zip(self.dataset_keys(), n_train))
+        pairs = sorted({(m["seed"], sizes[dataset_key(m)]) for m in self.configs})
+        return np.array([p[0] for p in pairs], np.uint32), np.array([p[1] for p in pairs], np.int32)
 
-        Padded to at least ``min_models`` entries by repeating the last model: XLA compiles a
+    def hparams(self, n_train: list[int], min_models: int = MIN_MODELS) -> HParams:
+        """The per-model settings as device arrays, one row per model.
+
+        Padded to at least ``min_models`` rows by repeating the last model: XLA compiles a
         program over a single model differently (its size-1 axes are simplified away and sums
         run in another order), so a lone model would round differently from the same model
-        inside a grid. From two models on, the results are bitwise independent of the grid
-        size. Callers drop the padded rows.
+        inside a grid. From two models on, results do not depend on the grid. Callers drop
+        the padded rows.
         """
         configs = self.configs + [self.configs[-1]] * max(0, min_models - len(self.configs))
-        col = lambda k, dt: jnp.asarray(np.array([c[k] for c in configs], dtype=dt))  # noqa: E731
+        static = self.static(n_train)
+        keys = self.dataset_keys()
+        sizes = dict(zip(keys, n_train))
+        seeds, ns = self.order_table(n_train)
+        pairs = {(int(s), int(n)): i for i, (s, n) in enumerate(zip(seeds, ns))}
+        col = lambda f, dt: jnp.asarray(np.array([f(c) for c in configs], dtype=dt))  # noqa: E731
         return HParams(
-            lr=col("lr", np.float32),
-            decay=col("decay", np.float32),
-            momentum=col("momentum", np.float32),
-            kr=col("kr", np.float32),
-            patience=col("patience", np.int32),
-            seed=col("seed", np.uint32),
-            seed_index=jnp.asarray(
-                np.searchsorted(self.unique_seeds(), [c["seed"] for c in configs]).astype(np.int32)
-            ),
+            lr=col(lambda c: c["lr"], np.float32),
+            decay=col(lambda c: c["decay"], np.float32),
+            momentum=col(lambda c: c["momentum"], np.float32),
+            kr=col(lambda c: c["kr"], np.float32),
+            patience=col(lambda c: c["patience"], np.int32),
+            seed=col(lambda c: c["seed"], np.uint32),
+            widths=col(lambda c: (c["n1"], c["n2"], c["n3"]), np.int32),
+            activation=col(lambda c: static.activations.index(c["activation"]), np.int32),
+            optimizer=col(lambda c: static.optimizers.index(c["optimizer"]), np.int32),
+            batch_size=col(lambda c: c["batch_size"], np.int32),
+            epochs=col(lambda c: c["epochs"], np.int32),
+            data_index=col(lambda c: keys.index(dataset_key(c)), np.int32),
+            order_index=col(lambda c: pairs[(c["seed"], sizes[dataset_key(c)])], np.int32),
         )
-
-    def unique_seeds(self) -> np.ndarray:
-        """The distinct seeds of the grid, sorted (uint32): batch orders are drawn once per seed."""
-        return np.unique(np.array([c["seed"] for c in self.configs], dtype=np.uint32))
 
 
 def make_grid(hp: dict[str, Any] | None = None, /, **overrides: Any) -> Grid:
     """Validate ``hp`` (then ``overrides`` on top) and expand its lists into a grid.
 
     Example:
-        >>> make_grid(lr=[0.01, 0.1]).axes
-        {'lr': [0.01, 0.1]}
+        >>> make_grid(lr=[0.01, 0.1], n1=[2, 10]).axes
+        {'lr': [0.01, 0.1], 'n1': [2, 10]}
     """
     merged = dict(hp or {})
     for key, value in overrides.items():
@@ -113,12 +158,9 @@ def make_grid(hp: dict[str, Any] | None = None, /, **overrides: Any) -> Grid:
         merged[key] = value
     given = validate_hp(merged)
     axes = {k: v for k, v in given.items() if isinstance(v, list)}
-    for key, values in axes.items():
-        if key not in NUMERIC_AXES and len(values) > 1:
-            raise ValueError(
-                f"{key} must be one value within a grid (only {list(NUMERIC_AXES)} can vary "
-                f"in one program for now). Got {values!r} instead."
-            )
+    for key in GRID_WIDE:
+        if len(axes.get(key, ())) > 1:
+            raise ValueError(f"{key} must be one value within a grid. Got {axes[key]!r} instead.")
     fixed = {**HP_DEFAULTS, **given}
     fixed = {k: v for k, v in fixed.items() if k not in axes}
     configs = [

@@ -1,22 +1,33 @@
-"""The seed's model as a Flax NNX module, and the pure functions the trainer uses around it."""
+"""The seed's model as a Flax NNX module, padded so that one program holds many architectures.
+
+Every model of a grid shares one padded shape: ``slots`` hidden layers of ``hidden`` units.
+A model's own widths (``n1``, ``n2``, ``n3``; 0 = no layer) become a :class:`Structure` of masks:
+units beyond a layer's width are held at zero, and a missing layer passes its input through.
+Padded weights start at zero and get zero gradients, so they stay zero: the padding is invisible.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 __all__ = [
     "MLP",
-    "glorot_rows",
+    "Structure",
+    "structure",
+    "ACTIVATION_FNS",
+    "apply_activation",
     "init_params",
     "predict",
     "l2_penalty",
-    "weight_list",
-    "params_from_weights",
+    "params_to_arrays",
+    "params_from_arrays",
+    "keras_weights",
 ]
 
 #: Leaky ReLU negative slope of the seed (Keras ``LeakyReLU(alpha=0.3)``).
@@ -30,120 +41,165 @@ ACTIVATION_FNS = {
 }
 
 
-def glorot_rows(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
-    """Glorot-uniform kernel, limit ``sqrt(6 / (fan_in + fan_out))``, drawn row by row.
-
-    Row ``i`` is drawn from ``fold_in(key, i)``, so the values of a kernel do not depend on how
-    many other rows or columns it has: a kernel padded to a larger shape starts with the same
-    numbers in its real block. That keeps a model's start independent of the grid it is in.
+def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
+    """Activation ``names[index]`` of ``z``; ``index`` may be traced (one per model under vmap).
 
     Example:
-        >>> k = glorot_rows(jax.random.key(0), (2, 10))
-        >>> bool(abs(k).max() <= (6 / 12) ** 0.5)
-        True
+        >>> apply_activation(jnp.array([-1.0, 2.0]), 1, ("relu", "lrelu")).tolist()
+        [-0.30000001192092896, 2.0]
     """
-    fan_in, fan_out = shape
-    limit = jnp.sqrt(6.0 / (fan_in + fan_out)).astype(dtype)
-    row = lambda i: jax.random.uniform(jax.random.fold_in(key, i), (fan_out,), dtype, -limit, limit)  # noqa: E731
-    return jax.vmap(row)(jnp.arange(fan_in))
+    if len(names) == 1:
+        return ACTIVATION_FNS[names[0]](z)
+    return jnp.select([index == i for i in range(len(names))], [ACTIVATION_FNS[n](z) for n in names])
+
+
+class Structure(NamedTuple):
+    """One model's architecture inside the padded shape (arrays, so it vmaps)."""
+
+    units: jax.Array  # (slots, hidden) float32: 1 for a real unit, 0 for padding
+    present: jax.Array  # (slots,) bool: the layer exists (else it passes its input through)
+    activation: jax.Array  # () int32: index into the grid's activations
+
+
+def structure(widths, activation, slots: int, hidden: int) -> Structure:
+    """The masks of a model with hidden ``widths`` (n1, n2, n3) in a padded shape.
+
+    Example:
+        >>> s = structure(jnp.array([3, 0, 2]), 0, slots=3, hidden=4)
+        >>> s.units.tolist(), s.present.tolist()
+        ([[1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]], [True, False, True])
+    """
+    widths = jnp.asarray(widths)[:slots]
+    units = (jnp.arange(hidden)[None, :] < widths[:, None]).astype(jnp.float32)
+    return Structure(units, widths > 0, jnp.asarray(activation, jnp.int32))
 
 
 class MLP(nnx.Module):
-    """Dense 2 -> widths... -> 1 with a sigmoid output, as the seed builds it in Keras.
+    """Dense 2 -> [hidden] x slots -> 1 with a sigmoid output: the seed's model, padded.
 
-    Hidden layers use ``activation`` (relu, lrelu with slope 0.3, sigmoid or tanh); kernels start
-    Glorot-uniform, biases at zero. Calling the module gives the class-1 probability.
+    Called with a model's :class:`Structure`, it computes exactly that model: hidden layers use
+    its activation (relu, lrelu with slope 0.3, sigmoid or tanh), padded units are masked and a
+    missing layer passes its input through. Returns the class-1 probability.
 
     Example:
-        >>> model = MLP((10, 10), "lrelu", rngs=nnx.Rngs(0))
-        >>> model(jnp.zeros((5, 2))).shape
+        >>> model = MLP(hidden=10, slots=2, activations=("lrelu",), rngs=nnx.Rngs(0))
+        >>> s = structure(jnp.array([10, 10, 0]), 0, slots=2, hidden=10)
+        >>> model(jnp.zeros((5, 2)), s).shape
         (5,)
     """
 
-    def __init__(self, widths: tuple[int, ...], activation: str, *, rngs: nnx.Rngs):
-        sizes = (2, *widths, 1)
-        self.activation = activation
-        self.layers = nnx.List(
-            [
-                nnx.Linear(
-                    i, o, kernel_init=glorot_rows, bias_init=nnx.initializers.zeros,
-                    rngs=rngs,
-                )
-                for i, o in zip(sizes[:-1], sizes[1:])
-            ]
-        )
+    def __init__(self, hidden: int, slots: int, activations: tuple[str, ...], *, rngs: nnx.Rngs):
+        sizes = [(2, hidden)] + [(hidden, hidden)] * (slots - 1)
+        self.activations = activations
+        self.hidden = nnx.List([nnx.Linear(i, o, rngs=rngs) for i, o in sizes])
+        self.out = nnx.Linear(hidden, 1, rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        act = ACTIVATION_FNS[self.activation]
-        for layer in self.layers[:-1]:
-            x = act(layer(x))
-        return jax.nn.sigmoid(self.layers[-1](x))[..., 0]
+    def __call__(self, x: jax.Array, s: Structure) -> jax.Array:
+        h = x
+        for k, layer in enumerate(self.hidden):
+            a = apply_activation(layer(h), s.activation, self.activations) * s.units[k]
+            h = a if k == 0 else jnp.where(s.present[k], a, h)
+        return jax.nn.sigmoid(self.out(h))[..., 0]
 
 
 @functools.lru_cache(maxsize=64)
-def _graphdef(widths: tuple[int, ...], activation: str):
-    abstract = nnx.eval_shape(lambda: MLP(widths, activation, rngs=nnx.Rngs(0)))
-    return nnx.graphdef(abstract)
+def _abstract(hidden: int, slots: int, activations: tuple[str, ...]):
+    return nnx.split(nnx.eval_shape(lambda: MLP(hidden, slots, activations, rngs=nnx.Rngs(0))))
 
 
-def init_params(widths: tuple[int, ...], activation: str, key: jax.Array) -> nnx.State:
-    """Initial parameters (an NNX ``State`` pytree) of one model; traceable, so it vmaps.
+def params_from_arrays(arrays, hidden: int, slots: int, activations: tuple[str, ...]) -> nnx.State:
+    """A ``State`` of :class:`MLP` from the flat list ``[k1, b1, ..., k_out, b_out]``."""
+    state = jax.tree.map(lambda x: x, _abstract(hidden, slots, activations)[1])
+    pairs = list(zip(arrays[0::2], arrays[1::2]))
+    pure = {"hidden": {k: {"kernel": w, "bias": b} for k, (w, b) in enumerate(pairs[:-1])},
+            "out": {"kernel": pairs[-1][0], "bias": pairs[-1][1]}}
+    nnx.replace_by_pure_dict(state, pure)
+    return state
 
-    Example:
-        >>> p = init_params((10,), "relu", jax.random.key(0))
-        >>> p["layers"][0]["kernel"].shape
-        (2, 10)
+
+def params_to_arrays(params: nnx.State) -> list[jax.Array]:
+    """The flat list ``[k1, b1, ..., k_out, b_out]`` (padded shapes) of an :class:`MLP` state."""
+    hidden = params["hidden"]
+    out: list[jax.Array] = []
+    for k in range(len(hidden)):
+        out += [hidden[k]["kernel"][...], hidden[k]["bias"][...]]
+    return out + [params["out"]["kernel"][...], params["out"]["bias"][...]]
+
+
+def _glorot_rows(key, n_rows: int, n_cols: int, fan_in, fan_out):
+    """Glorot-uniform rows drawn one by one from ``fold_in(key, row)`` with the real fans.
+
+    A row's values do not depend on how many columns or rows the padded kernel has (a shorter
+    draw from the same key is a prefix of a longer one), so a padded kernel starts with exactly
+    the numbers of the unpadded model in its real block.
     """
-    return nnx.state(MLP(widths, activation, rngs=nnx.Rngs(params=key)))
+    limit = jnp.sqrt(6.0 / (fan_in + fan_out).astype(jnp.float32))
+    draw = lambda i: jax.random.uniform(jax.random.fold_in(key, i), (n_cols,), jnp.float32, -limit, limit)  # noqa: E731
+    rows = jax.vmap(draw)(jnp.arange(n_rows))
+    mask = (jnp.arange(n_rows)[:, None] < fan_in) & (jnp.arange(n_cols)[None, :] < fan_out)
+    return jnp.where(mask, rows, 0.0)
 
 
-def predict(widths: tuple[int, ...], activation: str, params: nnx.State, x: jax.Array) -> jax.Array:
-    """Class-1 probabilities of the points ``x`` (shape ``(n, 2)``) under ``params``.
+def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...]) -> nnx.State:
+    """Initial weights of one model (Glorot-uniform kernels, zero biases), padded; traceable.
+
+    Layer ``r`` of the model's real layers draws from ``fold_in(key, r)`` with its real fan-in
+    and fan-out, so the model starts the same whatever the grid it is padded into.
 
     Example:
-        >>> p = init_params((4,), "tanh", jax.random.key(0))
-        >>> predict((4,), "tanh", p, jnp.zeros((3, 2))).shape
+        >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 0]), 4, 1, ("relu",))
+        >>> k = params_to_arrays(p)[0]
+        >>> k.shape, int((k != 0).sum())
+        ((2, 4), 6)
+    """
+    widths = jnp.asarray(widths, jnp.int32)
+    arrays, fan_in, real_index = [], jnp.int32(2), jnp.int32(0)
+    for k in range(slots):
+        present = widths[k] > 0
+        n_rows = 2 if k == 0 else hidden
+        kernel = _glorot_rows(jax.random.fold_in(key, real_index), n_rows, hidden, fan_in, widths[k])
+        arrays += [jnp.where(present, kernel, 0.0), jnp.zeros(hidden, jnp.float32)]
+        fan_in = jnp.where(present, widths[k], fan_in)
+        real_index = real_index + present.astype(jnp.int32)
+    arrays += [_glorot_rows(jax.random.fold_in(key, real_index), hidden, 1, fan_in, jnp.int32(1)),
+               jnp.zeros(1, jnp.float32)]
+    return params_from_arrays(arrays, hidden, slots, activations)
+
+
+def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: int,
+            activations: tuple[str, ...]) -> jax.Array:
+    """Class-1 probabilities of the points ``x`` (shape ``(n, 2)``) for one model.
+
+    Example:
+        >>> p = init_params(jax.random.key(0), jnp.array([4, 0, 0]), 4, 1, ("tanh",))
+        >>> s = structure(jnp.array([4, 0, 0]), 0, 1, 4)
+        >>> predict(p, jnp.zeros((3, 2)), s, 4, 1, ("tanh",)).shape
         (3,)
     """
-    return nnx.merge(_graphdef(widths, activation), params)(x)
-
-
-def weight_list(params: nnx.State) -> list[jax.Array]:
-    """The parameters as Keras' ``get_weights()`` lists them: kernel ``(in, out)``, bias ``(out,)``.
-
-    Example:
-        >>> [w.shape for w in weight_list(init_params((3,), "relu", jax.random.key(0)))]
-        [(2, 3), (3,), (3, 1), (1,)]
-    """
-    layers = params["layers"]
-    out: list[Any] = []
-    for i in range(len(layers)):
-        out += [layers[i]["kernel"][...], layers[i]["bias"][...]]
-    return out
+    graphdef = _abstract(hidden, slots, activations)[0]
+    return nnx.merge(graphdef, params)(x, s)
 
 
 def l2_penalty(params: nnx.State, kr: jax.Array) -> jax.Array:
     """``kr * sum(W**2)`` over the hidden kernels (the seed does not regularise the output layer).
 
-    Example:
-        >>> p = init_params((3,), "relu", jax.random.key(0))
-        >>> float(l2_penalty(p, 0.0))
-        0.0
+    Padded and missing layers hold zeros, so they add nothing.
     """
-    kernels = weight_list(params)[0:-2:2]
-    return kr * sum(jnp.sum(jnp.square(k)) for k in kernels)
+    return kr * sum(jnp.sum(jnp.square(layer["kernel"][...])) for layer in params["hidden"].values())
 
 
-def params_from_weights(widths: tuple[int, ...], activation: str, weights) -> nnx.State:
-    """Inverse of :func:`weight_list`: a Keras-style weight list back into a ``State``.
+def keras_weights(arrays, widths) -> list[np.ndarray]:
+    """A model's padded arrays cut to its real layers, as Keras' ``get_weights()`` lists them.
 
     Example:
-        >>> p = init_params((3,), "relu", jax.random.key(0))
-        >>> q = params_from_weights((3,), "relu", weight_list(p))
-        >>> bool((q["layers"][1]["kernel"][...] == p["layers"][1]["kernel"][...]).all())
-        True
+        >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 2]), 4, 3, ("relu",))
+        >>> [w.shape for w in keras_weights(params_to_arrays(p), (3, 0, 2))]
+        [(2, 3), (3,), (3, 2), (2,), (2, 1), (1,)]
     """
-    state = nnx.state(nnx.eval_shape(lambda: MLP(widths, activation, rngs=nnx.Rngs(0))))
-    layers = {i: {"kernel": k, "bias": b} for i, (k, b) in enumerate(zip(weights[0::2], weights[1::2]))}
-    nnx.replace_by_pure_dict(state, {"layers": layers})
-    return state
+    out, fan_in = [], 2
+    kernels, biases = arrays[0:-2:2], arrays[1:-2:2]
+    for k, width in enumerate(widths[: len(kernels)]):
+        if width:
+            out += [np.asarray(kernels[k])[:fan_in, :width], np.asarray(biases[k])[:width]]
+            fan_in = width
+    return out + [np.asarray(arrays[-2])[:fan_in], np.asarray(arrays[-1])]

@@ -97,10 +97,10 @@ class TiledFigure:
         gs = self.fig.add_gridspec(
             rows, cols, left=left, right=right, bottom=bottom, top=top, wspace=0.06, hspace=0.22
         )
-        ds = run.dataset
         self.images, self.texts, self.axes = [], [], []
         axis_names = list(run.axes)
         for i, config in enumerate(run.configs):
+            ds = run.data_of(i)
             ax = self.fig.add_subplot(gs[i // cols, i % cols])
             img = ax.imshow(
                 run.surfaces[i, 0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
@@ -149,11 +149,10 @@ class TiledFigure:
         """Show frame ``frame`` (an index into ``run.frame_epochs``) in every tile."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
-        epochs = run.configs[0]["epochs"]
         for i, (img, text) in enumerate(zip(self.images, self.texts)):
             img.set_data(run.surfaces[i, frame].astype(np.float32))
-            loss, acc, lr = run.status(i, epoch)
-            text.set_text(status_line(epoch, epochs, loss, acc, lr))
+            own = run.configs[i]["epochs"]
+            text.set_text(status_line(min(epoch, own), own, *run.status(i, epoch)))
 
     def frame_rgb(self, frame: int) -> np.ndarray:
         """Frame ``frame`` as an ``(height, width, 3)`` uint8 array."""
@@ -265,9 +264,9 @@ class FrameCompositor:
         image = Image.fromarray(out)
         draw = ImageDraw.Draw(image, "RGBA")
         run, epoch = self.run, int(self.run.frame_epochs[frame])
-        epochs = run.configs[0]["epochs"]
         for i, (r0, r1, c0, c1) in enumerate(self.boxes):
-            text = status_line(epoch, epochs, *run.status(i, epoch))
+            own = run.configs[i]["epochs"]
+            text = status_line(min(epoch, own), own, *run.status(i, epoch))
             x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=self._font)
             if x1 - x0 > c1 - c0 - 4:  # tile too small for its status line: drop it
                 continue

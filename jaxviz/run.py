@@ -12,9 +12,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxviz.config import check_frames, check_resolution
-from jaxviz.data import Dataset, load_dataset
-from jaxviz.grid import make_grid
+from jaxviz.config import DATASETS, check_frames, check_resolution
+from jaxviz.data import Dataset, dataset_from_arrays, load_dataset, pack
+from jaxviz.grid import Grid, make_grid
+from jaxviz.model import keras_weights
 from jaxviz.surfaces import frame_epochs as spaced_epochs
 from jaxviz.surfaces import predict_surfaces
 from jaxviz.train import METRICS, _epoch_listeners, train_grid
@@ -51,9 +52,19 @@ class Run:
     metrics: dict[str, np.ndarray]
     surfaces: np.ndarray
     frame_epochs: np.ndarray
-    dataset: Dataset
+    datasets: list[Dataset]
+    data_index: np.ndarray
     initial_val: tuple[np.ndarray, np.ndarray] = field(repr=False)
     _weights: list[np.ndarray] = field(repr=False)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data of model 0 (of every model, unless ``dataset`` is a grid axis)."""
+        return self.datasets[int(self.data_index[0])]
+
+    def data_of(self, i: int) -> Dataset:
+        """The data model ``i`` trained on (standardised split and mesh extent)."""
+        return self.datasets[int(self.data_index[i])]
 
     def weights(self, i: int, epoch: int) -> list[np.ndarray]:
         """Model ``i``'s weights after ``epoch`` epochs (0 = initial), as Keras' ``get_weights()``.
@@ -66,23 +77,30 @@ class Run:
             >>> [w.shape for w in run.weights(0, 2)]
             [(2, 10), (10,), (10, 10), (10,), (10, 1), (1,)]
         """
-        epochs = self.configs[0]["epochs"]
-        if not (0 <= i < len(self.configs)):
+        if not (isinstance(i, (int, np.integer)) and 0 <= i < len(self.configs)):
             raise ValueError(f"i must be a model index in [0, {len(self.configs) - 1}]. Got {i!r} instead.")
+        c = self.configs[i]
+        epochs = c["epochs"]
         if not (isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch <= epochs):
             raise ValueError(f"epoch must be an integer in [0, {epochs}]. Got {epoch!r} instead.")
-        return [np.array(w[i, epoch]) for w in self._weights]
+        epoch = epoch % (epochs + 1)
+        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
 
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
         """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
         if epoch == 0:
             return float(self.initial_val[0][i]), float(self.initial_val[1][i]), float(self.configs[i]["lr"])
         m = self.metrics
-        e = epoch - 1
+        e = min(epoch, self.configs[i]["epochs"]) - 1
         return float(m["val_loss"][i, e]), float(m["val_accuracy"][i, e]), float(m["learning_rate"][i, e])
 
+    @property
+    def epochs(self) -> int:
+        """The most epochs of any model (the length of the animation)."""
+        return max(c["epochs"] for c in self.configs)
+
     def _frame_index(self, epoch: int) -> int:
-        epochs = self.configs[0]["epochs"]
+        epochs = self.epochs
         if isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch < 0:
             epoch = epochs + 1 + epoch
         hits = np.flatnonzero(self.frame_epochs == epoch)
@@ -147,8 +165,12 @@ class Run:
         d.mkdir(parents=True, exist_ok=True)
         arrays = {f"metric_{k}": v for k, v in self.metrics.items()}
         arrays |= {f"weight_{j}": w for j, w in enumerate(self._weights)}
-        arrays |= {"surfaces": self.surfaces, "frame_epochs": self.frame_epochs,
+        arrays |= {"surfaces": self.surfaces, "frame_epochs": self.frame_epochs, "data_index": self.data_index,
                    "initial_val_loss": self.initial_val[0], "initial_val_accuracy": self.initial_val[1]}
+        for j, ds in enumerate(self.datasets):
+            arrays |= {f"data_{j}_{k}": getattr(ds, k) for k in ("x_train", "y_train", "x_test", "y_test")}
+            arrays[f"data_{j}_extent"] = np.asarray(ds.extent)
+            arrays[f"data_{j}_name"] = np.asarray(ds.name)
         tmp = d / ".run.partial.npz"
         np.savez(tmp, **arrays)
         tmp.replace(d / "run.npz")
@@ -169,8 +191,16 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="training", unit="epoch", leave=False)
 
 
+def _with_data(grid: Grid, name: str) -> Grid:
+    """The grid with every model's dataset set to the user's data ``name``."""
+    if "dataset" in grid.axes:
+        raise ValueError(f"dataset must not be a grid axis when data= is given. Got {grid.axes['dataset']!r} instead.")
+    configs = [{**c, "dataset": name} for c in grid.configs]
+    return Grid(configs, grid.axes, {**grid.fixed, "dataset": name})
+
+
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
-          progress: bool = True, **overrides: Any) -> Run:
+          progress: bool = True, data=None, **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
     Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
@@ -185,6 +215,8 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         resolution: mesh points per side of each surface.
         frames: snapshots recorded, evenly spaced from epoch 0 to the last (default: every epoch).
         progress: show a progress bar over epochs.
+        data: the user's own points instead of a named dataset: ``(X, y)`` (standardised and split
+            60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``.
 
     Example:
         >>> import jaxviz
@@ -193,11 +225,21 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         >>> len(run.configs), run.metrics["loss"].shape, run.surfaces.shape
         (4, (4, 2), (4, 3, 8, 8))
     """
+    custom = None
+    if data is not None:
+        if "dataset" in {**(hp or {}), **overrides}:
+            raise ValueError("dataset must not be given together with data=. Got both instead.")
+        custom = dataset_from_arrays(data)
     grid = make_grid(hp, **overrides)
+    if custom is not None:
+        grid = _with_data(grid, custom.name)
     resolution = check_resolution(resolution)
-    epochs = grid.static.epochs
+    epochs = max(c["epochs"] for c in grid.configs)
     frames = check_frames(frames, epochs)
-    ds = load_dataset(grid.static.dataset)
+    keys = grid.dataset_keys()
+    datasets = [custom if custom is not None else load_dataset(*k) for k in keys]
+    n_train = [len(d.y_train) for d in datasets]
+    static = grid.static(n_train)
 
     bar = _progress_bar(epochs, progress)
     listener = (lambda done: bar.update(done - bar.n)) if bar is not None else None
@@ -205,7 +247,8 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         bar.set_description("compiling + training")
         _epoch_listeners.append(listener)
     try:
-        metrics, weights = train_grid(grid.hparams(), grid.unique_seeds(), tuple(ds[1:5]), grid.static)
+        hparams = grid.hparams(n_train)
+        metrics, weights = train_grid(hparams, grid.order_table(n_train), pack(datasets), static)
         n = len(grid.configs)  # drop the rows that pad a lone model (see Grid.hparams)
         metrics = {k: np.asarray(v)[:n] for k, v in jax.device_get(metrics).items()}
         weights = [np.asarray(w)[:n] for w in weights]
@@ -215,7 +258,12 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
             bar.update(bar.total - bar.n)
             bar.close()
     shown = spaced_epochs(epochs, frames)
-    surfaces = predict_surfaces([w[:, shown] for w in weights], grid.static.activation, ds.extent, resolution)
+    n = len(grid.configs)
+    data_index = np.asarray(hparams.data_index)[:n]
+    surfaces = predict_surfaces(
+        [w[:, shown] for w in weights], np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n],
+        static.activations, [datasets[j].extent for j in data_index], resolution,
+    )
     return Run(
         hp={**grid.axes, **grid.fixed},
         options={"resolution": resolution, "frames": frames},
@@ -224,7 +272,8 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         metrics={k: np.asarray(metrics[k]) for k in METRICS},
         surfaces=surfaces,
         frame_epochs=shown,
-        dataset=ds,
+        datasets=datasets,
+        data_index=data_index,
         initial_val=(np.asarray(metrics["initial_val_loss"]), np.asarray(metrics["initial_val_accuracy"])),
         _weights=weights,
     )
@@ -244,15 +293,22 @@ def load(directory) -> Run:
     if not (d / "run.npz").is_file():
         raise ValueError(f"directory must hold a saved run (run.npz). Got {str(d)!r} instead.")
     config = read_config(d / "config.toml")
-    grid = make_grid(config["hp"])
+    hp = dict(config["hp"])
+    custom = hp.pop("dataset") if isinstance(hp.get("dataset"), str) and hp["dataset"] not in DATASETS else None
+    grid = make_grid(hp)
+    if custom is not None:
+        grid = _with_data(grid, custom)
     with np.load(d / "run.npz", allow_pickle=False) as z:
         metrics = {k: z[f"metric_{k}"] for k in METRICS}
         n_weights = sum(1 for k in z.files if k.startswith("weight_"))
         weights = [z[f"weight_{j}"] for j in range(n_weights)]
-        surfaces, shown = z["surfaces"], z["frame_epochs"]
+        surfaces, shown, data_index = z["surfaces"], z["frame_epochs"], z["data_index"]
         initial = (z["initial_val_loss"], z["initial_val_accuracy"])
+        n_data = sum(1 for k in z.files if k.endswith("_extent"))
+        datasets = [Dataset(str(z[f"data_{j}_name"]), *(z[f"data_{j}_{k}"] for k in ("x_train", "y_train", "x_test", "y_test")),
+                            tuple(float(v) for v in z[f"data_{j}_extent"])) for j in range(n_data)]
     return Run(
         hp={**grid.axes, **grid.fixed}, options=config["options"], configs=grid.configs, axes=grid.axes,
-        metrics=metrics, surfaces=surfaces, frame_epochs=shown, dataset=load_dataset(grid.static.dataset),
+        metrics=metrics, surfaces=surfaces, frame_epochs=shown, datasets=datasets, data_index=data_index,
         initial_val=initial, _weights=weights,
     )

@@ -8,9 +8,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxviz.model import ACTIVATION_FNS
+from jaxviz.model import apply_activation
 
 __all__ = ["frame_epochs", "mesh", "mesh_forward", "predict_surfaces"]
+
+#: Model-frames predicted together: keeps each intermediate (chunk, width, points) in cache.
+CHUNK = 16
 
 
 def frame_epochs(epochs: int, frames: int) -> np.ndarray:
@@ -38,54 +41,65 @@ def mesh(extent: tuple[float, float, float, float], resolution: int) -> np.ndarr
     return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
 
 
-#: Model-frames predicted together: keeps each intermediate (chunk, width, points) in cache.
-CHUNK = 16
-
-
-def mesh_forward(weights, points_t, activation: str):
-    """Class-1 probabilities ``(chunk, n_points)`` of a chunk of models on shared points.
+def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, ...]):
+    """Class-1 probabilities ``(chunk, n_points)`` of a chunk of padded models on their meshes.
 
     Laid out as (model, unit, point) with the points last, so that every layer is a batched
-    (width x width) @ (width x points) product and every activation a long contiguous loop;
-    this is several times faster on CPU than the per-model (points, width) layout that
-    :class:`~jaxviz.model.MLP` uses for training batches. It computes the same function.
+    (width x width) @ (width x points) product and every activation one long contiguous loop;
+    several times faster on CPU than the (points, width) layout of training batches. It is the
+    same function as :class:`~jaxviz.model.MLP`: masked units, missing layers passed through.
 
-    ``weights``: Keras-style list with a leading chunk axis; ``points_t``: ``(2, n_points)``.
+    ``arrays``: padded weight list with a leading chunk axis; ``points_t``: ``(chunk, 2, P)``;
+    ``widths``: ``(chunk, 3)``; ``activation``: ``(chunk,)`` indices into ``activations``.
     """
-    act = ACTIVATION_FNS[activation]
-    kernels, biases = weights[0::2], weights[1::2]
+    kernels, biases = arrays[0::2], arrays[1::2]
+    hidden = kernels[0].shape[-1]
+    units = (jnp.arange(hidden)[None, :] < widths[:, :, None]).astype(jnp.float32)[..., None]  # (c, 3, H, 1)
+    act = lambda z: apply_activation(z, activation[:, None, None], activations)  # noqa: E731
     k0 = kernels[0]
-    h = k0[:, 0, :, None] * points_t[0] + k0[:, 1, :, None] * points_t[1] + biases[0][:, :, None]
-    for k, b in zip(kernels[1:], biases[1:]):
-        h = jnp.einsum("cio,cip->cop", k, act(h)) + b[:, :, None]
-    return jax.nn.sigmoid(h[:, 0, :])
+    z = k0[:, 0, :, None] * points_t[:, 0:1, :] + k0[:, 1, :, None] * points_t[:, 1:2, :] + biases[0][:, :, None]
+    h = act(z) * units[:, 0]
+    for k in range(1, len(kernels) - 1):
+        a = act(jnp.einsum("cio,cip->cop", kernels[k], h) + biases[k][:, :, None]) * units[:, k]
+        h = jnp.where((widths[:, k] > 0)[:, None, None], a, h)
+    z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) + biases[-1]
+    return jax.nn.sigmoid(z)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _predict_flat(weights, points_t, activation):
-    n = weights[0].shape[0]
+@functools.partial(jax.jit, static_argnames="activations")
+def _predict_flat(arrays, meshes, mesh_index, widths, activation, activations):
+    n = arrays[0].shape[0]
     pad = -n % CHUNK
-    chunks = [jnp.pad(w, [(0, pad)] + [(0, 0)] * (w.ndim - 1)) for w in weights]
-    chunks = [w.reshape(-1, CHUNK, *w.shape[1:]) for w in chunks]
-    out = jax.lax.map(lambda w: mesh_forward(w, points_t, activation).astype(jnp.float16), chunks)
-    return out.reshape(-1, points_t.shape[1])[:n]
+    chunk = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, CHUNK, *a.shape[1:])  # noqa: E731
+
+    def one_chunk(c):
+        arrays, index, widths, activation = c
+        return mesh_forward(arrays, meshes[index], widths, activation, activations).astype(jnp.float16)
+
+    xs = ([chunk(a) for a in arrays], chunk(mesh_index), chunk(widths), chunk(activation))
+    return jax.lax.map(one_chunk, xs).reshape(-1, meshes.shape[-1])[:n]
 
 
-def predict_surfaces(weights, activation: str, extent, resolution: int) -> np.ndarray:
+def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int) -> np.ndarray:
     """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16.
 
-    ``weights`` is a Keras-style weight list whose arrays have leading axes
-    ``(n_models, n_frames)``. One jit-compiled program predicts every model at every frame.
+    ``weights``: padded weight arrays with leading axes ``(n_models, n_frames)``; ``widths``
+    ``(n_models, 3)`` and ``activation`` ``(n_models,)`` describe each model; ``extents`` gives
+    each model's mesh extent. One jit-compiled program predicts every model at every frame.
 
     Example:
-        >>> from jaxviz.model import init_params, weight_list
-        >>> w = weight_list(init_params((4,), "relu", jax.random.key(0)))
+        >>> from jaxviz.model import init_params, params_to_arrays
+        >>> w = params_to_arrays(init_params(jax.random.key(0), jnp.array([4, 0, 0]), 4, 1, ("relu",)))
         >>> w = [a[None, None] for a in w]  # one model, one frame
-        >>> predict_surfaces(w, "relu", (-1.0, 1.0, -1.0, 1.0), 8).shape
+        >>> predict_surfaces(w, [[4, 0, 0]], [0], ("relu",), [(-1.0, 1.0, -1.0, 1.0)], 8).shape
         (1, 1, 8, 8)
     """
     n_models, n_frames = weights[0].shape[:2]
-    flat = [jnp.reshape(w, (n_models * n_frames, *w.shape[2:])) for w in weights]
-    points_t = jnp.asarray(mesh(extent, resolution).T)
-    out = _predict_flat(flat, points_t, activation)
+    flat = [jnp.reshape(jnp.asarray(w), (n_models * n_frames, *w.shape[2:])) for w in weights]
+    distinct = list(dict.fromkeys(map(tuple, extents)))
+    meshes = jnp.asarray(np.stack([mesh(e, resolution).T for e in distinct]))  # (D, 2, P)
+    mesh_index = [distinct.index(tuple(e)) for e in extents]
+    per_frame = lambda a, dt: jnp.repeat(jnp.asarray(np.asarray(a, dt)), n_frames, axis=0)  # noqa: E731
+    out = _predict_flat(flat, meshes, per_frame(mesh_index, np.int32), per_frame(widths, np.int32),
+                        per_frame(activation, np.int32), tuple(activations))
     return np.asarray(out).reshape(n_models, n_frames, resolution, resolution)

@@ -1,11 +1,14 @@
 """The seed's Keras training, as pure functions, vmapped over a grid and scanned over epochs.
 
-Rules (SEMANTICS.md): clipped binary cross-entropy, Keras SGD momentum ``v <- m v - lr_t g;
-w <- w + v`` with the legacy decay ``lr_t = lr_base / (1 + decay t)``, reshuffled batches,
-L2 on hidden kernels, ReduceLROnPlateau on ``val_loss``, Keras History metrics.
+Rules (SEMANTICS.md): clipped binary cross-entropy, Keras optimisers with the legacy decay
+``lr_t = lr_base / (1 + decay t)`` (see :mod:`jaxviz.optim`), batches reshuffled every epoch, L2
+on hidden kernels, ReduceLROnPlateau on ``val_loss``, Keras History metrics.
 
-Each model's initial weights and batch order come from its ``seed`` alone, so models that differ
-only in other settings start from the same weights and see the same batches.
+Models of different shapes share one program (see :mod:`jaxviz.model`): data are padded with
+zero-weight samples, and a model's batches beyond its own count, or epochs beyond its own
+``epochs``, are masked steps that change nothing (no update, no momentum decay, no step count,
+no plateau tick). Each model's initial weights and batch order come from its ``seed`` alone, so
+models that differ only in other settings start from the same weights and see the same batches.
 """
 
 from __future__ import annotations
@@ -18,20 +21,20 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxviz.grid import HParams, Static
-from jaxviz.model import init_params, l2_penalty, predict, weight_list
+from jaxviz.model import Structure, init_params, l2_penalty, params_to_arrays, predict, structure
+from jaxviz.optim import OptState, init_opt_state, update
 
 __all__ = [
     "EPSILON",
     "PLATEAU",
+    "METRICS",
     "PlateauState",
     "TrainState",
     "bce",
-    "sgd_step",
     "plateau_update",
-    "init_state",
     "batch_order",
+    "init_state",
     "train_grid",
-    "METRICS",
 ]
 
 #: Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
@@ -49,8 +52,8 @@ class PlateauState(NamedTuple):
 
 
 class TrainState(NamedTuple):
-    params: nnx.State  # the model's parameters
-    velocity: nnx.State  # Keras SGD momentum buffer, same tree as params, zeros at start
+    params: nnx.State  # the model's parameters (padded)
+    opt: OptState  # the optimiser's buffers, shaped like params
     step: jax.Array  # () int32, batch updates so far (the decay's t)
     lr_base: jax.Array  # () float32, the plateau-adjusted base learning rate
     plateau: PlateauState
@@ -67,22 +70,6 @@ def bce(p: jax.Array, y: jax.Array) -> jax.Array:
     """
     p = jnp.clip(p, EPSILON, 1.0 - EPSILON)
     return -(y * jnp.log(p) + (1.0 - y) * jnp.log(1.0 - p))
-
-
-def sgd_step(params, velocity, grads, lr_t, momentum):
-    """Keras SGD (non-Nesterov): ``v <- momentum * v - lr_t * g``; ``w <- w + v``.
-
-    Unlike ``optax.sgd`` (which keeps ``g + m v`` and scales it by the current rate), a change of
-    rate does not rescale the past velocity.
-
-    Example:
-        >>> p, v = sgd_step(jnp.ones(2), jnp.zeros(2), jnp.ones(2), 0.1, 0.9)
-        >>> [round(float(x), 6) for x in p]
-        [0.9, 0.9]
-    """
-    velocity = jax.tree.map(lambda v, g: momentum * v - lr_t * g, velocity, grads)
-    params = jax.tree.map(lambda w, v: w + v, params, velocity)
-    return params, velocity
 
 
 def plateau_update(state: PlateauState, lr_base, val_loss, patience):
@@ -112,76 +99,89 @@ def plateau_update(state: PlateauState, lr_base, val_loss, patience):
     return PlateauState(best, wait.astype(jnp.int32), counter.astype(jnp.int32)), lr_base
 
 
-def _loss_fn(params, static: Static, x, y, mask, kr):
-    p = predict(static.widths, static.activation, params, x)
-    count = jnp.sum(mask)
-    loss = jnp.sum(mask * bce(p, y)) / count + l2_penalty(params, kr)
-    correct = jnp.sum(mask * ((p > 0.5) == (y > 0.5)))
+def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
+    """The order of the training samples in ``epoch`` (0-based) for ``seed``, padded to ``size``.
+
+    Samples are sorted by random 32-bit keys; a padded dataset's extra rows get the largest key
+    and the sort is stable, so the real samples come first in the order the unpadded dataset
+    would give (a shorter draw of random bits is a prefix of a longer one).
+
+    Example:
+        >>> batch_order(0, 0, 4, 4, shuffle=False).tolist()
+        [0, 1, 2, 3]
+        >>> sorted(batch_order(0, 0, 3, 5, shuffle=True).tolist()[:3])
+        [0, 1, 2]
+    """
+    if not shuffle:
+        return jnp.arange(size)
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), epoch)
+    bits = jax.random.bits(key, (size,), jnp.uint32)
+    bits = jnp.where(jnp.arange(size) < n_real, bits, jnp.uint32(0xFFFFFFFF))
+    return jnp.argsort(bits, stable=True)
+
+
+def _loss_fn(params, s: Structure, x, y, weight, kr, static: Static):
+    p = predict(params, x, s, static.hidden, static.slots, static.activations)
+    count = jnp.sum(weight)
+    loss = jnp.sum(weight * bce(p, y)) / count + l2_penalty(params, kr)
+    correct = jnp.sum(weight * ((p > 0.5) == (y > 0.5)))
     return loss, correct
 
 
-def _batches(order, batch_size: int):
-    """Sample indices ``(n_batches, batch_size)`` and a 0/1 mask for the last, smaller batch."""
-    n_train = order.shape[0]
-    bs = min(batch_size, n_train)
-    n_batches = -(-n_train // bs)
-    pad = n_batches * bs - n_train
-    idx = jnp.concatenate([order, jnp.zeros(pad, order.dtype)]).reshape(n_batches, bs)
-    mask = (jnp.arange(n_batches * bs) < n_train).astype(jnp.float32).reshape(n_batches, bs)
-    return idx, mask
+def _keep(valid, new, old):
+    """``new`` where ``valid``, else ``old``: a masked step changes nothing."""
+    return jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, old)
 
 
 def _train_epoch(state: TrainState, order, hp: HParams, data, static: Static):
-    """One epoch of one model over the training samples in ``order``; returns (state, metrics)."""
-    x_train, y_train, x_test, y_test = data
-    idx, mask = _batches(order, static.batch_size)
+    """One epoch of one model over its samples in ``order``; returns (state, metrics)."""
+    x_train, y_train, n_train, x_test, y_test, n_test = data
+    s = structure(hp.widths, hp.activation, static.slots, static.hidden)
+    bs = jnp.minimum(hp.batch_size, n_train)
+    n_batches = (n_train + bs - 1) // bs
+    lanes = jnp.arange(static.batch)
 
-    def step(carry, batch):
+    def step(carry, b):
         state, loss_sum, correct_sum = carry
-        b_idx, b_mask = batch
+        pos = b * bs + lanes
+        weight = ((lanes < bs) & (pos < n_train)).astype(jnp.float32)
+        idx = order[jnp.minimum(pos, order.shape[0] - 1)]
         (loss, correct), grads = jax.value_and_grad(_loss_fn, has_aux=True)(
-            state.params, static, x_train[b_idx], y_train[b_idx], b_mask, hp.kr
+            state.params, s, x_train[idx], y_train[idx], weight, hp.kr, static
         )
         lr_t = state.lr_base / (1.0 + hp.decay * state.step.astype(jnp.float32))
-        params, velocity = sgd_step(state.params, state.velocity, grads, lr_t, hp.momentum)
-        state = state._replace(params=params, velocity=velocity, step=state.step + 1)
-        return (state, loss_sum + loss * jnp.sum(b_mask), correct_sum + correct), None
+        params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
+                             static.optimizers)
+        new = state._replace(params=params, opt=opt, step=state.step + 1)
+        valid = b < n_batches
+        count = jnp.sum(weight)
+        return (_keep(valid, new, state), loss_sum + jnp.where(valid, loss * count, 0.0),
+                correct_sum + jnp.where(valid, correct, 0.0)), None
 
     zero = jnp.float32(0.0)
-    (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), (idx, mask))
-    n = x_train.shape[0]
-    ones = jnp.ones_like(y_test)
-    val_loss, val_correct = _loss_fn(state.params, static, x_test, y_test, ones, hp.kr)
+    (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), jnp.arange(static.steps))
+    test_weight = (jnp.arange(y_test.shape[0]) < n_test).astype(jnp.float32)
+    val_loss, val_correct = _loss_fn(state.params, s, x_test, y_test, test_weight, hp.kr, static)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
-    metrics = (loss_sum / n, correct_sum / n, val_loss, val_correct / y_test.shape[0], lr_in_force)
+    n_train_f = n_train.astype(jnp.float32)
+    metrics = (loss_sum / n_train_f, correct_sum / n_train_f, val_loss, val_correct / n_test.astype(jnp.float32),
+               lr_in_force)
     return state, metrics
 
 
 def init_state(hp: HParams, static: Static) -> TrainState:
-    """A model's state before training: weights from its seed alone, zero velocity, lr = hp.lr."""
-    params = init_params(static.widths, static.activation, jax.random.fold_in(jax.random.key(hp.seed), 0))
+    """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
+    key = jax.random.fold_in(jax.random.key(hp.seed), 0)
+    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations)
     return TrainState(
         params=params,
-        velocity=jax.tree.map(jnp.zeros_like, params),
+        opt=init_opt_state(params, hp.optimizer, static.optimizers),
         step=jnp.int32(0),
         lr_base=hp.lr.astype(jnp.float32),
         plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),
     )
-
-
-def batch_order(seed, epoch, n_train: int, shuffle: bool):
-    """The order of the training samples in ``epoch`` (0-based) for ``seed``.
-
-    Example:
-        >>> batch_order(0, 0, 4, shuffle=False).tolist()
-        [0, 1, 2, 3]
-    """
-    if not shuffle:
-        return jnp.arange(n_train)
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), epoch)
-    return jax.random.permutation(key, n_train)
 
 
 #: Called with the number of finished epochs while a program runs (set by ``sweep``'s progress bar).
@@ -193,44 +193,51 @@ def _report_epoch(e) -> None:
         listener(int(e) + 1)
 
 
+def _model_data(table, i):
+    return (table.x_train[i], table.y_train[i], table.n_train[i], table.x_test[i], table.y_test[i], table.n_test[i])
+
+
 @functools.partial(jax.jit, static_argnames="static")
-def train_grid(hp: HParams, seeds, data, static: Static) -> tuple[dict[str, Any], list[jax.Array]]:
+def train_grid(hp: HParams, orders_table, table, static: Static) -> tuple[dict[str, Any], list[jax.Array]]:
     """Train every model of a grid in one compiled program (scan over epochs, vmap over models).
 
-    ``hp`` holds ``(n_models,)`` arrays; ``seeds`` the grid's distinct seeds (each model's batch
-    order is drawn once per distinct seed and shared: it depends on the seed alone); ``data`` is
-    ``(x_train, y_train, x_test, y_test)``. Returns metrics ``(n_models, epochs)`` under the
-    Keras History names and the Keras weight list with axes ``(n_models, epochs + 1, ...)``
-    (epoch 0 = initial weights), plus ``initial_val_loss`` / ``initial_val_accuracy``
-    ``(n_models,)`` before training. The program depends only on ``static`` and the array shapes,
-    so new values reuse it.
-
-    Example:
-        >>> from jaxviz.grid import make_grid
-        >>> from jaxviz.data import load_dataset
-        >>> g = make_grid(lr=[0.1, 0.5], epochs=2)
-        >>> ds = load_dataset("moons")
-        >>> m, w = train_grid(g.hparams(), g.unique_seeds(), ds[1:5], g.static)
-        >>> m["val_loss"].shape, w[0].shape
-        ((2, 2), (2, 3, 2, 10))
+    ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
+    batch orders are drawn once per epoch and shared (they depend on the seed alone); ``table``
+    a :class:`~jaxviz.data.DataTable`. Returns metrics ``(n_models, epochs)`` under the Keras
+    History names (NaN after a model's own last epoch), plus ``initial_val_loss`` /
+    ``initial_val_accuracy`` before training, and the padded weight arrays with axes
+    ``(n_models, epochs + 1, ...)`` (epoch 0 = initial; frozen after a model's last epoch).
+    The program depends only on ``static`` and the array shapes, so new values reuse it.
     """
-    n_train = data[0].shape[0]
+    seeds, sizes = orders_table
+    n_max = table.x_train.shape[1]
     state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
 
     def epoch(state, e):
-        orders = jax.vmap(batch_order, in_axes=(0, None, None, None))(seeds, e, n_train, static.shuffle)
-        state, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, None, None))(
-            state, orders[hp.seed_index], hp, data, static
+        orders = jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)
+        data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+        new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
+            state, orders[hp.order_index], hp, data, static
         )
+        valid = e < hp.epochs
+        state = jax.vmap(_keep)(valid, new, state)
+        metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
         jax.debug.callback(_report_epoch, e)
-        return state, (metrics, jax.vmap(weight_list)(state.params))
+        return state, (metrics, jax.vmap(params_to_arrays)(state.params))
 
-    initial = jax.vmap(weight_list)(state.params)
-    ones = jnp.ones_like(data[3])
-    val0 = jax.vmap(lambda p, kr: _loss_fn(p, static, data[2], data[3], ones, kr))(state.params, hp.kr)
+    initial = jax.vmap(params_to_arrays)(state.params)
+    data0 = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+
+    def initial_val(params, hp_i, d):
+        s = structure(hp_i.widths, hp_i.activation, static.slots, static.hidden)
+        weight = (jnp.arange(d[4].shape[0]) < d[5]).astype(jnp.float32)
+        loss, correct = _loss_fn(params, s, d[3], d[4], weight, hp_i.kr, static)
+        return loss, correct / d[5].astype(jnp.float32)
+
+    val0 = jax.vmap(initial_val)(state.params, hp, data0)
     _, (metrics, history) = jax.lax.scan(epoch, state, jnp.arange(static.epochs))
     weights = [jnp.concatenate([w0[:, None], jnp.swapaxes(w, 0, 1)], axis=1) for w0, w in zip(initial, history)]
     metrics = {k: jnp.swapaxes(m, 0, 1) for k, m in zip(METRICS, metrics)}
     # the seed's status line at epoch 0 shows the test loss and accuracy before training
-    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = val0[0], val0[1] / data[3].shape[0]
+    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = val0
     return metrics, weights

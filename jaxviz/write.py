@@ -122,7 +122,7 @@ def write_metrics_csv(path, run) -> Path:
         out = csv.writer(f)
         out.writerow(["model", *axes, "epoch", *METRICS])
         for i, config in enumerate(run.configs):
-            for e in range(run.metrics["loss"].shape[1]):
+            for e in range(config["epochs"]):
                 values = [repr(float(run.metrics[k][i, e])) for k in METRICS]
                 out.writerow([i, *(config[k] for k in axes), e + 1, *values])
     return path

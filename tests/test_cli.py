@@ -49,7 +49,7 @@ def test_preset_with_override_and_gif(tmp_path):
         (["run", "--grid", "lr=0.1,-1"], "lr must be a positive number. Got -1 instead."),
         (["run", "--set", "epochs"], "--set must be KEY=VALUE. Got 'epochs' instead."),
         (["run", "--set", "activation=gelu"], "activation must be one of"),
-        (["run", "--grid", "n1=2,10"], "n1 must be one value within a grid"),
+        (["run", "--grid", "shuffle=true,false"], "shuffle must be one value within a grid"),
         (["run", "--preset", "explod"], "Unknown preset 'explod'. Did you mean 'explode'?"),
         (["run", "--config", "/nonexistent.toml"], "config must be an existing TOML file"),
         (["run", "--format", "avi"], "--format must be one of ['mp4', 'gif']. Got 'avi' instead."),

@@ -56,7 +56,10 @@ def test_tricky_concatenates_two_draws():
         ({"n1": 0}, r"n1 must be an integer in \[1, 1024\]. Got 0 instead."),
         ({"n3": -2}, r"n3 must be an integer in \[0, 1024\] \(0 = no layer\)"),
         ({"activation": "gelu"}, r"activation must be one of \['relu', 'lrelu', 'sigmoid', 'tanh'\]. Got 'gelu' instead."),
-        ({"dataset": 5}, r"dataset must be one of \['moons', 'circles', 'blobs', 'tricky'\] or their numbers 1-4. Got 5 instead."),
+        ({"dataset": 5}, r"dataset must be one of \['moons', 'circles', 'blobs', 'tricky', 'xor', 'gauss', 'spiral', "
+                         r"'ring'\] \(or 1-4 for the seed's\). Got 5 instead."),
+        ({"optimizer": "lbfgs"}, r"optimizer must be one of \['sgd', 'adam', 'rmsprop', 'adagrad'\]. Got 'lbfgs' instead."),
+        ({"noise": 2}, r"noise must be a number in \[0, 1\]. Got 2 instead."),
         ({"batch_size": 0}, r"batch_size must be an integer"),
         ({"seed": -3}, r"seed must be an integer in \[0, 2\*\*31 - 1\]"),
         ({"shuffle": "maybe"}, r"shuffle must be true or false. Got 'maybe' instead."),

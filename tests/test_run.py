@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import jaxviz
-from jaxviz.model import params_from_weights, predict
+from jaxviz.model import init_params, params_from_arrays, params_to_arrays, predict, structure
 from jaxviz.surfaces import mesh
 
 
@@ -23,11 +23,22 @@ def test_shapes_and_frames(tiny_run):
 def test_surfaces_are_the_models_probabilities(tiny_run):
     run = tiny_run
     points = jnp.asarray(mesh(run.dataset.extent, 16))
+    s = structure(jnp.array([10, 10, 0]), 0, slots=2, hidden=10)
     for i, frame in [(0, 0), (3, 4), (5, 6)]:
         epoch = int(run.frame_epochs[frame])
-        params = params_from_weights((10, 10), "lrelu", [jnp.asarray(w) for w in run.weights(i, epoch)])
-        expected = np.asarray(predict((10, 10), "lrelu", params, points)).reshape(16, 16)
+        params = params_from_arrays([jnp.asarray(w) for w in run.weights(i, epoch)], 10, 2, ("lrelu",))
+        expected = np.asarray(predict(params, points, s, 10, 2, ("lrelu",))).reshape(16, 16)
         np.testing.assert_allclose(run.surfaces[i, frame].astype(np.float32), expected, atol=1e-3)
+
+
+def test_padded_init_is_the_unpadded_init():
+    # a 3-unit layer padded to 8 starts with the 3-unit model's numbers, zeros elsewhere
+    small = params_to_arrays(init_params(jax.random.key(5), jnp.array([3, 2, 0]), 3, 2, ("relu",)))
+    big = params_to_arrays(init_params(jax.random.key(5), jnp.array([3, 2, 0]), 8, 3, ("relu",)))
+    np.testing.assert_array_equal(big[0][:, :3], small[0])
+    np.testing.assert_array_equal(big[2][:3, :2], small[2][:, :2])
+    np.testing.assert_array_equal(big[6][:3], small[4])  # output layer, after the missing third slot
+    assert not big[0][:, 3:].any() and not big[2][3:].any() and not big[4].any()
 
 
 def test_frames_option_spaces_snapshots():

@@ -7,13 +7,14 @@ import pytest
 
 import jaxviz
 from jaxviz.data import load_dataset
-from jaxviz.train import EPSILON, PlateauState, batch_order, bce, plateau_update, sgd_step
+from jaxviz.optim import sgd_step
+from jaxviz.train import EPSILON, PlateauState, batch_order, bce, plateau_update
 
 from reference import train as reference_train
 
 
 def _orders(seed, epochs, n, shuffle):
-    return [np.asarray(batch_order(seed, e, n, shuffle)) for e in range(epochs)]
+    return [np.asarray(batch_order(seed, e, n, n, shuffle)) for e in range(epochs)]
 
 
 CASES = {
@@ -75,9 +76,12 @@ def test_plateau_nan_is_never_an_improvement_and_min_lr_holds():
 
 
 def test_shuffle_false_keeps_order_and_shuffle_depends_on_seed_only():
-    assert np.asarray(batch_order(3, 5, 10, False)).tolist() == list(range(10))
-    a = np.asarray(batch_order(3, 0, 60, True))
+    assert np.asarray(batch_order(3, 5, 10, 10, False)).tolist() == list(range(10))
+    a = np.asarray(batch_order(3, 0, 60, 60, True))
     assert sorted(a.tolist()) == list(range(60)) and a.tolist() != list(range(60))
-    assert (a == np.asarray(batch_order(3, 0, 60, True))).all()
-    assert (a != np.asarray(batch_order(3, 1, 60, True))).any()  # reshuffled every epoch
-    assert (a != np.asarray(batch_order(4, 0, 60, True))).any()
+    assert (a == np.asarray(batch_order(3, 0, 60, 60, True))).all()
+    assert (a != np.asarray(batch_order(3, 1, 60, 60, True))).any()  # reshuffled every epoch
+    assert (a != np.asarray(batch_order(4, 0, 60, 60, True))).any()
+    # padded to a larger dataset, the real samples keep their order and come first
+    padded = np.asarray(batch_order(3, 0, 60, 120, True))
+    assert (padded[:60] == a).all() and sorted(padded[60:].tolist()) == list(range(60, 120))
