@@ -64,6 +64,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
     run.add_argument("--preset", help="start from a named preset (see `jaxviz presets`)")
     run.add_argument("--config", help="start from a config TOML ([hp] and [options])")
+    run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1); header optional")
+    run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
     outputs(run)
     sub.add_parser("presets", help="list the presets, one line each")
     return parser
@@ -101,8 +103,22 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
     from jaxviz.write import FORMATS, write_metrics_csv
 
     for key in options:
-        if key not in ("resolution", "frames"):
-            raise unknown_key("option", key, ["resolution", "frames"])
+        if key not in OPTION_KEYS:
+            raise unknown_key("option", key, OPTION_KEYS)
+    data_path = getattr(args, "data", None) or options.get("data")
+    test_path = getattr(args, "test", None) or options.get("test")
+    data = None
+    if test_path and not data_path:
+        raise ValueError(f"--test needs --data (the training points). Got --test {test_path!r} alone instead.")
+    if data_path:
+        from jaxviz.data import dataset_from_arrays, read_csv
+
+        data = read_csv(data_path, "--data")
+        if test_path:
+            data = data + read_csv(test_path, "--test")
+        dataset_from_arrays(data)  # refuse bad points before anything compiles
+        if hp.get("dataset") == "custom":  # a saved config of a --data run names its data so
+            hp = {k: v for k, v in hp.items() if k != "dataset"}
     fmt = args.format.lower()
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {list(FORMATS)}. Got {args.format!r} instead.")
@@ -124,7 +140,11 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
         raise ValueError(f"--out must be a writable folder. Got {str(out)!r} instead.")
 
     t0 = time.perf_counter()
-    run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet)
+    run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data)
+    if data_path:  # the config re-runs on the same files
+        run.options["data"] = str(Path(data_path).resolve())
+        if test_path:
+            run.options["test"] = str(Path(test_path).resolve())
     t1 = time.perf_counter()
     animation = run.animate(out / f"animation.{fmt}", fps=args.fps, hold=args.hold)
     run.figure(-1).savefig(out / "final.png", dpi=100)
@@ -136,6 +156,24 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
         print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
               f"final.png, metrics.csv, config.toml in {t2 - t1:.1f} s -> {out}/")
     return out
+
+
+OPTION_KEYS = ["resolution", "frames", "data", "test"]
+
+
+def enable_compilation_cache() -> None:
+    """Keep compiled programs on disk so that a second run of the same grid shape starts fast.
+
+    The folder is ``$JAXVIZ_CACHE_DIR`` or ``~/.cache/jaxviz/xla``; ``JAXVIZ_CACHE_DIR=off``
+    disables it.
+    """
+    folder = os.environ.get("JAXVIZ_CACHE_DIR", str(Path.home() / ".cache" / "jaxviz" / "xla"))
+    if folder.lower() == "off":
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, info in PRESET_INFO.items():
                 print(f"{name:<{width}}  {info}")
             return 0
+        enable_compilation_cache()
         if args.command == "demo":
             from jaxviz.presets import preset
 

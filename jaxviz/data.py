@@ -247,7 +247,7 @@ def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
                 raise ValueError
             values.append([float(c) for c in row])
         except ValueError:
-            if k == 0:  # a header line
+            if k == 0 and len(row) == 3:  # a header line
                 continue
             raise ValueError(f"{what} {str(path)!r} line {line} must be 'x1,x2,label' with 3 numbers. "
                              f"Got {','.join(row)!r} instead.") from None

@@ -18,7 +18,7 @@ from jaxviz.grid import Grid, make_grid
 from jaxviz.model import keras_weights
 from jaxviz.surfaces import frame_epochs as spaced_epochs
 from jaxviz.surfaces import predict_surfaces
-from jaxviz.train import METRICS, _epoch_listeners, train_grid
+from jaxviz.train import METRICS, train_grid
 from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv
 
 __all__ = ["Run", "sweep", "load"]
@@ -188,7 +188,7 @@ def _progress_bar(total: int, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="training", unit="epoch", leave=False)
+    return tqdm(total=total, desc="training", unit="epoch", leave=False, dynamic_ncols=True)
 
 
 def _with_data(grid: Grid, name: str) -> Grid:
@@ -240,25 +240,18 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     datasets = [custom if custom is not None else load_dataset(*k) for k in keys]
     n_train = [len(d.y_train) for d in datasets]
     static = grid.static(n_train)
-
+    hparams = grid.hparams(n_train)
     bar = _progress_bar(epochs, progress)
-    listener = (lambda done: bar.update(done - bar.n)) if bar is not None else None
-    if listener:
-        bar.set_description("compiling + training")
-        _epoch_listeners.append(listener)
     try:
-        hparams = grid.hparams(n_train)
-        metrics, weights = train_grid(hparams, grid.order_table(n_train), pack(datasets), static)
-        n = len(grid.configs)  # drop the rows that pad a lone model (see Grid.hparams)
-        metrics = {k: np.asarray(v)[:n] for k, v in jax.device_get(metrics).items()}
-        weights = [np.asarray(w)[:n] for w in weights]
+        metrics, weights = train_grid(hparams, grid.order_table(n_train), pack(datasets), static,
+                                      on_epochs=(lambda done: bar.update(done - bar.n)) if bar else None)
     finally:
-        if listener:
-            _epoch_listeners.remove(listener)
-            bar.update(bar.total - bar.n)
+        if bar is not None:
             bar.close()
+    n = len(grid.configs)  # drop the rows that pad a lone model (see Grid.hparams)
+    metrics = {k: v[:n] for k, v in metrics.items()}
+    weights = [w[:n] for w in weights]
     shown = spaced_epochs(epochs, frames)
-    n = len(grid.configs)
     data_index = np.asarray(hparams.data_index)[:n]
     surfaces = predict_surfaces(
         [w[:, shown] for w in weights], np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n],
@@ -269,12 +262,12 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         options={"resolution": resolution, "frames": frames},
         configs=grid.configs,
         axes=grid.axes,
-        metrics={k: np.asarray(metrics[k]) for k in METRICS},
+        metrics={k: metrics[k] for k in METRICS},
         surfaces=surfaces,
         frame_epochs=shown,
         datasets=datasets,
         data_index=data_index,
-        initial_val=(np.asarray(metrics["initial_val_loss"]), np.asarray(metrics["initial_val_accuracy"])),
+        initial_val=(metrics["initial_val_loss"], metrics["initial_val_accuracy"]),
         _weights=weights,
     )
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from jaxviz.grid import HParams, Static
@@ -34,6 +35,9 @@ __all__ = [
     "plateau_update",
     "batch_order",
     "init_state",
+    "start",
+    "run_epochs",
+    "chunk_length",
     "train_grid",
 ]
 
@@ -184,49 +188,15 @@ def init_state(hp: HParams, static: Static) -> TrainState:
     )
 
 
-#: Called with the number of finished epochs while a program runs (set by ``sweep``'s progress bar).
-_epoch_listeners: list = []
-
-
-def _report_epoch(e) -> None:
-    for listener in _epoch_listeners:
-        listener(int(e) + 1)
-
-
 def _model_data(table, i):
     return (table.x_train[i], table.y_train[i], table.n_train[i], table.x_test[i], table.y_test[i], table.n_test[i])
 
 
 @functools.partial(jax.jit, static_argnames="static")
-def train_grid(hp: HParams, orders_table, table, static: Static) -> tuple[dict[str, Any], list[jax.Array]]:
-    """Train every model of a grid in one compiled program (scan over epochs, vmap over models).
-
-    ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
-    batch orders are drawn once per epoch and shared (they depend on the seed alone); ``table``
-    a :class:`~jaxviz.data.DataTable`. Returns metrics ``(n_models, epochs)`` under the Keras
-    History names (NaN after a model's own last epoch), plus ``initial_val_loss`` /
-    ``initial_val_accuracy`` before training, and the padded weight arrays with axes
-    ``(n_models, epochs + 1, ...)`` (epoch 0 = initial; frozen after a model's last epoch).
-    The program depends only on ``static`` and the array shapes, so new values reuse it.
-    """
-    seeds, sizes = orders_table
-    n_max = table.x_train.shape[1]
+def start(hp: HParams, table, static: Static):
+    """Every model's state before training, its weight arrays, and its test loss and accuracy."""
     state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
-
-    def epoch(state, e):
-        orders = jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)
-        data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
-        new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
-            state, orders[hp.order_index], hp, data, static
-        )
-        valid = e < hp.epochs
-        state = jax.vmap(_keep)(valid, new, state)
-        metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
-        jax.debug.callback(_report_epoch, e)
-        return state, (metrics, jax.vmap(params_to_arrays)(state.params))
-
-    initial = jax.vmap(params_to_arrays)(state.params)
-    data0 = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+    data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
 
     def initial_val(params, hp_i, d):
         s = structure(hp_i.widths, hp_i.activation, static.slots, static.hidden)
@@ -234,10 +204,84 @@ def train_grid(hp: HParams, orders_table, table, static: Static) -> tuple[dict[s
         loss, correct = _loss_fn(params, s, d[3], d[4], weight, hp_i.kr, static)
         return loss, correct / d[5].astype(jnp.float32)
 
-    val0 = jax.vmap(initial_val)(state.params, hp, data0)
-    _, (metrics, history) = jax.lax.scan(epoch, state, jnp.arange(static.epochs))
-    weights = [jnp.concatenate([w0[:, None], jnp.swapaxes(w, 0, 1)], axis=1) for w0, w in zip(initial, history)]
-    metrics = {k: jnp.swapaxes(m, 0, 1) for k, m in zip(METRICS, metrics)}
+    return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp, data)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "length"))
+def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int):
+    """Epochs ``first .. first + length - 1`` of every model: ONE program, vmapped over models.
+
+    Epochs at or beyond a model's own ``epochs`` are masked (its state does not change, its
+    metrics are NaN). Returns the new state, metrics ``(length, n_models)`` in History order and
+    the weight arrays after each epoch ``(length, n_models, ...)``.
+    """
+    seeds, sizes = orders_table
+    n_max = table.x_train.shape[1]
+    data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+
+    def epoch(state, e):
+        orders = jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)
+        new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
+            state, orders[hp.order_index], hp, data, static
+        )
+        valid = e < hp.epochs
+        state = jax.vmap(_keep)(valid, new, state)
+        metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
+        return state, (metrics, jax.vmap(params_to_arrays)(state.params))
+
+    return jax.lax.scan(epoch, state, first + jnp.arange(length))
+
+
+def chunk_length(epochs: int, chunks: int = 20) -> int:
+    """Epochs per compiled call: about ``chunks`` calls per run, for progress between them.
+
+    Example:
+        >>> chunk_length(100), chunk_length(7), chunk_length(1000)
+        (5, 1, 50)
+    """
+    return max(1, -(-epochs // chunks))
+
+
+def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None):
+    """Train every model of a grid: one compiled program, called on chunks of epochs.
+
+    ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
+    batch orders are drawn once per epoch and shared (they depend on the seed alone); ``table``
+    a :class:`~jaxviz.data.DataTable`. The same compiled program runs each chunk of epochs (the
+    last chunk's surplus epochs are masked), so results do not depend on the chunking, and
+    ``on_epochs(done)`` can report progress between chunks. No host callback sits inside the
+    program, so it can be kept in JAX's persistent compilation cache.
+
+    Returns metrics as NumPy arrays ``(n_models, epochs)`` under the Keras History names (NaN
+    after a model's own last epoch), plus ``initial_val_loss`` / ``initial_val_accuracy``, and
+    the padded weight arrays ``(n_models, epochs + 1, ...)`` (epoch 0 = initial; frozen after
+    a model's last epoch). The programs depend only on ``static`` and the array shapes, so new
+    values reuse them.
+
+    Example:
+        >>> from jaxviz.grid import make_grid
+        >>> from jaxviz.data import load_dataset, pack
+        >>> g = make_grid(lr=[0.1, 0.5], epochs=2)
+        >>> n = [60]
+        >>> m, w = train_grid(g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n))
+        >>> m["val_loss"].shape, w[0].shape
+        ((2, 2), (2, 3, 2, 10))
+    """
+    state, initial, val0 = start(hp, table, static)
+    length = chunk_length(static.epochs)
+    metric_chunks, weight_chunks = [], []
+    for first in range(0, static.epochs, length):
+        state, (metrics, history) = run_epochs(state, hp, orders_table, table, jnp.int32(first), static, length)
+        metric_chunks.append(jax.device_get(metrics))
+        weight_chunks.append(jax.device_get(history))
+        if on_epochs is not None:
+            on_epochs(min(first + length, static.epochs))
+    e = static.epochs
+    metrics = {k: np.concatenate([c[j] for c in metric_chunks])[:e].T for j, k in enumerate(METRICS)}
+    weights = [
+        np.concatenate([np.asarray(w0)[:, None]] + [np.swapaxes(c[j], 0, 1) for c in weight_chunks], axis=1)[:, : e + 1]
+        for j, w0 in enumerate(initial)
+    ]
     # the seed's status line at epoch 0 shows the test loss and accuracy before training
-    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = val0
+    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = (np.asarray(v) for v in val0)
     return metrics, weights

@@ -93,3 +93,76 @@ def test_console_script_presets_and_exit_code():
     assert failed.returncode == 2
     assert failed.stderr.strip() == "jaxviz: error: lr must be a positive number. Got -1 instead."
     assert "Traceback" not in failed.stderr
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_user_csv_runs_a_grid_and_its_config_reruns(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    rows = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y))
+    data = _write(tmp_path / "my.csv", "x1,x2,label\n" + rows + "\n")
+    out = tmp_path / "U"
+    assert main(["run", "--data", data, "--grid", "lr=0.01,0.1", "--set", "epochs=3", "--resolution", "8",
+                 "--quiet", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert len(rows) == 2 * 3
+    again = tmp_path / "U2"
+    assert main(["run", "--config", str(out / "config.toml"), "--quiet", "--out", str(again)]) == 0
+    assert open(again / "metrics.csv").read() == open(out / "metrics.csv").read()
+    assert "data = " in (out / "config.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("1,2,3,0\n4,5,6,1\n", "line 1 must be 'x1,x2,label' with 3 numbers. Got '1,2,3,0' instead."),
+        ("x,y,label\n1,2,0\n1,3,0\n2,2,1\n2,3,1\n5,abc,1\n", "line 6 must be 'x1,x2,label' with 3 numbers. Got '5,abc,1' instead."),
+        ("1,2,0\n1,3,0\n2,2,1\n2,3,2\n", "must be two classes labelled 0 and 1. Got labels [0.0, 1.0, 2.0] instead."),
+        ("1,2,0\n1,3,0\n2,nan,1\n2,3,1\n", "X must be finite numbers. Got [2.0, nan] (NaN or inf) at row 2 instead."),
+        ("1,2,0\n1,3,0\n2,inf,1\n2,3,1\n", "(NaN or inf)"),
+        ("1,2,0\n1,3,0\n2,2,1\n", "must have at least 2 points of each class. Got 2 of class 0 and 1 of class 1 instead."),
+        ("1,2,0\n1,3,0\n2,2,0\n", "Got 3 of class 0 and 0 of class 1 instead."),
+        ("", "Got an empty file instead."),
+        ("x,y,label\n", "Got only a header instead."),
+    ],
+)
+def test_malformed_csv_is_one_line_and_exit_2(tmp_path, capsys, text, message):
+    data = _write(tmp_path / "bad.csv", text)
+    assert main(["run", "--data", data, "--set", "epochs=2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_missing_csv_and_test_without_data(tmp_path, capsys):
+    assert main(["run", "--data", str(tmp_path / "none.csv")]) == 2
+    assert "--data must be an existing CSV file" in capsys.readouterr().err
+    assert main(["run", "--test", _write(tmp_path / "t.csv", "1,2,0\n")]) == 2
+    assert "--test needs --data" in capsys.readouterr().err
+
+
+def test_second_cli_run_of_the_same_shape_loads_compiled_programs_from_disk(tmp_path):
+    script = (
+        "import sys, jax.monitoring as m\n"
+        "hits = []\n"
+        "m.register_event_listener(lambda e, **k: hits.append(e) if e.endswith('cache_hits') else None)\n"
+        "from jaxviz.cli import main\n"
+        "code = main(['run', '--grid', 'lr=' + sys.argv[1], '--set', 'epochs=3', '--resolution', '8',\n"
+        "             '--quiet', '--out', sys.argv[2]])\n"
+        "print(code, len(hits))\n"
+    )
+    env = {**__import__("os").environ, "JAXVIZ_CACHE_DIR": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", script, "0.1,0.2", str(tmp_path / "a")], capture_output=True,
+                           text=True, timeout=300, env=env)
+    second = subprocess.run([sys.executable, "-c", script, "0.3,0.4", str(tmp_path / "b")], capture_output=True,
+                            text=True, timeout=300, env=env)
+    code1, hits1 = first.stdout.split()
+    code2, hits2 = second.stdout.split()
+    assert code1 == code2 == "0"
+    assert int(hits1) == 0 and int(hits2) >= 2  # training and surface programs come from the cache
+    assert any((tmp_path / "cache").iterdir())

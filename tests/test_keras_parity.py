@@ -25,11 +25,13 @@ def keras_history(run, i):
             layers += [keras.layers.Dense(width, kernel_regularizer=keras.regularizers.l2(config["kr"])), act()]
     layers.append(keras.layers.Dense(1, activation="sigmoid"))
     model = keras.Sequential(layers)
-    model.compile(
-        loss="binary_crossentropy",
-        optimizer=keras.optimizers.SGD(learning_rate=config["lr"], momentum=config["momentum"], nesterov=False),
-        metrics=["accuracy"],
-    )
+    optimizer = {
+        "sgd": lambda lr: keras.optimizers.SGD(learning_rate=lr, momentum=config["momentum"], nesterov=False),
+        "adam": lambda lr: keras.optimizers.Adam(learning_rate=lr),
+        "rmsprop": lambda lr: keras.optimizers.RMSprop(learning_rate=lr),
+        "adagrad": lambda lr: keras.optimizers.Adagrad(learning_rate=lr),
+    }[config["optimizer"]](config["lr"])
+    model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
     model.set_weights(run.weights(i, 0))
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config["patience"],
                                                 min_delta=1e-4, cooldown=0, min_lr=4e-5)
@@ -47,6 +49,10 @@ def keras_history(run, i):
         # circles, tanh, a third layer, no momentum, batch 16 (last batch of 12)
         dict(dataset="circles", activation="tanh", n3=5, momentum=0.0, lr=0.3, batch_size=16,
              patience=2, epochs=25),
+        # Keras' other optimisers with their default constants, n2 = 0 with a third layer
+        dict(dataset="tricky", optimizer="adam", lr=0.05, n2=0, n3=4, patience=1, epochs=20),
+        dict(dataset="moons", optimizer="rmsprop", lr=0.005, activation="relu", patience=2, epochs=20),
+        dict(dataset="circles", optimizer="adagrad", lr=0.5, kr=1e-3, patience=1, epochs=20),
     ],
 )
 def test_history_matches_keras(hp):
