@@ -30,9 +30,18 @@ _TABLE: dict[str, tuple[str, dict[str, Any]]] = {
     "lesson-momentum": ("momentum off vs on at lr 0.07", {"lr": 0.07, "momentum": [0.0, 0.9], "epochs": 150}),
     "lesson-patience": ("no momentum: patience 50 vs 500 over 500 epochs",
                         {"lr": 0.07, "momentum": 0.0, "patience": [50, 500], "epochs": 500}),
-    "lesson-overfitting": ("a 50-50-50 net on circles overfits; L2 (kr) 0 / 1e-3 / 1e-2 reins it in",
-                           {"lr": 0.002, "momentum": 0.999, "epochs": 500, "n1": 50, "n2": 50, "n3": 50,
-                            "dataset": "circles", "kr": [0.0, 1e-3, 1e-2]}),
+    "lesson-overfitting": ("the seed's overfitting settings over widths: 10-10 up to 50-50-50 on circles",
+                           {"lr": 0.002, "momentum": 0.999, "epochs": 500, "n1": [10, 50], "n2": [10, 50],
+                            "n3": [0, 50], "dataset": "circles"}),
+    "lesson-regularisation": ("a 50-50-50 net on circles overfits; L2 (kr) 0 / 1e-3 / 1e-2 reins it in",
+                              {"lr": 0.002, "momentum": 0.999, "epochs": 500, "n1": 50, "n2": 50, "n3": 50,
+                               "dataset": "circles", "kr": [0.0, 1e-3, 1e-2]}),
+    "lesson-optimizers": ("SGD with momentum vs Adam, RMSprop and Adagrad on the tricky set",
+                          {"optimizer": ["sgd", "adam", "rmsprop", "adagrad"], "lr": [0.01, 0.1],
+                           "dataset": "tricky", "epochs": 150}),
+    "playground": ("TensorFlow Playground's four sets (xor, gauss, spiral, ring) at noise 0 and 0.25",
+                   {"dataset": ["xor", "gauss", "spiral", "ring"], "noise": [0.0, 0.25], "n1": 8, "n2": 8,
+                    "activation": "tanh", "lr": 0.03, "epochs": 200}),
 }
 
 #: name -> hp dict, ready for ``jaxviz.sweep(jaxviz.PRESETS[name])``; the seed's values in full.

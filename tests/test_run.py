@@ -108,3 +108,14 @@ def test_animations_mp4_and_gif(tiny_run, tmp_path):
 def test_show_embeds_an_html5_video(tiny_run):
     html = tiny_run.show()._repr_html_()
     assert html.startswith("<video controls autoplay loop") and "data:video/mp4;base64," in html
+
+
+def test_optimizer_grid_is_one_run_one_animation_three_tiles(tmp_path):
+    from jaxviz.render import FrameCompositor
+
+    run = jaxviz.sweep(optimizer=["sgd", "adam", "rmsprop"], lr=0.01, epochs=3, resolution=8, progress=False)
+    assert [c["optimizer"] for c in run.configs] == ["sgd", "adam", "rmsprop"]
+    assert len(FrameCompositor(run).boxes) == 3
+    # the three optimisers really differ
+    assert len({round(float(v), 6) for v in run.metrics["loss"][:, -1]}) == 3
+    run.animate(tmp_path / "o.mp4")
