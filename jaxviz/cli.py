@@ -38,6 +38,21 @@ def parse_value(text: str) -> Any:
     return text.strip()
 
 
+def _parse_size(text: str | None):
+    """``"1280x720"`` -> ``(1280, 720)``; None stays None.
+
+    Example:
+        >>> _parse_size("640x360")
+        (640, 360)
+    """
+    if text is None:
+        return None
+    w, sep, h = text.lower().partition("x")
+    if sep and w.isdigit() and h.isdigit() and 64 <= int(w) <= 8192 and 64 <= int(h) <= 8192:
+        return int(w), int(h)
+    raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, each in [64, 8192]. Got {text!r} instead.")
+
+
 def _key_value(option: str, text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
@@ -51,7 +66,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     def outputs(p):
         p.add_argument("--out", default="jaxviz-out", help="run folder (default: ./jaxviz-out)")
-        p.add_argument("--format", default="mp4", help="animation format: mp4 or gif")
+        p.add_argument("--format", default="mp4", help="animation format: mp4, gif, or png (frames in a folder)")
+        p.add_argument("--size", default=None, metavar="WxH", help="animation size in pixels (default 1280x720)")
+        p.add_argument("--decision-line", action="store_true", help="draw the p = 0.5 line in every tile")
         p.add_argument("--fps", type=float, default=10.0, help="animation frames per second")
         p.add_argument("--hold", type=float, default=0.0, help="seconds to hold the last frame (the seed: 2)")
         p.add_argument("--resolution", type=int, default=64, help="surface mesh points per side")
@@ -123,6 +140,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {list(FORMATS)}. Got {args.format!r} instead.")
     check_fps(args.fps)
+    size = _parse_size(args.size)
     if not 0 <= args.hold <= 60:
         raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {args.hold!r} instead.")
     resolution = check_resolution(args.resolution if args.resolution != 64 else options.get("resolution", 64))
@@ -146,8 +164,9 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
         if test_path:
             run.options["test"] = str(Path(test_path).resolve())
     t1 = time.perf_counter()
-    animation = run.animate(out / f"animation.{fmt}", fps=args.fps, hold=args.hold)
-    run.figure(-1).savefig(out / "final.png", dpi=100)
+    target = out / ("frames" if fmt == "png" else f"animation.{fmt}")
+    animation = run.animate(target, fps=args.fps, hold=args.hold, size=size, decision_line=args.decision_line)
+    run.figure(-1, size=size, decision_line=args.decision_line).savefig(out / "final.png", dpi=100)
     write_metrics_csv(out / "metrics.csv", run)
     run.write_config(out / "config.toml")
     t2 = time.perf_counter()

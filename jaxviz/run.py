@@ -86,6 +86,20 @@ class Run:
         epoch = epoch % (epochs + 1)
         return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
 
+    @property
+    def diverged_epoch(self) -> np.ndarray:
+        """Per model, the first epoch whose loss or val_loss is NaN or inf; -1 if none.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False).diverged_epoch.tolist()
+            [-1, -1]
+        """
+        bad = ~(np.isfinite(self.metrics["loss"]) & np.isfinite(self.metrics["val_loss"]))
+        own = np.array([c["epochs"] for c in self.configs])
+        bad &= np.arange(bad.shape[1])[None, :] < own[:, None]  # NaN past a model's own epochs is padding
+        return np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, -1)
+
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
         """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
         if epoch == 0:
@@ -111,8 +125,12 @@ class Run:
             )
         return int(hits[0])
 
-    def figure(self, epoch: int = -1):
+    def figure(self, epoch: int = -1, *, size: tuple[int, int] | None = None, decision_line: bool = False,
+               fig=None):
         """A matplotlib ``Figure`` of every model's surface at ``epoch`` (default: the last).
+
+        The same layout and look as the animation (``size`` in pixels at 100 dpi, or draw on
+        ``fig``). Saved as PDF or SVG, text and lines stay vector and surfaces are embedded images.
 
         Example:
             >>> import jaxviz
@@ -122,14 +140,20 @@ class Run:
         """
         from jaxviz.render import TiledFigure
 
-        tiles = TiledFigure(self)
+        tiles = TiledFigure(self, size=size, decision_line=decision_line, fig=fig)
         tiles.update(self._frame_index(epoch))
         return tiles.fig
 
-    def animate(self, path, fps: float = 10, hold: float = 0.0) -> Path:
-        """Write the tiled animation of every frame to ``path`` (``.mp4`` or ``.gif``).
+    def animate(self, path, fps: float = 10, hold: float = 0.0, *, size: tuple[int, int] | None = None,
+                frames: int | None = None, decision_line: bool = False, encoder_preset: str = "ultrafast") -> Path:
+        """Write the tiled animation to ``path``: ``.mp4`` (H.264, yuv420p), ``.gif`` (looping) or
+        a folder path without suffix (PNG frames).
 
-        ``hold`` seconds repeat the last frame at the end (the seed holds its final picture 2 s).
+        Frames are composed as pixel arrays and streamed to the encoder one at a time.
+        ``hold`` seconds repeat the last frame (the seed holds its final picture 2 s); ``size``
+        is ``(width, height)`` in pixels (default 1280 x 720, larger for very large grids);
+        ``frames`` keeps that many of the recorded frames, evenly spaced, first and last included;
+        ``encoder_preset`` is x264's speed preset (``"medium"`` for files ~3.5x smaller, slower).
 
         Example:
             >>> import jaxviz, tempfile
@@ -140,8 +164,46 @@ class Run:
         from jaxviz.render import FrameCompositor
         from jaxviz.write import animation_format
 
-        animation_format(path)  # refuse a bad suffix before drawing anything
-        return write_animation(path, FrameCompositor(self).frames(), fps=fps, hold=hold)
+        animation_format(path)  # refuse a bad path before drawing anything
+        n = len(self.frame_epochs)
+        if frames is None:
+            indices = range(n)
+        elif isinstance(frames, (int, np.integer)) and not isinstance(frames, bool) and 1 <= frames <= n:
+            indices = np.unique(np.round(np.linspace(0, n - 1, frames)).astype(int)) if frames > 1 else [n - 1]
+        else:
+            raise ValueError(f"frames must be an integer in [1, {n}] (the recorded frames). Got {frames!r} instead.")
+        if size is not None and not (isinstance(size, (tuple, list)) and len(size) == 2
+                                     and all(isinstance(v, (int, np.integer)) and 64 <= v <= 8192 for v in size)):
+            raise ValueError(f"size must be (width, height) in pixels, each in [64, 8192]. Got {size!r} instead.")
+        compositor = FrameCompositor(self, size=None if size is None else tuple(size), decision_line=decision_line)
+        return write_animation(path, compositor.frames(indices), fps=fps, hold=hold, encoder_preset=encoder_preset)
+
+    def plot_history(self, metric: str = "val_loss", *, by: str | None = None, ax=None, fig=None):
+        """Learning curves: one small panel per model (the tiles' layout), or with ``by`` an axis
+        name, every model's curve in one plot coloured by that axis's value. Returns the Figure.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=3, resolution=8, progress=False)
+            >>> len(run.plot_history("loss").axes)
+            2
+        """
+        from jaxviz.figures import plot_history
+
+        return plot_history(self, metric, by=by, ax=ax, fig=fig)
+
+    def plot_summary(self, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None, ax=None):
+        """Heatmap of each model's final ``metric`` over two axes (others averaged). Returns the Figure.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], momentum=[0.0, 0.9], epochs=3, resolution=8, progress=False)
+            >>> run.plot_summary("val_loss").axes[0].get_xlabel()
+            'momentum'
+        """
+        from jaxviz.figures import plot_summary
+
+        return plot_summary(self, metric, x=x, y=y, ax=ax)
 
     def show(self, fps: float = 10):
         """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written)."""

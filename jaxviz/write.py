@@ -26,7 +26,7 @@ from jaxviz.config import check_fps
 
 __all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "FORMATS"]
 
-FORMATS = ("mp4", "gif")
+FORMATS = ("mp4", "gif", "png")
 
 
 @contextlib.contextmanager
@@ -51,22 +51,32 @@ def atomic_path(path: str | os.PathLike):
 
 
 def animation_format(path: str | os.PathLike) -> str:
-    """The animation format named by a file suffix.
+    """The animation format named by a path: ``.mp4``, ``.gif``, or a folder (no suffix) of PNGs.
 
     Example:
-        >>> animation_format("out/grid.GIF")
-        'gif'
+        >>> animation_format("out/grid.GIF"), animation_format("out/frames")
+        ('gif', 'png')
     """
     suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise ValueError(f"animation path must end in one of {['.' + f for f in FORMATS]}. Got {str(path)!r} instead.")
+    if suffix == "":
+        return "png"
+    if suffix not in ("mp4", "gif"):
+        raise ValueError("animation path must end in .mp4 or .gif, or be a folder for PNG frames. "
+                         f"Got {str(path)!r} instead.")
     return suffix
 
 
-def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: float = 0.0) -> Path:
-    """Stream RGB frames to an MP4 (H.264, yuv420p) or a looping GIF, chosen by suffix.
+#: x264 speed presets offered, fastest first: "ultrafast" encodes ~2x faster than "veryfast" and
+#: ~3.5x faster than "medium" here, for files ~3.5x larger; "medium" gives the smallest files.
+ENCODER_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+
+
+def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: float = 0.0,
+                    encoder_preset: str = "ultrafast") -> Path:
+    """Stream RGB frames to an MP4 (H.264, yuv420p), a looping GIF, or PNG frames in a folder.
 
     The last frame can be held for ``hold`` seconds (the seed pauses 2 s on its final picture).
+    ``encoder_preset`` trades MP4 encoding speed for file size (see ``ENCODER_PRESETS``).
     Frames are consumed one at a time; an MP4 never holds more than the current frame.
 
     Example:
@@ -81,7 +91,11 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
     fps = check_fps(fps)
     if not (isinstance(hold, (int, float)) and 0 <= hold <= 60):
         raise ValueError(f"hold must be a number of seconds in [0, 60]. Got {hold!r} instead.")
+    if encoder_preset not in ENCODER_PRESETS:
+        raise ValueError(f"encoder_preset must be one of {list(ENCODER_PRESETS)}. Got {encoder_preset!r} instead.")
     path = Path(path)
+    if fmt == "png":
+        return _write_png_frames(path, frames)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # imageio-ffmpeg starts ffmpeg with fork+exec; the child execs at once, so JAX's
         # warning about forking a multithreaded process does not apply.
@@ -90,18 +104,71 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
             writer = imageio.get_writer(
                 tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",
                 macro_block_size=2, quality=8, ffmpeg_log_level="error",
+                # ffmpeg encodes in its own process while the next frame is composed, so at
+                # these frame rates the encoder preset sets the pace
+                output_params=["-preset", encoder_preset],
             )
         else:
             writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
-        last = None
         with writer:
-            for last in frames:
-                writer.append_data(last)
+            last = _feed(writer, frames, threaded=fmt == "mp4")
             if last is None:
                 raise ValueError("an animation needs at least one frame. Got none instead.")
             for _ in range(round(hold * fps)):
                 writer.append_data(last)
     return path
+
+
+def _feed(writer, frames: Iterable[np.ndarray], threaded: bool):
+    """Append every frame; returns the last (None if there was none).
+
+    Threaded, a second thread hands frames to the encoder while the next one is composed (pipe
+    writes release the GIL), with at most two frames waiting, so memory stays a few frames.
+    """
+    if not threaded:
+        last = None
+        for last in frames:
+            writer.append_data(last)
+        return last
+    import queue
+    import threading
+
+    pending: queue.Queue = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def drain():
+        while (frame := pending.get()) is not None:
+            if not failure:
+                try:
+                    writer.append_data(frame)
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                    failure.append(e)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    last = None
+    try:
+        for last in frames:
+            if failure:
+                break
+            pending.put(last)
+    finally:
+        pending.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
+    return last
+
+
+def _write_png_frames(folder: Path, frames: Iterable[np.ndarray]) -> Path:
+    """Each frame as ``frame_00000.png``, ``frame_00001.png``, ... in ``folder`` (atomically each)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, frame in enumerate(frames):
+        with atomic_path(folder / f"frame_{k:05d}.png") as tmp:
+            Image.fromarray(frame).save(tmp, format="PNG")
+    return folder
 
 
 def write_metrics_csv(path, run) -> Path:

@@ -1,0 +1,121 @@
+"""The picture: layout, diverged tiles, sizes and formats, comparison figures."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import jaxviz
+from jaxviz.render import FrameCompositor, TiledFigure, plan_layout
+
+
+@pytest.fixture(scope="module")
+def exploding():
+    """lr x kr where lr 5 with kr 3 blows the weights up to inf (loss NaN from epoch 3)."""
+    return jaxviz.sweep({"lr": [0.05, 5.0], "kr": [0.0, 3.0]}, epochs=6, resolution=16, progress=False)
+
+
+def test_layouts_explain_themselves():
+    one = plan_layout({"lr": [0.1, 0.2, 0.3]}, 3)
+    assert one.tile_titles == ["lr = 0.1", "lr = 0.2", "lr = 0.3"] and one.headers == []
+    two = plan_layout({"lr": [0.1, 0.5, 1.0], "momentum": [0.0, 0.9]}, 6)
+    assert two.tile_titles == [""] * 6  # the headers say it, not every tile
+    rows = [h for h in two.headers if h[3] == 90]
+    assert [h[0] for h in rows] == ["lr = 0.1", "lr = 0.5", "lr = 1"]
+    # three axes: the last two form the table, one labelled panel per value of the first
+    three = plan_layout({"dataset": ["moons", "xor"], "lr": [0.1, 0.5], "momentum": [0.0, 0.9]}, 8)
+    panels = [h[0] for h in three.headers if h[0].startswith("dataset")]
+    assert panels == ["dataset = moons", "dataset = xor"]
+    lefts = sorted({round(b[0], 4) for b in three.boxes})
+    assert len(lefts) in (2, 4) and all(0 <= b[0] and b[0] + b[2] <= three.band for b in three.boxes)
+    # no two tiles overlap
+    for i, a in enumerate(three.boxes):
+        for b in three.boxes[i + 1:]:
+            assert a[0] + a[2] <= b[0] + 1e-9 or b[0] + b[2] <= a[0] + 1e-9 or a[1] + a[3] <= b[1] + 1e-9 \
+                or b[1] + b[3] <= a[1] + 1e-9
+
+
+def test_1024_tiles_stay_legible():
+    axes = {"lr": list(np.round(np.linspace(0.01, 1, 32), 4)), "momentum": list(np.round(np.linspace(0, 0.99, 32), 4))}
+    lay = plan_layout(axes, 1024)
+    assert lay.tile >= 0.44 and lay.size[0] > 12.8  # the canvas grows instead of shrinking tiles to dots
+    assert len([h for h in lay.headers if h[3] == 90]) == 32  # headers stay
+
+
+def test_small_tiles_drop_status_lines_but_keep_headers():
+    run = jaxviz.sweep(lr=[0.01, 0.02, 0.03, 0.04, 0.05, 0.06], momentum=[0.0, 0.3, 0.6, 0.9], seed=[0, 1],
+                       epochs=2, resolution=8, progress=False)
+    tiles = TiledFigure(run, size=(640, 360))
+    assert not tiles.show_status
+    assert any(t.get_text() == "momentum = 0.9" for t in tiles.fig.texts)
+
+
+def test_diverged_models_are_marked_and_the_others_unaffected(exploding):
+    assert exploding.diverged_epoch.tolist() == [-1, -1, -1, 3]
+    solo = jaxviz.sweep(lr=5.0, kr=0.0, epochs=6, resolution=16, progress=False)
+    np.testing.assert_allclose(exploding.metrics["loss"][2], solo.metrics["loss"][0], atol=1e-5)
+    comp = FrameCompositor(exploding)
+    last = comp.frame_rgb(6)
+    r0, r1, c0, c1 = comp.boxes[3]
+    tile = last[r0:r1, c0:c1].reshape(-1, 3)
+    grey = (tile == np.frombuffer(bytes.fromhex("bdbdbd"), np.uint8)).all(axis=1).mean()
+    assert grey > 0.5  # a grey tile under its points and label, not garbage colours
+    before = comp.frame_rgb(2)[r0:r1, c0:c1].reshape(-1, 3)
+    assert (before == np.frombuffer(bytes.fromhex("bdbdbd"), np.uint8)).all(axis=1).mean() < 0.1
+    fig = exploding.figure(-1)
+    assert any(t.get_text() == "diverged at epoch 3" for ax in fig.axes for t in ax.texts)
+
+
+def test_size_frames_and_png_folder(tiny_run, tmp_path):
+    folder = tiny_run.animate(tmp_path / "frames", size=(640, 360), frames=3)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["frame_00000.png", "frame_00001.png", "frame_00002.png"]
+    assert Image.open(folder / names[0]).size == (640, 360)
+    with pytest.raises(ValueError, match=r"frames must be an integer in \[1, 7\]"):
+        tiny_run.animate(tmp_path / "x.mp4", frames=8)
+    with pytest.raises(ValueError, match=r"size must be \(width, height\) in pixels"):
+        tiny_run.animate(tmp_path / "x.mp4", size=(10, 10))
+
+
+def test_decision_line_is_drawn(tiny_run):
+    plain = FrameCompositor(tiny_run).frame_rgb(6)
+    lined = FrameCompositor(tiny_run, decision_line=True).frame_rgb(6)
+    changed = (plain != lined).any(axis=2)
+    assert 0 < changed.mean() < 0.05
+    assert (lined[changed].max(axis=1) < 60).mean() > 0.8  # dark line pixels (points may sit on top)
+
+
+def test_vector_pdf_and_svg(exploding, tmp_path):
+    fig = exploding.figure(-1)
+    fig.savefig(tmp_path / "x.pdf")
+    pdf = (tmp_path / "x.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/Font" in pdf and b"/Image" in pdf  # vector text, image surfaces
+    fig.savefig(tmp_path / "x.svg")
+    svg = (tmp_path / "x.svg").read_text()
+    assert "<image" in svg and "lr = 5" in svg.replace("\n", " ") or "<image" in svg
+
+
+def test_single_model_view_looks_like_the_seed(tmp_path):
+    run = jaxviz.sweep(epochs=2, resolution=16, progress=False)
+    fig = run.figure(-1)
+    tiles = [ax for ax in fig.axes if ax.get_images()]
+    assert len(tiles) == 1
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert "% prediction class 1" in labels and "% prediction class 2" in labels  # the seed's two bars
+    assert any(t.get_text().startswith("epoch 2/2 - loss:") for t in tiles[0].texts)
+
+
+def test_history_and_summary_figures(exploding, tmp_path):
+    fig = exploding.plot_history("loss")
+    assert len(fig.axes) == 4
+    fig.savefig(tmp_path / "h.png")
+    fig = exploding.plot_history("val_accuracy", by="lr")
+    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"lr = 0.05", "lr = 5"}
+    fig = exploding.plot_summary("val_accuracy")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "kr" and ax.get_ylabel() == "lr"
+    assert "diverged" in [t.get_text() for t in ax.texts]
+    fig.savefig(tmp_path / "s.pdf")
+    with pytest.raises(ValueError, match=r"metric must be one of \['loss', 'accuracy', 'val_loss'"):
+        exploding.plot_summary("auc")
+    with pytest.raises(ValueError, match=r"by must be one of the grid's axes \['lr', 'kr'\]. Got 'seed' instead."):
+        exploding.plot_history(by="seed")
