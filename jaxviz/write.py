@@ -104,9 +104,9 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
             writer = imageio.get_writer(
                 tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",
                 macro_block_size=2, quality=8, ffmpeg_log_level="error",
-                # ffmpeg encodes in its own process while the next frame is composed, so at
-                # these frame rates the encoder preset sets the pace
-                output_params=["-preset", encoder_preset],
+                # ffmpeg encodes in its own process while the next frame is composed: leave the
+                # composer one core (on 2 cores one x264 thread beats two fighting for it)
+                output_params=["-preset", encoder_preset, "-threads", str(max(1, (os.cpu_count() or 2) - 1))],
             )
         else:
             writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
