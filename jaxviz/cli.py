@@ -83,6 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="start from a config TOML ([hp] and [options])")
     run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1); header optional")
     run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
+    run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     outputs(run)
     sub.add_parser("presets", help="list the presets, one line each")
     return parser
@@ -150,6 +151,10 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out must be a folder. Got {str(out)!r} (an existing file) instead.")
+    if args.command == "run" and not getattr(args, "overwrite", False) and out.is_dir() \
+            and any((out / name).exists() for name in RUN_FILES):
+        raise ValueError(f"--out must not hold a run already (or pass --overwrite). Got {str(out)!r}, "
+                         "which has one, instead.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -178,6 +183,8 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
 
 
 OPTION_KEYS = ["resolution", "frames", "data", "test"]
+#: What a run folder holds; `jaxviz run` does not replace them without --overwrite.
+RUN_FILES = ("animation.mp4", "animation.gif", "frames", "final.png", "metrics.csv", "config.toml")
 
 
 def enable_compilation_cache() -> None:

@@ -61,6 +61,7 @@ class TrainState(NamedTuple):
     step: jax.Array  # () int32, batch updates so far (the decay's t)
     lr_base: jax.Array  # () float32, the plateau-adjusted base learning rate
     plateau: PlateauState
+    diverged: jax.Array  # () bool: loss or val_loss went NaN/inf; the model is frozen from then on
 
 
 def bce(p: jax.Array, y: jax.Array) -> jax.Array:
@@ -185,6 +186,7 @@ def init_state(hp: HParams, static: Static) -> TrainState:
         step=jnp.int32(0),
         lr_base=hp.lr.astype(jnp.float32),
         plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),
+        diverged=jnp.bool_(False),
     )
 
 
@@ -211,8 +213,9 @@ def start(hp: HParams, table, static: Static):
 def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int):
     """Epochs ``first .. first + length - 1`` of every model: ONE program, vmapped over models.
 
-    Epochs at or beyond a model's own ``epochs`` are masked (its state does not change, its
-    metrics are NaN). Returns the new state, metrics ``(length, n_models)`` in History order and
+    Epochs at or beyond a model's own ``epochs``, and every epoch after the model diverged (its
+    loss or val_loss became NaN or inf), are masked: its state does not change, its metrics are
+    NaN (the diverging epoch's own metrics are kept, so the divergence shows). Returns the new state, metrics ``(length, n_models)`` in History order and
     the weight arrays after each epoch ``(length, n_models, ...)``.
     """
     seeds, sizes = orders_table
@@ -224,8 +227,12 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
         new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
             state, orders[hp.order_index], hp, data, static
         )
-        valid = e < hp.epochs
-        state = jax.vmap(_keep)(valid, new, state)
+        valid = (e < hp.epochs) & ~state.diverged
+        # an epoch whose loss is NaN or inf marks the model diverged and is not kept: the model
+        # stays frozen at its last finite state, and no other model of the grid is touched
+        finite = jnp.isfinite(metrics[0]) & jnp.isfinite(metrics[2])
+        state = jax.vmap(_keep)(valid & finite, new, state)
+        state = state._replace(diverged=state.diverged | (valid & ~finite))
         metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
         return state, (metrics, jax.vmap(params_to_arrays)(state.params))
 

@@ -24,7 +24,7 @@ import tomli_w
 
 from jaxviz.config import check_fps
 
-__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "FORMATS"]
+__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "versions", "FORMATS", "ENCODER_PRESETS"]
 
 FORMATS = ("mp4", "gif", "png")
 
@@ -172,7 +172,8 @@ def _write_png_frames(folder: Path, frames: Iterable[np.ndarray]) -> Path:
 
 
 def write_metrics_csv(path, run) -> Path:
-    """One row per model and epoch: model, the varied hp, epoch, then the History metrics.
+    """One row per model and epoch: model, the varied hp, epoch, the History metrics, and
+    ``diverged`` (1 from the epoch the model's loss became NaN or inf).
 
     Example:
         >>> import jaxviz, tempfile
@@ -187,11 +188,12 @@ def write_metrics_csv(path, run) -> Path:
     axes = list(run.axes)
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["model", *axes, "epoch", *METRICS])
+        out.writerow(["model", *axes, "epoch", *METRICS, "diverged"])
         for i, config in enumerate(run.configs):
+            k = int(run.diverged_epoch[i])
             for e in range(config["epochs"]):
-                values = [repr(float(run.metrics[k][i, e])) for k in METRICS]
-                out.writerow([i, *(config[k] for k in axes), e + 1, *values])
+                values = [repr(float(run.metrics[m][i, e])) for m in METRICS]
+                out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1)])
     return path
 
 
@@ -205,11 +207,30 @@ def write_config(path, hp: dict[str, Any], options: dict[str, Any]) -> Path:
         {'hp': {'lr': [0.1, 0.5]}, 'options': {'resolution': 8}}
     """
     path = Path(path)
-    doc = {"hp": hp, "options": {k: v for k, v in options.items() if v is not None}}
+    doc = {"hp": hp, "options": {k: v for k, v in options.items() if v is not None}, "versions": versions()}
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(b"# jaxviz run config: `jaxviz run --config THIS_FILE` runs it again.\n")
+        f.write(b"# jaxviz run config: `jaxviz run --config THIS_FILE` runs it again.\n"
+                b"# [versions] records what produced it (read back for information only).\n")
         tomli_w.dump(doc, f)
     return path
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that decide a run's numbers.
+
+    Example:
+        >>> sorted(versions())
+        ['flax', 'jax', 'jaxlib', 'jaxviz', 'numpy', 'optax']
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("jaxviz", "jax", "jaxlib", "flax", "optax", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            out[name] = "unknown"
+    return out
 
 
 def read_config(path) -> dict[str, Any]:
@@ -233,8 +254,8 @@ def read_config(path) -> dict[str, Any]:
     from jaxviz.config import unknown_key
 
     for key in doc:
-        if key not in ("hp", "options"):
-            raise unknown_key("config table", key, ["hp", "options"])
+        if key not in ("hp", "options", "versions"):
+            raise unknown_key("config table", key, ["hp", "options", "versions"])
     for key in ("hp", "options"):
         if not isinstance(doc.get(key, {}), dict):
             raise ValueError(f"config [{key}] must be a table. Got {doc[key]!r} instead.")

@@ -1,0 +1,48 @@
+"""Divergence contained, run folders not overwritten, versions recorded."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import jaxviz
+from jaxviz.cli import main
+
+
+def test_divergence_is_contained_and_the_model_frozen():
+    # lr 5 with kr 3 makes the L2 term blow the weights up to inf; lr 0.05 is healthy
+    run = jaxviz.sweep({"lr": [0.05, 5.0], "kr": [0.0, 3.0]}, epochs=8, resolution=8, progress=False)
+    assert run.diverged_epoch.tolist() == [-1, -1, -1, 3]
+    assert np.isnan(run.metrics["loss"][3, 2:]).all() and np.isfinite(run.metrics["loss"][3, :2]).all()
+    frozen = run.weights(3, 2)  # the last finite weights stay, nothing turns into NaN
+    for epoch in range(3, 9):
+        for a, b in zip(run.weights(3, epoch), frozen):
+            np.testing.assert_array_equal(a, b)
+    assert all(np.isfinite(w).all() for w in run.weights(3, 8))
+    for i in range(3):  # the healthy models equal their solo runs
+        solo = jaxviz.sweep(run.configs[i], resolution=8, progress=False)
+        np.testing.assert_allclose(run.metrics["val_loss"][i], solo.metrics["val_loss"][0], atol=1e-5)
+
+
+def test_metrics_csv_has_a_diverged_column(tmp_path):
+    out = tmp_path / "X"
+    assert main(["run", "--grid", "lr=0.05,5", "--set", "kr=3", "--set", "epochs=5", "--resolution", "8",
+                 "--quiet", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    flags = [(r["lr"], r["epoch"], r["diverged"]) for r in rows]
+    assert ("5.0", "2", "0") in flags and ("5.0", "3", "1") in flags and ("5.0", "5", "1") in flags
+    assert all(d == "0" for lr, _, d in flags if lr == "0.05")
+    config = (out / "config.toml").read_text()
+    assert "[versions]" in config and "jax = " in config and "flax = " in config and "optax = " in config
+
+
+def test_an_existing_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "R"
+    args = ["run", "--set", "epochs=2", "--resolution", "8", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    before = (out / "metrics.csv").read_text()
+    assert main(args + ["--set", "lr=0.5"]) == 2
+    assert "--out must not hold a run already (or pass --overwrite)" in capsys.readouterr().err
+    assert (out / "metrics.csv").read_text() == before
+    assert main(args + ["--set", "lr=0.5", "--overwrite"]) == 0
+    assert (out / "metrics.csv").read_text() != before
