@@ -6,7 +6,10 @@ Every error is one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import threading
 import sys
 import time
 from pathlib import Path
@@ -81,6 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
     run.add_argument("--preset", help="start from a named preset (see `jaxviz presets`)")
     run.add_argument("--config", help="start from a config TOML ([hp] and [options])")
+    run.add_argument("--resume", metavar="DIR", help="continue an interrupted run in DIR to its full epochs")
     run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1); header optional")
     run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
@@ -98,6 +102,12 @@ def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
     options: dict[str, Any] = {}
     if getattr(args, "preset", None):
         hp.update(preset(args.preset))
+    if getattr(args, "resume", None):
+        if getattr(args, "config", None) or getattr(args, "preset", None) or args.set or args.grid:
+            raise ValueError("--resume must be used alone: it continues the run as it was configured. "
+                             "Got other settings too instead.")
+        args.config = str(Path(args.resume) / "config.toml")
+        args.out, args.overwrite = args.resume, True
     if getattr(args, "config", None):
         config = read_config(args.config)
         hp.update(config["hp"])
@@ -113,7 +123,27 @@ def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
     return hp, options
 
 
-def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
+CHECKPOINT = "checkpoint.npz"
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """While training, Ctrl-C (SIGINT) or SIGTERM asks it to stop at the next chunk of epochs."""
+    requested = []
+    if threading.current_thread() is not threading.main_thread():  # signals only reach the main thread
+        yield lambda: False
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, frame: requested.append(signum))
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     import jaxviz
     from jaxviz.config import check_fps, check_frames, check_resolution
     from jaxviz.config import unknown_key
@@ -163,7 +193,17 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
         raise ValueError(f"--out must be a writable folder. Got {str(out)!r} instead.")
 
     t0 = time.perf_counter()
-    run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data)
+    resume = None
+    if getattr(args, "resume", None):
+        from jaxviz.run import load_checkpoint
+
+        if not (out / CHECKPOINT).is_file():
+            raise ValueError(f"--resume must name an interrupted run folder (with {CHECKPOINT}). "
+                             f"Got {str(out)!r} instead.")
+        resume = load_checkpoint(out / CHECKPOINT)
+    with _stop_on_signals() as stopped:
+        run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
+                           should_stop=stopped, resume=resume)
     if data_path:  # the config re-runs on the same files
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
@@ -175,11 +215,17 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> Path:
     write_metrics_csv(out / "metrics.csv", run)
     run.write_config(out / "config.toml")
     t2 = time.perf_counter()
+    n, epochs = len(run.configs), run.epochs
+    if run.completed_epochs < epochs:
+        run.save_checkpoint(out / CHECKPOINT)
+        print(f"jaxviz: interrupted after epoch {run.completed_epochs} of {epochs}; wrote what exists to "
+              f"{out}/. Continue with: jaxviz run --resume {out}", file=sys.stderr)
+        return 130
+    (out / CHECKPOINT).unlink(missing_ok=True)
     if not args.quiet:
-        n, epochs = len(run.configs), run.metrics["loss"].shape[1]
         print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
               f"final.png, metrics.csv, config.toml in {t2 - t1:.1f} s -> {out}/")
-    return out
+    return 0
 
 
 OPTION_KEYS = ["resolution", "frames", "data", "test"]
@@ -222,11 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from jaxviz.presets import preset
 
-            _run(preset("demo"), {}, args)
-            return 0
+            return _run(preset("demo"), {}, args)
         hp, options = _gather(args)
-        _run(hp, options, args)
-        return 0
+        return _run(hp, options, args)
     except ValueError as e:
         print(f"jaxviz: error: {e}", file=sys.stderr)
         return 2

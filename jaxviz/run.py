@@ -21,7 +21,7 @@ from jaxviz.surfaces import predict_surfaces
 from jaxviz.train import METRICS, train_grid
 from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv
 
-__all__ = ["Run", "sweep", "load"]
+__all__ = ["Run", "sweep", "load", "load_checkpoint"]
 
 
 @dataclass
@@ -56,6 +56,22 @@ class Run:
     data_index: np.ndarray
     initial_val: tuple[np.ndarray, np.ndarray] = field(repr=False)
     _weights: list[np.ndarray] = field(repr=False)
+    completed_epochs: int | None = None  # epochs trained (fewer than ``epochs`` if interrupted)
+    checkpoint: Any = field(default=None, repr=False)  # what ``sweep(resume=...)`` continues from
+
+    def save_checkpoint(self, path) -> Path:
+        """Write the training state (``.npz``, no pickle) that ``sweep(resume=...)`` continues."""
+        c = self.checkpoint
+        arrays = {f"state_{j}": v for j, v in enumerate(c.state)}
+        arrays |= {f"metric_{j}": m for j, m in enumerate(c.metrics)}
+        arrays |= {f"weight_{j}": w for j, w in enumerate(c.weights)}
+        arrays |= {"done": np.asarray(c.done), "initial_val_loss": c.initial_val[0],
+                   "initial_val_accuracy": c.initial_val[1]}
+        path = Path(path)
+        tmp = path.with_name(f".{path.stem}.partial.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+        return path
 
     @property
     def dataset(self) -> Dataset:
@@ -114,6 +130,8 @@ class Run:
         return max(c["epochs"] for c in self.configs)
 
     def _frame_index(self, epoch: int) -> int:
+        if isinstance(epoch, (int, np.integer)) and epoch == -1:
+            return len(self.frame_epochs) - 1  # the last recorded frame (of an interrupted run too)
         epochs = self.epochs
         if isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch < 0:
             epoch = epochs + 1 + epoch
@@ -262,7 +280,7 @@ def _with_data(grid: Grid, name: str) -> Grid:
 
 
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
-          progress: bool = True, data=None, **overrides: Any) -> Run:
+          progress: bool = True, data=None, should_stop=None, resume=None, **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
     Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
@@ -279,6 +297,9 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         progress: show a progress bar over epochs.
         data: the user's own points instead of a named dataset: ``(X, y)`` (standardised and split
             60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``.
+        should_stop: asked between chunks of epochs; if it returns True, training stops there and
+            the Run holds what exists so far (``run.completed_epochs``; ``run.checkpoint``).
+        resume: a :class:`~jaxviz.train.Checkpoint` (see :func:`load_checkpoint`) to continue.
 
     Example:
         >>> import jaxviz
@@ -305,8 +326,13 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     hparams = grid.hparams(n_train)
     bar = _progress_bar(epochs, progress)
     try:
-        metrics, weights = train_grid(hparams, grid.order_table(n_train), pack(datasets), static,
-                                      on_epochs=(lambda done: bar.update(done - bar.n)) if bar else None)
+        if bar is not None and resume is not None:
+            bar.update(resume.done)
+        metrics, weights, checkpoint = train_grid(
+            hparams, grid.order_table(n_train), pack(datasets), static,
+            on_epochs=(lambda done: bar.update(done - bar.n)) if bar else None,
+            should_stop=should_stop, resume=resume,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -314,6 +340,7 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     metrics = {k: v[:n] for k, v in metrics.items()}
     weights = [w[:n] for w in weights]
     shown = spaced_epochs(epochs, frames)
+    shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
     data_index = np.asarray(hparams.data_index)[:n]
     surfaces = predict_surfaces(
         [w[:, shown] for w in weights], np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n],
@@ -331,7 +358,30 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         data_index=data_index,
         initial_val=(metrics["initial_val_loss"], metrics["initial_val_accuracy"]),
         _weights=weights,
+        completed_epochs=checkpoint.done,
+        checkpoint=checkpoint,
     )
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :meth:`Run.save_checkpoint`.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> load_checkpoint(run.save_checkpoint(f"{tempfile.mkdtemp()}/c.npz")).done
+        2
+    """
+    from jaxviz.train import Checkpoint
+
+    with np.load(path, allow_pickle=False) as z:
+        count = lambda prefix: sum(1 for k in z.files if k.startswith(prefix))  # noqa: E731
+        return Checkpoint(
+            state=[z[f"state_{j}"] for j in range(count("state_"))], done=int(z["done"]),
+            metrics=[z[f"metric_{j}"] for j in range(count("metric_"))],
+            weights=[z[f"weight_{j}"] for j in range(count("weight_"))],
+            initial_val=(z["initial_val_loss"], z["initial_val_accuracy"]),
+        )
 
 
 def load(directory) -> Run:

@@ -39,6 +39,7 @@ __all__ = [
     "run_epochs",
     "chunk_length",
     "train_grid",
+    "Checkpoint",
 ]
 
 #: Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
@@ -190,6 +191,16 @@ def init_state(hp: HParams, static: Static) -> TrainState:
     )
 
 
+class Checkpoint(NamedTuple):
+    """Where a stopped training run stands: enough to continue it exactly."""
+
+    state: list  # the leaves of every model's TrainState (NumPy arrays)
+    done: int  # epochs trained
+    metrics: list  # History metrics so far, each (n_models, done), in METRICS order
+    weights: list  # weight arrays so far, each (n_models, done + 1, ...)
+    initial_val: tuple  # test loss and accuracy before training, each (n_models,)
+
+
 def _model_data(table, i):
     return (table.x_train[i], table.y_train[i], table.n_train[i], table.x_test[i], table.y_test[i], table.n_test[i])
 
@@ -249,7 +260,7 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
     return max(1, -(-epochs // chunks))
 
 
-def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None):
+def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None):
     """Train every model of a grid: one compiled program, called on chunks of epochs.
 
     ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
@@ -265,30 +276,50 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None)
     a model's last epoch). The programs depend only on ``static`` and the array shapes, so new
     values reuse them.
 
+    ``should_stop()`` is asked after each chunk; if it says yes, training stops there and the
+    results so far come back (NaN metrics and frozen weights for the epochs not trained).
+    The third value returned is a :class:`Checkpoint` from which ``resume=`` continues exactly
+    where it stopped: the same programs on the same chunks, so the end result is bit for bit
+    that of an uninterrupted run.
+
     Example:
         >>> from jaxviz.grid import make_grid
         >>> from jaxviz.data import load_dataset, pack
         >>> g = make_grid(lr=[0.1, 0.5], epochs=2)
         >>> n = [60]
-        >>> m, w = train_grid(g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n))
+        >>> m, w, _ = train_grid(g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n))
         >>> m["val_loss"].shape, w[0].shape
         ((2, 2), (2, 3, 2, 10))
     """
-    state, initial, val0 = start(hp, table, static)
-    length = chunk_length(static.epochs)
-    metric_chunks, weight_chunks = [], []
-    for first in range(0, static.epochs, length):
-        state, (metrics, history) = run_epochs(state, hp, orders_table, table, jnp.int32(first), static, length)
-        metric_chunks.append(jax.device_get(metrics))
-        weight_chunks.append(jax.device_get(history))
-        if on_epochs is not None:
-            on_epochs(min(first + length, static.epochs))
     e = static.epochs
-    metrics = {k: np.concatenate([c[j] for c in metric_chunks])[:e].T for j, k in enumerate(METRICS)}
-    weights = [
-        np.concatenate([np.asarray(w0)[:, None]] + [np.swapaxes(c[j], 0, 1) for c in weight_chunks], axis=1)[:, : e + 1]
-        for j, w0 in enumerate(initial)
-    ]
+    length = chunk_length(e)
+    if resume is None:
+        state, initial, val0 = start(hp, table, static)
+        done, metric_parts, weight_parts = 0, [], [[np.asarray(w)[:, None] for w in initial]]
+        val0 = tuple(np.asarray(v) for v in val0)
+    else:
+        template = jax.eval_shape(lambda: start(hp, table, static)[0])
+        state = jax.tree.unflatten(jax.tree.structure(template), [jnp.asarray(v) for v in resume.state])
+        done, val0 = resume.done, resume.initial_val
+        metric_parts = [[m[:, :done] for m in resume.metrics]]
+        weight_parts = [[w[:, : done + 1] for w in resume.weights]]
+    for first in range(done, e, length):
+        state, (metrics, history) = run_epochs(state, hp, orders_table, table, jnp.int32(first), static, length)
+        metric_parts.append([np.asarray(m).T for m in jax.device_get(metrics)])
+        weight_parts.append([np.swapaxes(np.asarray(w), 0, 1) for w in jax.device_get(history)])
+        done = min(first + length, e)
+        if on_epochs is not None:
+            on_epochs(done)
+        if should_stop is not None and done < e and should_stop():
+            break
+    n = len(np.asarray(hp.lr))
+    cat = lambda parts, j, size: np.concatenate([p[j] for p in parts], axis=1)[:, :size]  # noqa: E731
+    trained = [cat(metric_parts, j, done) for j in range(len(METRICS))]
+    history = [cat(weight_parts, j, done + 1) for j in range(len(weight_parts[0]))]
+    checkpoint = Checkpoint([np.asarray(v) for v in jax.tree.leaves(state)], done, trained, history, val0)
+    # epochs not trained yet: NaN metrics, weights frozen at the last trained epoch
+    metrics = {k: np.concatenate([m, np.full((n, e - done), np.nan, m.dtype)], axis=1) for k, m in zip(METRICS, trained)}
+    weights = [np.concatenate([w] + [w[:, -1:]] * (e - done), axis=1) for w in history]
     # the seed's status line at epoch 0 shows the test loss and accuracy before training
-    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = (np.asarray(v) for v in val0)
-    return metrics, weights
+    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = val0
+    return metrics, weights, checkpoint

@@ -191,7 +191,7 @@ def write_metrics_csv(path, run) -> Path:
         out.writerow(["model", *axes, "epoch", *METRICS, "diverged"])
         for i, config in enumerate(run.configs):
             k = int(run.diverged_epoch[i])
-            for e in range(config["epochs"]):
+            for e in range(min(config["epochs"], run.completed_epochs or config["epochs"])):
                 values = [repr(float(run.metrics[m][i, e])) for m in METRICS]
                 out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1)])
     return path

@@ -46,3 +46,39 @@ def test_an_existing_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
     assert (out / "metrics.csv").read_text() == before
     assert main(args + ["--set", "lr=0.5", "--overwrite"]) == 0
     assert (out / "metrics.csv").read_text() != before
+
+
+def test_sigint_keeps_a_playable_run_and_resume_finishes_it_exactly(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import imageio_ffmpeg
+
+    args = ["--grid", "lr=0.05,0.3", "--grid", "momentum=0,0.9", "--set", "epochs=400", "--resolution", "8"]
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": str(tmp_path / "cache")}
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-m", "jaxviz.cli", "run", *args, "--out", str(stopped)],
+                            stderr=subprocess.PIPE, env=env)
+    seen = b""
+    while not re.search(rb" (\d{2,3})/400 ", seen[-200:]):  # training has passed a few chunks
+        chunk = proc.stderr.read1(256)
+        assert chunk, seen[-500:]
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    err = (seen + proc.stderr.read()).decode()
+    assert proc.wait(timeout=120) == 130, err
+    assert "interrupted after epoch" in err and "Traceback" not in err
+    done = int(re.search(r"interrupted after epoch (\d+) of 400", err).group(1))
+    assert 0 < done < 400
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(stopped / "animation.mp4"))
+    assert frames == done + 1  # a playable animation up to that epoch
+    rows = list(csv.DictReader(open(stopped / "metrics.csv")))
+    assert len(rows) == 4 * done
+    assert main(["run", "--resume", str(stopped), "--quiet"]) == 0
+    assert not (stopped / "checkpoint.npz").exists()
+    whole = tmp_path / "whole"
+    assert main(["run", *args, "--quiet", "--out", str(whole)]) == 0
+    assert (stopped / "metrics.csv").read_text() == (whole / "metrics.csv").read_text()  # bit for bit
