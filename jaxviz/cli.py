@@ -148,7 +148,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     from jaxviz.config import check_fps, check_frames, check_resolution
     from jaxviz.config import unknown_key
     from jaxviz.grid import make_grid
-    from jaxviz.write import FORMATS, write_metrics_csv
+    from jaxviz.write import FORMATS
 
     for key in options:
         if key not in OPTION_KEYS:
@@ -212,8 +212,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     target = out / ("frames" if fmt == "png" else f"animation.{fmt}")
     animation = run.animate(target, fps=args.fps, hold=args.hold, size=size, decision_line=args.decision_line)
     run.figure(-1, size=size, decision_line=args.decision_line).savefig(out / "final.png", dpi=100)
-    write_metrics_csv(out / "metrics.csv", run)
-    run.write_config(out / "config.toml")
+    run.save(out)  # run.npz (for jaxviz.load), metrics.csv, config.toml
     t2 = time.perf_counter()
     n, epochs = len(run.configs), run.epochs
     if run.completed_epochs < epochs:
@@ -230,7 +229,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
 
 OPTION_KEYS = ["resolution", "frames", "data", "test"]
 #: What a run folder holds; `jaxviz run` does not replace them without --overwrite.
-RUN_FILES = ("animation.mp4", "animation.gif", "frames", "final.png", "metrics.csv", "config.toml")
+RUN_FILES = ("animation.mp4", "animation.gif", "frames", "final.png", "metrics.csv", "config.toml", "run.npz")
 
 
 def enable_compilation_cache() -> None:

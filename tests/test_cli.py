@@ -27,6 +27,10 @@ def test_run_grid_writes_animation_figure_metrics_and_config(tmp_path, capsys):
     assert {(r["lr"], r["momentum"]) for r in rows} == {(a, b) for a in ("0.01", "0.1", "0.5") for b in ("0.0", "0.9")}
     assert Image.open(out / "final.png").size[0] > 300
 
+    # the folder loads back as a Run without training
+    back = jaxviz.load(out)
+    assert len(back.configs) == 6 and back.metrics["loss"].shape == (6, 20)
+
     # the saved config re-runs the same grid, metric for metric
     again = tmp_path / "E"
     assert main(["run", "--config", str(out / "config.toml"), "--quiet", "--out", str(again)]) == 0
