@@ -223,7 +223,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     (out / CHECKPOINT).unlink(missing_ok=True)
     if not args.quiet:
         print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
-              f"final.png, metrics.csv, config.toml in {t2 - t1:.1f} s -> {out}/")
+              f"final.png, metrics.csv, config.toml, run.npz in {t2 - t1:.1f} s -> {out}/")
     return 0
 
 
