@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 from jaxviz.config import DATASETS, check_frames, check_resolution
@@ -19,7 +17,7 @@ from jaxviz.model import keras_weights
 from jaxviz.surfaces import frame_epochs as spaced_epochs
 from jaxviz.surfaces import predict_surfaces
 from jaxviz.train import METRICS, train_grid
-from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv
+from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv, write_npz
 
 __all__ = ["Run", "sweep", "load", "load_checkpoint"]
 
@@ -67,11 +65,7 @@ class Run:
         arrays |= {f"weight_{j}": w for j, w in enumerate(c.weights)}
         arrays |= {"done": np.asarray(c.done), "initial_val_loss": c.initial_val[0],
                    "initial_val_accuracy": c.initial_val[1]}
-        path = Path(path)
-        tmp = path.with_name(f".{path.stem}.partial.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
-        return path
+        return write_npz(path, arrays)
 
     @property
     def dataset(self) -> Dataset:
@@ -187,7 +181,7 @@ class Run:
         if frames is None:
             indices = range(n)
         elif isinstance(frames, (int, np.integer)) and not isinstance(frames, bool) and 1 <= frames <= n:
-            indices = np.unique(np.round(np.linspace(0, n - 1, frames)).astype(int)) if frames > 1 else [n - 1]
+            indices = spaced_epochs(n - 1, frames) if frames > 1 else [n - 1]  # same spacing as recording
         else:
             raise ValueError(f"frames must be an integer in [1, {n}] (the recorded frames). Got {frames!r} instead.")
         if size is not None and not (isinstance(size, (tuple, list)) and len(size) == 2
@@ -251,9 +245,7 @@ class Run:
             arrays |= {f"data_{j}_{k}": getattr(ds, k) for k in ("x_train", "y_train", "x_test", "y_test")}
             arrays[f"data_{j}_extent"] = np.asarray(ds.extent)
             arrays[f"data_{j}_name"] = np.asarray(ds.name)
-        tmp = d / ".run.partial.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(d / "run.npz")
+        write_npz(d / "run.npz", arrays)
         self.write_config(d / "config.toml")
         write_metrics_csv(d / "metrics.csv", self)
         return d

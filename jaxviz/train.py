@@ -14,7 +14,7 @@ models that differ only in other settings start from the same weights and see th
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -24,7 +24,7 @@ import tomli_w
 
 from jaxviz.config import check_fps
 
-__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "versions", "FORMATS", "ENCODER_PRESETS"]
+__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions", "FORMATS", "ENCODER_PRESETS"]
 
 FORMATS = ("mp4", "gif", "png")
 
@@ -48,6 +48,21 @@ def atomic_path(path: str | os.PathLike):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
+    """Save arrays to ``path`` (``.npz``, no pickle) atomically.
+
+    Example:
+        >>> import tempfile
+        >>> p = write_npz(f"{tempfile.mkdtemp()}/a.npz", {"x": np.arange(3)})
+        >>> np.load(p)["x"].tolist()
+        [0, 1, 2]
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+    return path
 
 
 def animation_format(path: str | os.PathLike) -> str:

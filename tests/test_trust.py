@@ -3,7 +3,6 @@
 import csv
 
 import numpy as np
-import pytest
 
 import jaxviz
 from jaxviz.cli import main
