@@ -6,7 +6,7 @@ import base64
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from jaxviz.surfaces import predict_surfaces
 from jaxviz.train import METRICS, train_grid
 from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv, write_npz
 
-__all__ = ["Run", "sweep", "load", "load_checkpoint"]
+__all__ = ["Run", "MetricsTable", "sweep", "load", "load_checkpoint"]
 
 
 @dataclass
@@ -217,6 +217,31 @@ class Run:
 
         return plot_summary(self, metric, x=x, y=y, ax=ax)
 
+    def table(self, epoch: int = -1) -> "MetricsTable":
+        """Every model's varied settings and History metrics at ``epoch`` (default: its last).
+
+        Shows as an HTML table in Jupyter / Colab and as aligned text elsewhere; ``rows`` holds
+        the values. A diverged model's row gives the epoch it diverged at.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> t = run.table()
+            >>> t.columns[:3], len(t.rows)
+            (['model', 'lr', 'epoch'], 2)
+        """
+        columns = ["model", *self.axes, "epoch", *METRICS, "diverged"]
+        rows = []
+        for i, c in enumerate(self.configs):
+            last = min(c["epochs"], self.completed_epochs or c["epochs"])
+            e = last if epoch == -1 else epoch
+            if not (isinstance(e, (int, np.integer)) and 1 <= e <= last):
+                raise ValueError(f"epoch must be an integer in [1, {last}] or -1. Got {epoch!r} instead.")
+            k = int(self.diverged_epoch[i])
+            rows.append([i, *(c[a] for a in self.axes), int(e), *(float(self.metrics[m][i, e - 1]) for m in METRICS),
+                         k if 0 < k <= e else ""])
+        return MetricsTable(columns, rows)
+
     def show(self, fps: float = 10):
         """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written)."""
         from IPython.display import HTML
@@ -253,6 +278,35 @@ class Run:
     def write_config(self, path) -> Path:
         """The TOML that re-runs this sweep (``jaxviz run --config``)."""
         return write_config(path, self.hp, self.options)
+
+
+class MetricsTable(NamedTuple):
+    """Rows of values under named columns (see :meth:`Run.table`); HTML in notebooks.
+
+    Example:
+        >>> print(MetricsTable(["model", "loss"], [[0, 0.25]]))
+        model  loss
+            0  0.25
+    """
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def _cells(self) -> list[list[str]]:
+        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+        return [[fmt(v) for v in row] for row in self.rows]
+
+    def __str__(self) -> str:
+        cells = [self.columns, *self._cells()]
+        widths = [max(len(r[j]) for r in cells) for j in range(len(self.columns))]
+        return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in r) + "</tr>" for r in self._cells())
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _progress_bar(total: int, enabled: bool):
