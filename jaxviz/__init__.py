@@ -10,7 +10,7 @@ Example:
 
 from jaxviz.config import HP_DEFAULTS
 from jaxviz.presets import PRESET_INFO, PRESETS
-from jaxviz.run import Run, load, sweep
+from jaxviz.run import Run, load, plan_sweep, sweep
 
-__all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "load", "sweep"]
+__all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "load", "plan_sweep", "sweep"]
 __version__ = "0.1.0"

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
-import threading
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--hold", type=float, default=0.0, help="seconds to hold the last frame (the seed: 2)")
         p.add_argument("--resolution", type=int, default=64, help="surface mesh points per side")
         p.add_argument("--frames", type=int, default=None, help="snapshots from epoch 0 to the last (default: every epoch)")
+        p.add_argument("--memory", default=None, metavar="BYTES",
+                       help='memory the run may use, e.g. 4GB (default: 70%% of what is free); larger grids run in chunks')
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     outputs(sub.add_parser("demo", help="a small lr x momentum grid on moons, into ./jaxviz-out/"))
@@ -148,6 +151,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     from jaxviz.config import check_fps, check_frames, check_resolution
     from jaxviz.config import unknown_key
     from jaxviz.grid import make_grid
+    from jaxviz.plan import format_bytes
     from jaxviz.write import FORMATS
 
     for key in options:
@@ -192,6 +196,12 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     if not os.access(out, os.W_OK):
         raise ValueError(f"--out must be a writable folder. Got {str(out)!r} instead.")
 
+    plan = jaxviz.plan_sweep(hp, resolution=resolution, frames=frames, data=data, memory=args.memory)
+    need, free = _disk_needed(plan, size, fmt), shutil.disk_usage(out).free
+    if free < need:
+        raise ValueError(f"--out must have room for the run: it needs about {format_bytes(need)} and "
+                         f"{format_bytes(free)} are free there. Got {str(out)!r} instead.")
+
     t0 = time.perf_counter()
     resume = None
     if getattr(args, "resume", None):
@@ -203,20 +213,22 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         resume = load_checkpoint(out / CHECKPOINT)
     with _stop_on_signals() as stopped:
         run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
-                           should_stop=stopped, resume=resume)
+                           should_stop=stopped, resume=resume, memory=args.memory)
     if data_path:  # the config re-runs on the same files
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
             run.options["test"] = str(Path(test_path).resolve())
     t1 = time.perf_counter()
-    target = out / ("frames" if fmt == "png" else f"animation.{fmt}")
-    animation = run.animate(target, fps=args.fps, hold=args.hold, size=size, decision_line=args.decision_line)
-    run.figure(-1, size=size, decision_line=args.decision_line).savefig(out / "final.png", dpi=100)
-    run.save(out)  # run.npz (for jaxviz.load), metrics.csv, config.toml
+    try:
+        animation = _write_outputs(run, out, fmt, size, args)
+    except OSError as e:  # disk full or gone after training: keep the results elsewhere
+        rescued = _rescue(run, out)
+        where = f"the results are saved in {rescued}/" if rescued else "no other place could hold the results either"
+        print(f"jaxviz: error: could not write to {out}/ ({e.strerror or e}); {where}", file=sys.stderr)
+        return 1
     t2 = time.perf_counter()
     n, epochs = len(run.configs), run.epochs
     if run.completed_epochs < epochs:
-        run.save_checkpoint(out / CHECKPOINT)
         print(f"jaxviz: interrupted after epoch {run.completed_epochs} of {epochs}; wrote what exists to "
               f"{out}/. Continue with: jaxviz run --resume {out}", file=sys.stderr)
         return 130
@@ -225,6 +237,43 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
               f"final.png, metrics.csv, config.toml, run.npz in {t2 - t1:.1f} s -> {out}/")
     return 0
+
+
+def _disk_needed(plan, size, fmt: str) -> int:
+    """Bytes a run folder will take, on the high side: run.npz holds the results uncompressed; an
+    animation frame takes at most a tenth of its raw pixels (PNG frames a half)."""
+    w, h = size or (1280, 720)
+    per_frame = w * h * 3 // (2 if fmt == "png" else 10)
+    return plan.results + (plan.frames + 1) * per_frame
+
+
+def _write_outputs(run, out: Path, fmt: str, size, args) -> Path:
+    """The animation, final.png, run.npz, metrics.csv and config.toml (and a checkpoint if stopped)."""
+    target = out / ("frames" if fmt == "png" else f"animation.{fmt}")
+    animation = run.animate(target, fps=args.fps, hold=args.hold, size=size, decision_line=args.decision_line)
+    run.figure(-1, size=size, decision_line=args.decision_line).savefig(out / "final.png", dpi=100)
+    run.save(out)  # run.npz (for jaxviz.load), metrics.csv, config.toml
+    if run.completed_epochs < run.epochs:
+        run.save_checkpoint(out / CHECKPOINT)
+    return animation
+
+
+def _rescue(run, out: Path) -> Path | None:
+    """Save the results (run.npz, metrics.csv, config.toml, checkpoint) beside ``out``, else in
+    the temp folder, else in the home folder; the first place that takes them, or None."""
+    import tempfile
+
+    name = f"{out.resolve().name}-rescued-{time.strftime('%Y%m%d-%H%M%S')}"
+    for parent in (out.resolve().parent, Path(tempfile.gettempdir()), Path.home()):
+        folder = parent / name
+        try:
+            run.save(folder)
+            if run.completed_epochs < run.epochs:
+                run.save_checkpoint(folder / CHECKPOINT)
+            return folder
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 OPTION_KEYS = ["resolution", "frames", "data", "test"]

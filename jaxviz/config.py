@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 from typing import Any
 
 __all__ = [
@@ -60,7 +61,8 @@ GRID_WIDE = ("shuffle",)
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
-MAX_RESOLUTION = 4096
+#: The memory plan (jaxviz.plan) refuses what does not fit well before this.
+MAX_RESOLUTION = 16384
 
 
 def _fail(name: str, rule: str, value: Any) -> ValueError:
@@ -219,6 +221,31 @@ def check_frames(value: Any, epochs: int) -> int:
     if value is None:
         return epochs + 1
     return _int("frames", value, f"an integer in [2, epochs + 1 = {epochs + 1}]", 2, epochs + 1)
+
+
+def check_memory(value: Any) -> int | None:
+    """Bytes a run may use: a number, or text such as ``"4GB"`` / ``"512 MB"``; None = what is free.
+
+    Example:
+        >>> check_memory("4GB"), check_memory(1e6), check_memory(None)
+        (4000000000, 1000000, None)
+    """
+    if value is None:
+        return None
+    scale = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    rule = 'a positive number of bytes (or text like "4GB", "512MB")'
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)B?\s*", value.upper())
+        if m is None:
+            raise _fail("memory", rule, value)
+        number = float(m.group(1)) * scale[m.group(2)]
+    elif _is_real(value):
+        number = float(value)
+    else:
+        raise _fail("memory", rule, value)
+    if not (math.isfinite(number) and number >= 1):
+        raise _fail("memory", rule, value)
+    return int(number)
 
 
 def check_fps(value: Any) -> float:

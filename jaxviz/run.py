@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,16 +11,23 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.config import DATASETS, check_frames, check_resolution
+from jaxviz.config import DATASETS, check_frames, check_memory, check_resolution
 from jaxviz.data import Dataset, dataset_from_arrays, load_dataset, pack
 from jaxviz.grid import Grid, make_grid
 from jaxviz.model import keras_weights
+from jaxviz.plan import layout_devices, make_plan
 from jaxviz.surfaces import frame_epochs as spaced_epochs
 from jaxviz.surfaces import predict_surfaces
-from jaxviz.train import METRICS, train_grid
-from jaxviz.write import read_config, write_animation, write_config, write_metrics_csv, write_npz
+from jaxviz.train import METRICS, chunk_length, train_grid
+from jaxviz.write import (
+    read_config,
+    write_animation,
+    write_config,
+    write_metrics_csv,
+    write_npz,
+)
 
-__all__ = ["Run", "MetricsTable", "sweep", "load", "load_checkpoint"]
+__all__ = ["Run", "MetricsTable", "plan_sweep", "sweep", "load", "load_checkpoint"]
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Run:
     _weights: list[np.ndarray] = field(repr=False)
     completed_epochs: int | None = None  # epochs trained (fewer than ``epochs`` if interrupted)
     checkpoint: Any = field(default=None, repr=False)  # what ``sweep(resume=...)`` continues from
+    plan: Any = field(default=None, repr=False)  # the memory and device layout it ran with (jaxviz.plan.Plan)
 
     def save_checkpoint(self, path) -> Path:
         """Write the training state (``.npz``, no pickle) that ``sweep(resume=...)`` continues."""
@@ -310,11 +319,20 @@ class MetricsTable(NamedTuple):
 
 
 def _progress_bar(total: int, enabled: bool):
+    """A bar over model-epochs (terminal or notebook), its rate in model-epochs per second."""
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="training", unit="epoch", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc="compiling", unit=" model-epochs", unit_scale=True, leave=False, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+def _advance(bar, model_epochs: int) -> None:
+    """Move the bar to ``model_epochs`` done; the first call ends the compile."""
+    if bar.desc == "compiling":
+        bar.set_description("training", refresh=False)
+    bar.update(min(model_epochs, bar.total) - bar.n)
 
 
 def _with_data(grid: Grid, name: str) -> Grid:
@@ -325,8 +343,49 @@ def _with_data(grid: Grid, name: str) -> Grid:
     return Grid(configs, grid.axes, {**grid.fixed, "dataset": name})
 
 
+def _prepare(hp, resolution, frames, data, memory, devices, overrides):
+    """Everything a sweep decides before compiling: validated grid, data, shapes and plan."""
+    custom = None
+    if data is not None:
+        if "dataset" in {**(hp or {}), **overrides}:
+            raise ValueError("dataset must not be given together with data=. Got both instead.")
+        custom = dataset_from_arrays(data)
+    grid = make_grid(hp, **overrides)
+    if custom is not None:
+        grid = _with_data(grid, custom.name)
+    resolution = check_resolution(resolution)
+    epochs = max(c["epochs"] for c in grid.configs)
+    frames = check_frames(frames, epochs)
+    memory = check_memory(memory)
+    datasets = [custom if custom is not None else load_dataset(*k) for k in grid.dataset_keys()]
+    n_train = [len(d.y_train) for d in datasets]
+    static = grid.static(n_train)
+    hparams = grid.hparams(n_train)
+    devices = layout_devices(devices)
+    table = pack(datasets)
+    plan = make_plan(len(np.asarray(hparams.lr)), static, (table.x_train.shape[1], table.x_test.shape[1], len(datasets)),
+                     frames, resolution, chunk_length(epochs), len(devices), memory)
+    return grid, datasets, static, hparams, table, devices, plan
+
+
+def plan_sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None, data=None,
+               memory: int | None = None, devices=None, **overrides: Any):
+    """What :func:`sweep` with these arguments would need and how it would run, without training
+    or compiling anything: a :class:`~jaxviz.plan.Plan` (memory figures, chunks of models,
+    devices). Refuses what ``sweep`` refuses, with the same message.
+
+    Example:
+        >>> import jaxviz
+        >>> p = jaxviz.plan_sweep(lr=[0.1, 0.5], seed=list(range(8)), epochs=100, frames=20)
+        >>> p.n_models, p.split
+        (16, False)
+    """
+    return _prepare(hp, resolution, frames, data, memory, devices, overrides)[-1]
+
+
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
-          progress: bool = True, data=None, should_stop=None, resume=None, **overrides: Any) -> Run:
+          progress: bool = True, data=None, should_stop=None, resume=None, memory: int | None = None,
+          devices=None, **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
     Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
@@ -346,6 +405,12 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         should_stop: asked between chunks of epochs; if it returns True, training stops there and
             the Run holds what exists so far (``run.completed_epochs``; ``run.checkpoint``).
         resume: a :class:`~jaxviz.train.Checkpoint` (see :func:`load_checkpoint`) to continue.
+        memory: bytes the run may use (default: 70% of the device's free memory). A grid that
+            does not fit at once runs in chunks of models, one after another, with the same
+            results (see :mod:`jaxviz.plan`); one that cannot fit is refused before compiling.
+        devices: the JAX devices the model axis is sharded over (default: all JAX sees; on
+            several hosts, call ``jax.distributed.initialize()`` first). Results do not depend
+            on the device count.
 
     Example:
         >>> import jaxviz
@@ -354,30 +419,20 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         >>> len(run.configs), run.metrics["loss"].shape, run.surfaces.shape
         (4, (4, 2), (4, 3, 8, 8))
     """
-    custom = None
-    if data is not None:
-        if "dataset" in {**(hp or {}), **overrides}:
-            raise ValueError("dataset must not be given together with data=. Got both instead.")
-        custom = dataset_from_arrays(data)
-    grid = make_grid(hp, **overrides)
-    if custom is not None:
-        grid = _with_data(grid, custom.name)
-    resolution = check_resolution(resolution)
-    epochs = max(c["epochs"] for c in grid.configs)
-    frames = check_frames(frames, epochs)
-    keys = grid.dataset_keys()
-    datasets = [custom if custom is not None else load_dataset(*k) for k in keys]
-    n_train = [len(d.y_train) for d in datasets]
-    static = grid.static(n_train)
-    hparams = grid.hparams(n_train)
-    bar = _progress_bar(epochs, progress)
+    grid, datasets, static, hparams, table, devices, plan = _prepare(hp, resolution, frames, data, memory, devices,
+                                                                     overrides)
+    resolution, frames, epochs = plan.resolution, plan.frames, static.epochs
+    n_train = table.n_train.tolist()
+    if plan.split and progress:
+        print(f"jaxviz: {plan.describe()}", file=sys.stderr)
+    bar = _progress_bar(len(grid.configs) * epochs, progress)
     try:
         if bar is not None and resume is not None:
-            bar.update(resume.done)
+            bar.update(resume.done * len(grid.configs))
         metrics, weights, checkpoint = train_grid(
-            hparams, grid.order_table(n_train), pack(datasets), static,
-            on_epochs=(lambda done: bar.update(done - bar.n)) if bar else None,
-            should_stop=should_stop, resume=resume,
+            hparams, grid.order_table(n_train), table, static,
+            on_epochs=(lambda done, model_epochs: _advance(bar, model_epochs)) if bar else None,
+            should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=devices,
         )
     finally:
         if bar is not None:
@@ -388,10 +443,14 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     shown = spaced_epochs(epochs, frames)
     shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
     data_index = np.asarray(hparams.data_index)[:n]
-    surfaces = predict_surfaces(
-        [w[:, shown] for w in weights], np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n],
-        static.activations, [datasets[j].extent for j in data_index], resolution,
-    )
+    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    extents = [datasets[j].extent for j in data_index]
+    surfaces = np.empty((n, len(shown), resolution, resolution), np.float16)
+    for k in range(0, n, plan.chunk):
+        rows = np.minimum(np.arange(k, k + plan.chunk), n - 1)  # the last chunk padded: one program for all
+        out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],
+                               static.activations, [extents[i] for i in rows], resolution, devices)
+        surfaces[k:k + plan.chunk] = out[: n - k]
     return Run(
         hp={**grid.axes, **grid.fixed},
         options={"resolution": resolution, "frames": frames},
@@ -406,6 +465,7 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         _weights=weights,
         completed_epochs=checkpoint.done,
         checkpoint=checkpoint,
+        plan=plan,
     )
 
 

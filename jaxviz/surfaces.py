@@ -7,14 +7,13 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from jaxviz.model import apply_activation
+from jaxviz.plan import MODEL_AXIS, model_mesh, place, surface_chunk, to_host
 
 __all__ = ["frame_epochs", "mesh", "mesh_forward", "predict_surfaces"]
-
-#: Model-frames predicted together: keeps each intermediate (chunk, width, points) in cache.
-CHUNK = 16
-
 
 def frame_epochs(epochs: int, frames: int) -> np.ndarray:
     """``frames`` epochs evenly spaced from 0 (before training) to ``epochs``, both included.
@@ -66,26 +65,38 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
     return jax.nn.sigmoid(z)
 
 
-@functools.partial(jax.jit, static_argnames="activations")
-def _predict_flat(arrays, meshes, mesh_index, widths, activation, activations):
+def _predict_flat(arrays, meshes, mesh_index, widths, activation, activations, chunk):
     n = arrays[0].shape[0]
-    pad = -n % CHUNK
-    chunk = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, CHUNK, *a.shape[1:])  # noqa: E731
+    pad = -n % chunk
+    split = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, chunk, *a.shape[1:])  # noqa: E731
 
     def one_chunk(c):
         arrays, index, widths, activation = c
         return mesh_forward(arrays, meshes[index], widths, activation, activations).astype(jnp.float16)
 
-    xs = ([chunk(a) for a in arrays], chunk(mesh_index), chunk(widths), chunk(activation))
+    xs = ([split(a) for a in arrays], split(mesh_index), split(widths), split(activation))
     return jax.lax.map(one_chunk, xs).reshape(-1, meshes.shape[-1])[:n]
 
 
-def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int) -> np.ndarray:
+@functools.lru_cache(maxsize=None)
+def _program(activations: tuple[str, ...], chunk: int, mesh):
+    """The surface program; with a mesh, each device predicts its own block of model-frames."""
+    fn = functools.partial(_predict_flat, activations=activations, chunk=chunk)
+    if mesh is None:
+        return jax.jit(fn)
+    rows, everywhere = P(MODEL_AXIS), P()
+    return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(rows, everywhere, rows, rows, rows), out_specs=rows,
+                                 check_vma=False))
+
+
+def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int,
+                     devices=None) -> np.ndarray:
     """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16.
 
     ``weights``: padded weight arrays with leading axes ``(n_models, n_frames)``; ``widths``
     ``(n_models, 3)`` and ``activation`` ``(n_models,)`` describe each model; ``extents`` gives
-    each model's mesh extent. One jit-compiled program predicts every model at every frame.
+    each model's mesh extent. One jit-compiled program predicts every model at every frame;
+    with several ``devices`` (default: all JAX sees) the models are sharded over them.
 
     Example:
         >>> from jaxviz.model import init_params, params_to_arrays
@@ -95,11 +106,20 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
         (1, 1, 8, 8)
     """
     n_models, n_frames = weights[0].shape[:2]
-    flat = [jnp.reshape(jnp.asarray(w), (n_models * n_frames, *w.shape[2:])) for w in weights]
+    devices = list(jax.devices() if devices is None else devices)
+    d = len(devices)
+    total = d * -(-n_models // d)
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], total - len(a), axis=0)]) if total > len(a) else a  # noqa: E731
+    flat = [np.reshape(pad(np.asarray(w)), (total * n_frames, *w.shape[2:])) for w in weights]
     distinct = list(dict.fromkeys(map(tuple, extents)))
-    meshes = jnp.asarray(np.stack([mesh(e, resolution).T for e in distinct]))  # (D, 2, P)
+    meshes = np.stack([mesh(e, resolution).T for e in distinct])  # (D, 2, P)
     mesh_index = [distinct.index(tuple(e)) for e in extents]
-    per_frame = lambda a, dt: jnp.repeat(jnp.asarray(np.asarray(a, dt)), n_frames, axis=0)  # noqa: E731
-    out = _predict_flat(flat, meshes, per_frame(mesh_index, np.int32), per_frame(widths, np.int32),
-                        per_frame(activation, np.int32), tuple(activations))
-    return np.asarray(out).reshape(n_models, n_frames, resolution, resolution)
+    per_frame = lambda a: np.repeat(pad(np.asarray(a, np.int32)), n_frames, axis=0)  # noqa: E731
+    args = [flat, meshes, per_frame(mesh_index), per_frame(widths), per_frame(activation)]
+    mesh_ = model_mesh(devices)
+    program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_)
+    if mesh_ is not None:
+        rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
+        args = [jax.tree.map(lambda a, s=s: place(a, s), x) for x, s in zip(args, (rows, everywhere, rows, rows, rows))]
+    out = to_host(program(*args))
+    return out.reshape(total, n_frames, resolution, resolution)[:n_models]

@@ -20,10 +20,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.sharding import NamedSharding, SingleDeviceSharding
+from jax.sharding import PartitionSpec as P
 
 from jaxviz.grid import HParams, Static
-from jaxviz.model import Structure, init_params, l2_penalty, params_to_arrays, predict, structure
+from jaxviz.model import (
+    Structure,
+    init_params,
+    l2_penalty,
+    params_to_arrays,
+    predict,
+    structure,
+)
 from jaxviz.optim import OptState, init_opt_state, update
+from jaxviz.plan import MODEL_AXIS, model_mesh, place, to_host
 
 __all__ = [
     "EPSILON",
@@ -260,15 +270,44 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
     return max(1, -(-epochs // chunks))
 
 
-def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None):
-    """Train every model of a grid: one compiled program, called on chunks of epochs.
+def _pad_rows(a, total: int) -> np.ndarray:
+    """``a`` with its last row repeated up to ``total`` rows (copies of a model train like it)."""
+    a = np.asarray(a)
+    return np.concatenate([a, np.repeat(a[-1:], total - len(a), axis=0)]) if total > len(a) else a
+
+
+@functools.lru_cache(maxsize=None)
+def _programs(static: Static, length: int, mesh):
+    """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
+    same program on its own block of models (``shard_map``), so results do not depend on the
+    device count."""
+    if mesh is None:
+        return (lambda hp, table: start(hp, table, static),
+                lambda state, hp, orders, table, first: run_epochs(state, hp, orders, table, first, static, length))
+    models, everywhere = P(MODEL_AXIS), P()
+    spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
+    start_fn = jax.jit(spmd(lambda hp, table: start(hp, table, static), in_specs=(models, everywhere), out_specs=models))
+    epochs_fn = jax.jit(spmd(lambda state, hp, orders, table, first: run_epochs(state, hp, orders, table, first, static, length),
+                             in_specs=(models, models, everywhere, everywhere, everywhere),
+                             out_specs=(models, P(None, MODEL_AXIS))))
+    return start_fn, epochs_fn
+
+
+def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None,
+               chunk: int | None = None, devices=None):
+    """Train every model of a grid: one compiled program, called on chunks of epochs (and of models).
 
     ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
     batch orders are drawn once per epoch and shared (they depend on the seed alone); ``table``
     a :class:`~jaxviz.data.DataTable`. The same compiled program runs each chunk of epochs (the
     last chunk's surplus epochs are masked), so results do not depend on the chunking, and
-    ``on_epochs(done)`` can report progress between chunks. No host callback sits inside the
-    program, so it can be kept in JAX's persistent compilation cache.
+    ``on_epochs(done, model_epochs)`` reports progress after every call. No host callback sits
+    inside the program, so it can be kept in JAX's persistent compilation cache.
+
+    ``chunk`` models (a multiple of the device count; default all) go into each call, one chunk
+    after another, with every chunk padded to the same shape, so they share one program; see
+    :func:`jaxviz.plan.make_plan`. With several ``devices`` (default: all JAX sees) the model
+    axis of each chunk is sharded over a 1-D mesh of them and the data replicated.
 
     Returns metrics as NumPy arrays ``(n_models, epochs)`` under the Keras History names (NaN
     after a model's own last epoch), plus ``initial_val_loss`` / ``initial_val_accuracy``, and
@@ -276,8 +315,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     a model's last epoch). The programs depend only on ``static`` and the array shapes, so new
     values reuse them.
 
-    ``should_stop()`` is asked after each chunk; if it says yes, training stops there and the
-    results so far come back (NaN metrics and frozen weights for the epochs not trained).
+    ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
+    and the results so far come back (NaN metrics and frozen weights for the epochs not trained).
     The third value returned is a :class:`Checkpoint` from which ``resume=`` continues exactly
     where it stopped: the same programs on the same chunks, so the end result is bit for bit
     that of an uninterrupted run.
@@ -293,33 +332,69 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     """
     e = static.epochs
     length = chunk_length(e)
-    if resume is None:
-        state, initial, val0 = start(hp, table, static)
-        done, metric_parts, weight_parts = 0, [], [[np.asarray(w)[:, None] for w in initial]]
-        val0 = tuple(np.asarray(v) for v in val0)
+    n = len(np.asarray(hp.lr))
+    devices = list(jax.devices() if devices is None else devices)
+    d = len(devices)
+    chunk = chunk or d * max(2, -(-n // d))
+    if chunk % d or chunk < 2 * d:
+        raise ValueError(f"chunk must be a multiple of the {d} devices, at least {2 * d}. Got {chunk} instead.")
+    n_chunks = -(-n // chunk)
+    mesh = model_mesh(devices)
+    start_fn, epochs_fn = _programs(static, length, mesh)
+    if mesh is None:
+        sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
-        template = jax.eval_shape(lambda: start(hp, table, static)[0])
-        state = jax.tree.unflatten(jax.tree.structure(template), [jnp.asarray(v) for v in resume.state])
+        sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
+    padded = jax.tree.map(lambda a: _pad_rows(a, chunk * n_chunks), hp)
+    hp_chunks = [jax.tree.map(lambda a, k=k: place(a[k * chunk:(k + 1) * chunk], sharded), padded)
+                 for k in range(n_chunks)]
+    table_d = jax.tree.map(lambda a: place(a, everywhere), table)
+    orders_d = jax.tree.map(lambda a: place(a, everywhere), orders_table)
+    rows = [slice(k * chunk, min((k + 1) * chunk, n)) for k in range(n_chunks)]
+    metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
+    if resume is None:
+        states, weights, val0 = [], None, (np.empty(n, np.float32), np.empty(n, np.float32))
+        for k, h in enumerate(hp_chunks):
+            state, initial, v = start_fn(h, table_d)
+            m = rows[k].stop - rows[k].start
+            if weights is None:
+                weights = [np.empty((n, e + 1, *w.shape[1:]), w.dtype) for w in initial]
+            for store, w in zip(weights, initial):
+                store[rows[k], 0] = to_host(w)[:m]
+            for store, x in zip(val0, v):
+                store[rows[k]] = to_host(x)[:m]
+            states.append(state)
+        done = 0
+    else:
         done, val0 = resume.done, resume.initial_val
-        metric_parts = [[m[:, :done] for m in resume.metrics]]
-        weight_parts = [[w[:, : done + 1] for w in resume.weights]]
+        structure = jax.tree.structure(jax.eval_shape(start_fn, hp_chunks[0], table_d)[0])
+        leaves = [_pad_rows(v, chunk * n_chunks) for v in resume.state]
+        states = [jax.tree.unflatten(structure, [place(v[k * chunk:(k + 1) * chunk], sharded) for v in leaves])
+                  for k in range(n_chunks)]
+        metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])
+        weights = [np.empty((n, e + 1, *w.shape[2:]), w.dtype) for w in resume.weights]
+        for store, w in zip(weights, resume.weights):
+            store[:, : done + 1] = w[:, : done + 1]
     for first in range(done, e, length):
-        state, (metrics, history) = run_epochs(state, hp, orders_table, table, jnp.int32(first), static, length)
-        metric_parts.append([np.asarray(m).T for m in jax.device_get(metrics)])
-        weight_parts.append([np.swapaxes(np.asarray(w), 0, 1) for w in jax.device_get(history)])
-        done = min(first + length, e)
-        if on_epochs is not None:
-            on_epochs(done)
+        count = min(length, e - first)
+        for k in range(n_chunks):
+            states[k], (ms, history) = epochs_fn(states[k], hp_chunks[k], orders_d, table_d, jnp.int32(first))
+            m = rows[k].stop - rows[k].start
+            for j, x in enumerate(ms):
+                metrics[j, rows[k], first:first + count] = to_host(x)[:count, :m].T
+            for store, w in zip(weights, history):
+                store[rows[k], first + 1:first + 1 + count] = np.swapaxes(to_host(w)[:count, :m], 0, 1)
+            if on_epochs is not None:
+                on_epochs(first + count, first * n + rows[k].stop * count)
+        done = first + count
         if should_stop is not None and done < e and should_stop():
             break
-    n = len(np.asarray(hp.lr))
-    cat = lambda parts, j, size: np.concatenate([p[j] for p in parts], axis=1)[:, :size]  # noqa: E731
-    trained = [cat(metric_parts, j, done) for j in range(len(METRICS))]
-    history = [cat(weight_parts, j, done + 1) for j in range(len(weight_parts[0]))]
-    checkpoint = Checkpoint([np.asarray(v) for v in jax.tree.leaves(state)], done, trained, history, val0)
-    # epochs not trained yet: NaN metrics, weights frozen at the last trained epoch
-    metrics = {k: np.concatenate([m, np.full((n, e - done), np.nan, m.dtype)], axis=1) for k, m in zip(METRICS, trained)}
-    weights = [np.concatenate([w] + [w[:, -1:]] * (e - done), axis=1) for w in history]
+    for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch
+        store[:, done + 1:] = store[:, done:done + 1]
+    state = [np.concatenate([to_host(leaf) for leaf in parts])[:n] for parts in zip(*(jax.tree.leaves(s) for s in states))]
+    trained = [metrics[j, :, :done] for j in range(len(METRICS))]
+    checkpoint = Checkpoint(state, done, trained, [w[:, : done + 1] for w in weights], val0)
+    out = dict(zip(METRICS, metrics))
     # the seed's status line at epoch 0 shows the test loss and accuracy before training
-    metrics["initial_val_loss"], metrics["initial_val_accuracy"] = val0
-    return metrics, weights, checkpoint
+    out["initial_val_loss"], out["initial_val_accuracy"] = val0
+    return out, weights, checkpoint

@@ -59,7 +59,7 @@ def test_preset_with_override_and_gif(tmp_path):
         (["run", "--format", "avi"], "--format must be one of ['mp4', 'gif', 'png']. Got 'avi' instead."),
         (["run", "--size", "1280by720"], "--size must be WIDTHxHEIGHT in pixels, each in [64, 8192]. Got '1280by720' instead."),
         (["run", "--fps", "0"], "fps must be a number in (0, 120]. Got 0.0 instead."),
-        (["run", "--resolution", "1"], "resolution must be an integer in [2, 4096]. Got 1 instead."),
+        (["run", "--resolution", "1"], "resolution must be an integer in [2, 16384]. Got 1 instead."),
         (["run", "--frames", "500"], "frames must be an integer in [2, epochs + 1 = 101]. Got 500 instead."),
         (["run", "--resolution", "abc"], "argument --resolution: invalid int value: 'abc'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

@@ -85,7 +85,7 @@ def test_canonical_values():
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: check_resolution(1), r"resolution must be an integer in \[2, 4096\]. Got 1 instead."),
+        (lambda: check_resolution(1), r"resolution must be an integer in \[2, 16384\]. Got 1 instead."),
         (lambda: check_frames(0, 10), r"frames must be an integer in \[2, epochs \+ 1 = 11\]. Got 0 instead."),
         (lambda: check_frames(12, 10), r"Got 12 instead"),
         (lambda: jaxviz.sweep(resolution="big", progress=False), r"resolution must be an integer"),

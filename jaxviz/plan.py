@@ -1,0 +1,240 @@
+"""How a run sits on the machine: the memory it needs, the devices it spreads over, and the
+chunks of the model axis it runs in when the whole grid does not fit at once.
+
+The estimate counts what grows with the grid: per model, the training state and the epochs'
+outputs of one compiled call, its data, the activations of a batch and of the test set, and
+its surfaces; per run, the results the :class:`~jaxviz.run.Run` keeps (surfaces, weights after
+every epoch, metrics) and the mesh work of the surface prediction. It errs on the high side.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from jaxviz.grid import Static
+
+__all__ = ["MODEL_AXIS", "model_mesh", "place", "to_host", "HEADROOM", "Plan", "free_memory", "layout_devices", "make_plan", "surface_chunk", "format_bytes"]
+
+#: The mesh axis the models are sharded over when JAX sees several devices.
+MODEL_AXIS = "models"
+#: Share of the free memory a run plans to fill; the rest absorbs what the estimate misses.
+HEADROOM = 0.7
+#: Bytes of one model-frame's mesh intermediates (hidden x points float32) predicted together.
+SURFACE_WORK = 1 << 26
+#: Model-frames predicted together at most (keeps each intermediate in cache at 64 x 64).
+MAX_SURFACE_CHUNK = 16
+
+
+def format_bytes(n: float) -> str:
+    """Bytes as a short human figure.
+
+    Example:
+        >>> format_bytes(3.5e9), format_bytes(2_000_000), format_bytes(512)
+        ('3.5 GB', '2.0 MB', '512 B')
+    """
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def surface_chunk(hidden: int, resolution: int) -> int:
+    """Model-frames whose surfaces are predicted together: 16 for small meshes, 1 for huge ones.
+
+    Example:
+        >>> surface_chunk(10, 64), surface_chunk(10, 2048)
+        (16, 1)
+    """
+    one = 4 * hidden * resolution * resolution
+    return int(max(1, min(MAX_SURFACE_CHUNK, SURFACE_WORK // one)))
+
+
+def free_memory(device=None) -> tuple[int, int, bool]:
+    """``(device bytes free, host bytes free, shared)``; ``shared`` when the device is the host.
+
+    Accelerators report their own memory; a CPU device uses host memory, which counts once.
+
+    Example:
+        >>> device, host, shared = free_memory(jax.devices("cpu")[0])
+        >>> shared and device == host > 0
+        True
+    """
+    import psutil
+
+    host = int(psutil.virtual_memory().available)
+    device = device or jax.local_devices()[0]
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if not stats or "bytes_limit" not in stats:
+        return host, host, True
+    return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0)), host, False
+
+
+def layout_devices(devices=None) -> list:
+    """The devices the model axis is sharded over: all that JAX sees, unless given.
+
+    Example:
+        >>> len(layout_devices(jax.devices()[:1]))
+        1
+    """
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must name at least one JAX device. Got [] instead.")
+    return devices
+
+
+def model_mesh(devices):
+    """A 1-D mesh over ``devices`` along :data:`MODEL_AXIS`, or None for a single device.
+
+    Example:
+        >>> model_mesh(jax.devices()[:1]) is None
+        True
+    """
+    devices = list(devices)
+    return jax.make_mesh((len(devices),), (MODEL_AXIS,), devices=devices) if len(devices) > 1 else None
+
+
+def place(x, sharding):
+    """A host array as a global array with ``sharding``; every process passes the same data, so
+    the same call works on one host and, after ``jax.distributed.initialize()``, on several.
+
+    Example:
+        >>> from jax.sharding import SingleDeviceSharding
+        >>> place(np.arange(3), SingleDeviceSharding(jax.devices()[0])).tolist()
+        [0, 1, 2]
+    """
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def to_host(x) -> np.ndarray:
+    """A global array as a NumPy array on this host, gathered from other processes if it spans several.
+
+    Example:
+        >>> to_host(jax.numpy.arange(3)).tolist()
+        [0, 1, 2]
+    """
+    if getattr(x, "is_fully_addressable", True):
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+class Plan(NamedTuple):
+    """The layout of a run: model rows per compiled call, and the memory figures behind it.
+
+    Example:
+        >>> p = Plan(n_models=10, chunk=4, n_chunks=3, devices=1, per_model=1000, results=200, fixed=0,
+        ...          budget=5000)
+        >>> p.split, p.padded
+        (True, 12)
+    """
+
+    n_models: int  # models of the grid
+    chunk: int  # model rows per compiled call (a multiple of the device count)
+    n_chunks: int  # calls per chunk of epochs
+    devices: int  # devices the model axis is sharded over
+    per_model: int  # bytes one model needs while its chunk runs (training or surfaces)
+    results: int  # bytes of results kept for the whole grid
+    fixed: int  # bytes independent of the model count (data, mesh work)
+    budget: int  # bytes the run may use
+    frames: int = 0  # surfaces kept per model
+    resolution: int = 0  # mesh points per side of a surface
+
+    @property
+    def split(self) -> bool:
+        """Whether the model axis runs in more than one chunk."""
+        return self.n_chunks > 1
+
+    @property
+    def padded(self) -> int:
+        """Model rows after padding to whole chunks."""
+        return self.chunk * self.n_chunks
+
+    def describe(self) -> str:
+        """One line for the user: what the grid needs and how it runs."""
+        need = self.results + self.fixed + self.per_model * self.n_models
+        line = f"{self.n_models:,} models need about {format_bytes(need)} ({format_bytes(self.budget)} usable)"
+        if self.split:
+            line += f"; running them in {self.n_chunks} chunks of {self.chunk:,}"
+        if self.devices > 1:
+            line += f", sharded over {self.devices} devices"
+        return line
+
+
+def _n_params(static: Static) -> int:
+    h = static.hidden
+    return 3 * h + (static.slots - 1) * (h * h + h) + h + 1
+
+
+def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolution: int, length: int):
+    """``(per model while it runs, results per model, fixed)`` bytes, with margins."""
+    n_train, n_test, n_sets = n_data
+    p = _n_params(static)
+    points = resolution * resolution
+    width = static.hidden * static.slots
+    train = 4 * (
+        2 * 3 * p  # state (params, two optimiser buffers), in and out of the call
+        + 3 * p  # gradients and updates of a step
+        + length * (p + 8)  # weights and metrics of each epoch of the call
+        + 3 * (n_train + n_test)  # the model's view of its data
+        + 8 * (static.batch + n_test) * width  # forward and backward activations
+    )
+    surfaces = 2 * 2 * frames * points + 4 * frames * p  # float16 out (device and host copy), weights in
+    results = 2 * frames * points + 4 * ((static.epochs + 1) * p + 2 * 5 * static.epochs)
+    mesh_work = 4 * 4 * surface_chunk(static.hidden, resolution) * static.hidden * points
+    fixed = mesh_work + 4 * n_sets * (2 * points + 3 * (n_train + n_test))
+    return int(1.5 * max(train, surfaces)), int(results), int(fixed)
+
+
+def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frames: int, resolution: int,
+              length: int, devices: int = 1, memory: int | None = None) -> Plan:
+    """Estimate the memory of a run and choose how many models each compiled call takes.
+
+    ``n_data`` is ``(padded train size, padded test size, number of datasets)``; ``length`` the
+    epochs per call; ``memory`` the bytes the run may use (default: ``HEADROOM`` of what is
+    free now). Raises ``ValueError`` naming the figure and what to lower when the results of
+    the grid, or a single model, do not fit. Chunks hold at least two models per device (a
+    lone model compiles differently, see :meth:`~jaxviz.grid.Grid.hparams`).
+
+    Example:
+        >>> from jaxviz.grid import make_grid
+        >>> s = make_grid(epochs=100).static([60])
+        >>> make_plan(4096, s, (60, 40, 1), 20, 64, 5).split
+        False
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_200_000_000)
+        >>> p.split, p.chunk * p.n_chunks >= 4096
+        (True, True)
+    """
+    per_model, results_one, fixed = _estimate(static, n_data, frames, resolution, length)
+    if memory is None:
+        device_free, host_free, shared = free_memory()
+        budget = int(HEADROOM * device_free)
+        host_budget = int(HEADROOM * host_free)
+    else:
+        budget, host_budget, shared = int(memory), int(memory), True
+    results = results_one * n_models
+    one = fixed + results_one + 2 * per_model
+    usable = min(budget, host_budget)
+    if one > usable:
+        raise ValueError(
+            f"resolution must leave room for one model in memory: at {resolution}x{resolution} with {frames} frames "
+            f"one model needs {format_bytes(one)} and {format_bytes(usable)} are usable; lower resolution or frames. "
+            f"Got {resolution} instead."
+        )
+    if results + fixed > host_budget:
+        raise ValueError(
+            f"the grid must fit in memory: its results need {format_bytes(results + fixed)} "
+            f"({n_models:,} models x {frames} frames of {resolution}x{resolution} surfaces, weights and metrics) "
+            f"and {format_bytes(host_budget)} are usable; lower the number of models, frames or resolution. "
+            f"Got {n_models} models instead."
+        )
+    room = max(budget - fixed - (results if shared else 0), 2 * devices * per_model)
+    per_device = max(2, -(-n_models // devices))
+    fits = max(2, room // (per_model * devices))
+    n_chunks = -(-per_device // fits)
+    chunk = devices * -(-per_device // n_chunks)  # equal chunks: every call has the same shape
+    return Plan(n_models, chunk, n_chunks, devices, per_model, results, fixed, budget, frames, resolution)
