@@ -24,6 +24,8 @@ MODEL_AXIS = "models"
 HEADROOM = 0.7
 #: Bytes of one model-frame's mesh intermediates (hidden x points float32) predicted together.
 SURFACE_WORK = 1 << 26
+#: Bytes of surfaces one call predicts at most (its output sits on the device, then the host).
+SURFACE_OUTPUT = 1 << 28
 #: Model-frames predicted together at most (keeps each intermediate in cache at 64 x 64).
 MAX_SURFACE_CHUNK = 16
 
@@ -131,6 +133,8 @@ class Plan(NamedTuple):
         ...          budget=5000)
         >>> p.split, p.padded
         (True, 12)
+        >>> p._replace(frames=20, resolution=64, chunk=4096).surface_models
+        1024
     """
 
     n_models: int  # models of the grid
@@ -148,6 +152,14 @@ class Plan(NamedTuple):
     def split(self) -> bool:
         """Whether the model axis runs in more than one chunk."""
         return self.n_chunks > 1
+
+    @property
+    def surface_models(self) -> int:
+        """Models whose surfaces are predicted per call: whole chunks, but no more output than
+        ``SURFACE_OUTPUT`` bytes at once (a power of two of at least two per device)."""
+        fit = SURFACE_OUTPUT // max(1, 2 * self.frames * self.resolution**2)
+        count = max(2 * self.devices, 1 << max(0, int(fit).bit_length() - 1))
+        return min(self.chunk, self.devices * -(-count // self.devices))
 
     @property
     def padded(self) -> int:

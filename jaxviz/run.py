@@ -27,6 +27,9 @@ from jaxviz.write import (
     write_npz,
 )
 
+#: Epochs a worse, constant training loss must last to count as an explosion (Run.exploded_epoch).
+STALL_EPOCHS = 10
+
 __all__ = ["Run", "MetricsTable", "plan_sweep", "sweep", "load", "load_checkpoint"]
 
 
@@ -118,6 +121,32 @@ class Run:
         own = np.array([c["epochs"] for c in self.configs])
         bad &= np.arange(bad.shape[1])[None, :] < own[:, None]  # NaN past a model's own epochs is padding
         return np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, -1)
+
+    @property
+    def exploded_epoch(self) -> np.ndarray:
+        """Per model, the epoch its gradient "exploded" in the seed's sense; -1 if it did not.
+
+        The seed's lesson: too high a learning rate throws the outputs into the saturated ends of
+        the sigmoid, where the clipped loss has no gradient, and the network stops learning. A
+        model is marked at epoch ``k`` when its training loss, worse than its best before by at
+        least ``0.1``, stays constant (to ``1e-6`` relative) from ``k`` to its last epoch, for at
+        least ``STALL_EPOCHS`` epochs. A NaN/inf loss is :attr:`diverged_epoch`, not this.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False).exploded_epoch.tolist()
+            [-1, -1]
+        """
+        out = np.full(len(self.configs), -1)
+        for i, c in enumerate(self.configs):
+            loss = self.metrics["loss"][i, : min(c["epochs"], self.completed_epochs or c["epochs"])]
+            if self.diverged_epoch[i] > 0 or len(loss) <= STALL_EPOCHS:
+                continue
+            flat = np.abs(loss - loss[-1]) <= 1e-6 * max(1.0, abs(float(loss[-1])))
+            k = len(loss) - int(np.argmin(flat[::-1])) if not flat.all() else 0  # first epoch of the last flat run
+            if len(loss) - k >= STALL_EPOCHS and k > 0 and loss[-1] >= loss[:k].min() + 0.1:
+                out[i] = k + 1
+        return out
 
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
         """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
@@ -230,7 +259,7 @@ class Run:
         """Every model's varied settings and History metrics at ``epoch`` (default: its last).
 
         Shows as an HTML table in Jupyter / Colab and as aligned text elsewhere; ``rows`` holds
-        the values. A diverged model's row gives the epoch it diverged at.
+        the values. A diverged or exploded model's row gives the epoch it happened at.
 
         Example:
             >>> import jaxviz
@@ -239,8 +268,9 @@ class Run:
             >>> t.columns[:3], len(t.rows)
             (['model', 'lr', 'epoch'], 2)
         """
-        columns = ["model", *self.axes, "epoch", *METRICS, "diverged"]
+        columns = ["model", *self.axes, "epoch", *METRICS, "diverged", "exploded"]
         rows = []
+        exploded = self.exploded_epoch
         for i, c in enumerate(self.configs):
             last = min(c["epochs"], self.completed_epochs or c["epochs"])
             e = last if epoch == -1 else epoch
@@ -248,7 +278,7 @@ class Run:
                 raise ValueError(f"epoch must be an integer in [1, {last}] or -1. Got {epoch!r} instead.")
             k = int(self.diverged_epoch[i])
             rows.append([i, *(c[a] for a in self.axes), int(e), *(float(self.metrics[m][i, e - 1]) for m in METRICS),
-                         k if 0 < k <= e else ""])
+                         k if 0 < k <= e else "", int(exploded[i]) if 0 < exploded[i] <= e else ""])
         return MetricsTable(columns, rows)
 
     def show(self, fps: float = 10):
@@ -446,11 +476,12 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     extents = [datasets[j].extent for j in data_index]
     surfaces = np.empty((n, len(shown), resolution, resolution), np.float16)
-    for k in range(0, n, plan.chunk):
-        rows = np.minimum(np.arange(k, k + plan.chunk), n - 1)  # the last chunk padded: one program for all
+    step = plan._replace(frames=len(shown)).surface_models
+    for k in range(0, n, step):
+        rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
         out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],
                                static.activations, [extents[i] for i in rows], resolution, devices)
-        surfaces[k:k + plan.chunk] = out[: n - k]
+        surfaces[k:k + step] = out[: n - k]
     return Run(
         hp={**grid.axes, **grid.fixed},
         options={"resolution": resolution, "frames": frames},

@@ -116,3 +116,12 @@ def test_results_survive_a_failed_write_after_training(tmp_path, monkeypatch, ca
     back = jaxviz.load(rescued[0])  # the trained results, restorable without training
     assert back.metrics["loss"].shape == (2, 3) and np.isfinite(back.metrics["loss"]).all()
     assert (rescued[0] / "metrics.csv").is_file() and (rescued[0] / "config.toml").is_file()
+
+
+def test_an_exploding_learning_rate_is_marked_as_the_seed_shows_it():
+    # the seed's lesson: too high a learning rate saturates the outputs and the loss stops moving
+    run = jaxviz.sweep(lr=[0.07, 1.0], momentum=0.9, epochs=30, resolution=8, frames=3, progress=False)
+    assert run.exploded_epoch.tolist() == [-1, 5] and run.diverged_epoch.tolist() == [-1, -1]
+    stuck = run.metrics["loss"][1, 4:]
+    assert np.all(stuck == stuck[0]) and stuck[0] > run.metrics["loss"][1, :4].min() + 0.1
+    assert run.table().rows[1][-1] == 5 and run.table().rows[0][-1] == ""
