@@ -16,7 +16,7 @@ import numpy as np
 
 from jaxviz.grid import Static
 
-__all__ = ["MODEL_AXIS", "model_mesh", "place", "to_host", "HEADROOM", "Plan", "free_memory", "layout_devices", "make_plan", "surface_chunk", "format_bytes"]
+__all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "place", "to_host", "HEADROOM", "Plan", "free_memory", "layout_devices", "make_plan", "surface_chunk", "format_bytes"]
 
 #: The mesh axis the models are sharded over when JAX sees several devices.
 MODEL_AXIS = "models"
@@ -87,6 +87,22 @@ def layout_devices(devices=None) -> list:
     return devices
 
 
+#: Models vmapped together in the training program, by platform (see jaxviz.train.run_epochs):
+#: fixed, so that a model's arithmetic does not depend on the size of its grid.
+MODEL_BLOCK = {"cpu": 32}
+MODEL_BLOCK_DEFAULT = 4096
+
+
+def model_block(platform: str) -> int:
+    """Models trained together as one vmapped block on ``platform``; grids are padded to whole blocks.
+
+    Example:
+        >>> model_block("cpu"), model_block("gpu")
+        (32, 4096)
+    """
+    return MODEL_BLOCK.get(platform, MODEL_BLOCK_DEFAULT)
+
+
 def model_mesh(devices):
     """A 1-D mesh over ``devices`` along :data:`MODEL_AXIS`, or None for a single device.
 
@@ -129,37 +145,30 @@ class Plan(NamedTuple):
     """The layout of a run: model rows per compiled call, and the memory figures behind it.
 
     Example:
-        >>> p = Plan(n_models=10, chunk=4, n_chunks=3, devices=1, per_model=1000, results=200, fixed=0,
-        ...          budget=5000)
+        >>> p = Plan(n_models=10, chunk=4, n_chunks=3, surface_models=2, devices=1, block=2, per_model=1000,
+        ...          per_surface=100, results=200, fixed=0, budget=5000, frames=3, resolution=8)
         >>> p.split, p.padded
         (True, 12)
-        >>> p._replace(frames=20, resolution=64, chunk=4096).surface_models
-        1024
     """
 
     n_models: int  # models of the grid
-    chunk: int  # model rows per compiled call (a multiple of the device count)
-    n_chunks: int  # calls per chunk of epochs
+    chunk: int  # model rows per training call (whole blocks on every device)
+    n_chunks: int  # training calls per chunk of epochs
+    surface_models: int  # models per surface-prediction call
     devices: int  # devices the model axis is sharded over
-    per_model: int  # bytes one model needs while its chunk runs (training or surfaces)
+    block: int  # models vmapped together (see model_block)
+    per_model: int  # bytes one model needs while its chunk trains
+    per_surface: int  # bytes one model needs while its surfaces are predicted
     results: int  # bytes of results kept for the whole grid
     fixed: int  # bytes independent of the model count (data, mesh work)
     budget: int  # bytes the run may use
-    frames: int = 0  # surfaces kept per model
-    resolution: int = 0  # mesh points per side of a surface
+    frames: int  # surfaces kept per model
+    resolution: int  # mesh points per side of a surface
 
     @property
     def split(self) -> bool:
-        """Whether the model axis runs in more than one chunk."""
+        """Whether the model axis trains in more than one chunk."""
         return self.n_chunks > 1
-
-    @property
-    def surface_models(self) -> int:
-        """Models whose surfaces are predicted per call: whole chunks, but no more output than
-        ``SURFACE_OUTPUT`` bytes at once (a power of two of at least two per device)."""
-        fit = SURFACE_OUTPUT // max(1, 2 * self.frames * self.resolution**2)
-        count = max(2 * self.devices, 1 << max(0, int(fit).bit_length() - 1))
-        return min(self.chunk, self.devices * -(-count // self.devices))
 
     @property
     def padded(self) -> int:
@@ -183,7 +192,8 @@ def _n_params(static: Static) -> int:
 
 
 def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolution: int, length: int):
-    """``(per model while it runs, results per model, fixed)`` bytes, with margins."""
+    """Bytes, with margins: ``(per model training, per model predicting surfaces, results per
+    model, fixed)``."""
     n_train, n_test, n_sets = n_data
     p = _n_params(static)
     points = resolution * resolution
@@ -199,43 +209,45 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
     results = 2 * frames * points + 4 * ((static.epochs + 1) * p + 2 * 5 * static.epochs)
     mesh_work = 4 * 4 * surface_chunk(static.hidden, resolution) * static.hidden * points
     fixed = mesh_work + 4 * n_sets * (2 * points + 3 * (n_train + n_test))
-    return int(1.5 * max(train, surfaces)), int(results), int(fixed)
+    return int(1.5 * train), int(1.5 * surfaces), int(results), int(fixed)
 
 
 def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frames: int, resolution: int,
-              length: int, devices: int = 1, memory: int | None = None) -> Plan:
+              length: int, devices: int = 1, memory: int | None = None, block: int = 1) -> Plan:
     """Estimate the memory of a run and choose how many models each compiled call takes.
 
     ``n_data`` is ``(padded train size, padded test size, number of datasets)``; ``length`` the
     epochs per call; ``memory`` the bytes the run may use (default: ``HEADROOM`` of what is
     free now). Raises ``ValueError`` naming the figure and what to lower when the results of
-    the grid, or a single model, do not fit. Chunks hold at least two models per device (a
-    lone model compiles differently, see :meth:`~jaxviz.grid.Grid.hparams`).
+    the grid, or a single model, do not fit. Training chunks hold whole ``block`` s of models on
+    every device, at least two (see :func:`model_block`); surfaces are predicted in calls of at
+    most ``SURFACE_OUTPUT`` bytes.
 
     Example:
         >>> from jaxviz.grid import make_grid
         >>> s = make_grid(epochs=100).static([60])
-        >>> make_plan(4096, s, (60, 40, 1), 20, 64, 5).split
-        False
-        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_200_000_000)
-        >>> p.split, p.chunk * p.n_chunks >= 4096
-        (True, True)
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, block=8)
+        >>> p.split, p.chunk, p.surface_models
+        (False, 4096, 1024)
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_000_000_000, block=8)
+        >>> p.split, p.chunk * p.n_chunks >= 4096, p.chunk % 8
+        (True, True, 0)
     """
-    per_model, results_one, fixed = _estimate(static, n_data, frames, resolution, length)
+    per_model, per_surface, results_one, fixed = _estimate(static, n_data, frames, resolution, length)
     if memory is None:
         device_free, host_free, shared = free_memory()
-        budget = int(HEADROOM * device_free)
-        host_budget = int(HEADROOM * host_free)
+        budget, host_budget = int(HEADROOM * device_free), int(HEADROOM * host_free)
     else:
         budget, host_budget, shared = int(memory), int(memory), True
+    unit = devices * block  # whole blocks on every device, at least two (see jaxviz.train.run_epochs)
     results = results_one * n_models
-    one = fixed + results_one + 2 * per_model
+    one = fixed + results_one + max(2 * unit * per_model, devices * per_surface)
     usable = min(budget, host_budget)
     if one > usable:
         raise ValueError(
-            f"resolution must leave room for one model in memory: at {resolution}x{resolution} with {frames} frames "
-            f"one model needs {format_bytes(one)} and {format_bytes(usable)} are usable; lower resolution or frames. "
-            f"Got {resolution} instead."
+            f"resolution must leave room for the smallest step in memory: at {resolution}x{resolution} with {frames} "
+            f"frames, one model's surfaces or one call of {2 * unit} models need {format_bytes(one)} and "
+            f"{format_bytes(usable)} are usable; lower resolution or frames. Got {resolution} instead."
         )
     if results + fixed > host_budget:
         raise ValueError(
@@ -244,9 +256,14 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
             f"and {format_bytes(host_budget)} are usable; lower the number of models, frames or resolution. "
             f"Got {n_models} models instead."
         )
-    room = max(budget - fixed - (results if shared else 0), 2 * devices * per_model)
-    per_device = max(2, -(-n_models // devices))
-    fits = max(2, room // (per_model * devices))
-    n_chunks = -(-per_device // fits)
-    chunk = devices * -(-per_device // n_chunks)  # equal chunks: every call has the same shape
-    return Plan(n_models, chunk, n_chunks, devices, per_model, results, fixed, budget, frames, resolution)
+    room = budget - fixed - (results if shared else 0)
+    blocks = max(2, -(-n_models // unit))
+    fits = max(2, room // (per_model * unit))
+    n_chunks = -(-blocks // fits)
+    chunk = unit * -(-blocks // n_chunks)  # equal chunks: every call has the same shape
+    # surfaces: a power of two of models per call, whole per device, within the output cap and the room
+    cap = min(SURFACE_OUTPUT // max(1, 2 * frames * resolution**2), max(1, room // per_surface))
+    count = 1 << max(0, int(cap).bit_length() - 1)
+    surface_models = min(chunk, devices * max(1, count // devices))
+    return Plan(n_models, chunk, n_chunks, surface_models, devices, block, per_model, per_surface, results, fixed,
+                budget, frames, resolution)

@@ -15,7 +15,7 @@ from jaxviz.config import DATASETS, check_frames, check_memory, check_resolution
 from jaxviz.data import Dataset, dataset_from_arrays, load_dataset, pack
 from jaxviz.grid import Grid, make_grid
 from jaxviz.model import keras_weights
-from jaxviz.plan import layout_devices, make_plan
+from jaxviz.plan import layout_devices, make_plan, model_block
 from jaxviz.surfaces import frame_epochs as spaced_epochs
 from jaxviz.surfaces import predict_surfaces
 from jaxviz.train import METRICS, chunk_length, train_grid
@@ -281,17 +281,22 @@ class Run:
                          k if 0 < k <= e else "", int(exploded[i]) if 0 < exploded[i] <= e else ""])
         return MetricsTable(columns, rows)
 
-    def show(self, fps: float = 10):
-        """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written)."""
+    def show(self, fps: float = 10, **options):
+        """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written).
+
+        ``options`` go to :meth:`animate` (``hold``, ``size``, ``frames``, ``decision_line``,
+        ``encoder_preset``): fewer ``frames`` or a smaller ``size`` keep the notebook light.
+        """
         from IPython.display import HTML
 
         with tempfile.TemporaryDirectory() as d:
             try:
-                data = self.animate(Path(d) / "a.mp4", fps=fps).read_bytes()
+                data = self.animate(Path(d) / "a.mp4", fps=fps, **options).read_bytes()
                 b64 = base64.b64encode(data).decode()
                 return HTML(f'<video controls autoplay loop src="data:video/mp4;base64,{b64}"></video>')
             except (OSError, RuntimeError):
-                data = self.animate(Path(d) / "a.gif", fps=fps).read_bytes()
+                options.pop("encoder_preset", None)
+                data = self.animate(Path(d) / "a.gif", fps=fps, **options).read_bytes()
                 return HTML(f'<img src="data:image/gif;base64,{base64.b64encode(data).decode()}">')
 
     def save(self, directory) -> Path:
@@ -394,7 +399,7 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides):
     devices = layout_devices(devices)
     table = pack(datasets)
     plan = make_plan(len(np.asarray(hparams.lr)), static, (table.x_train.shape[1], table.x_test.shape[1], len(datasets)),
-                     frames, resolution, chunk_length(epochs), len(devices), memory)
+                     frames, resolution, chunk_length(epochs), len(devices), memory, model_block(devices[0].platform))
     return grid, datasets, static, hparams, table, devices, plan
 
 
@@ -476,7 +481,7 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     extents = [datasets[j].extent for j in data_index]
     surfaces = np.empty((n, len(shown), resolution, resolution), np.float16)
-    step = plan._replace(frames=len(shown)).surface_models
+    step = plan.surface_models
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
         out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],

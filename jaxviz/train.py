@@ -23,7 +23,7 @@ from flax import nnx
 from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxviz.grid import HParams, Static
+from jaxviz.grid import MIN_MODELS, HParams, Static
 from jaxviz.model import (
     Structure,
     init_params,
@@ -33,7 +33,7 @@ from jaxviz.model import (
     structure,
 )
 from jaxviz.optim import OptState, init_opt_state, update
-from jaxviz.plan import MODEL_AXIS, model_mesh, place, to_host
+from jaxviz.plan import MODEL_AXIS, model_block, model_mesh, place, to_host
 
 __all__ = [
     "EPSILON",
@@ -215,49 +215,83 @@ def _model_data(table, i):
     return (table.x_train[i], table.y_train[i], table.n_train[i], table.x_test[i], table.y_test[i], table.n_test[i])
 
 
-@functools.partial(jax.jit, static_argnames="static")
-def start(hp: HParams, table, static: Static):
-    """Every model's state before training, its weight arrays, and its test loss and accuracy."""
-    state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
-    data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
-
-    def initial_val(params, hp_i, d):
-        s = structure(hp_i.widths, hp_i.activation, static.slots, static.hidden)
-        weight = (jnp.arange(d[4].shape[0]) < d[5]).astype(jnp.float32)
-        loss, correct = _loss_fn(params, s, d[3], d[4], weight, hp_i.kr, static)
-        return loss, correct / d[5].astype(jnp.float32)
-
-    return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp, data)
+def _blocks(tree, block: int):
+    """Leading axis ``n`` -> ``(n // block, block)``."""
+    return jax.tree.map(lambda a: a.reshape(a.shape[0] // block, block, *a.shape[1:]), tree)
 
 
-@functools.partial(jax.jit, static_argnames=("static", "length"))
-def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int):
-    """Epochs ``first .. first + length - 1`` of every model: ONE program, vmapped over models.
+def _unblock(tree, axis: int = 0):
+    """Block axes ``(k, block)`` at ``axis`` -> one axis of ``k * block``."""
+    return jax.tree.map(lambda a: a.reshape(*a.shape[:axis], -1, *a.shape[axis + 2:]), tree)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "block"))
+def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
+    """Every model's state before training, its weight arrays, and its test loss and accuracy.
+
+    Models are handled in blocks of ``block`` (the model count is a multiple of it), one block
+    after another, so every model goes through the same compiled arithmetic whatever the grid.
+    """
+    def one_block(hp):
+        state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
+        data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+
+        def initial_val(params, hp_i, d):
+            s = structure(hp_i.widths, hp_i.activation, static.slots, static.hidden)
+            weight = (jnp.arange(d[4].shape[0]) < d[5]).astype(jnp.float32)
+            loss, correct = _loss_fn(params, s, d[3], d[4], weight, hp_i.kr, static)
+            return loss, correct / d[5].astype(jnp.float32)
+
+        return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp, data)
+
+    return _unblock(jax.lax.map(one_block, _blocks(hp, block)))
+
+
+@functools.partial(jax.jit, static_argnames=("static", "length", "block"))
+def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int, block: int = MIN_MODELS):
+    """Epochs ``first .. first + length - 1`` of every model: ONE program.
+
+    Models run in blocks of ``block`` (vmapped inside a block, one block after another), so a
+    model's arithmetic is the same compiled code whatever the number of models, devices or
+    chunks: XLA vectorises a vmapped axis differently for different sizes, which changes
+    float rounding, and a chaotic model (high lr and momentum) would amplify that.
 
     Epochs at or beyond a model's own ``epochs``, and every epoch after the model diverged (its
     loss or val_loss became NaN or inf), are masked: its state does not change, its metrics are
-    NaN (the diverging epoch's own metrics are kept, so the divergence shows). Returns the new state, metrics ``(length, n_models)`` in History order and
-    the weight arrays after each epoch ``(length, n_models, ...)``.
+    NaN (the diverging epoch's own metrics are kept, so the divergence shows). Returns the new
+    state, metrics ``(length, n_models)`` in History order and the weight arrays after each
+    epoch ``(length, n_models, ...)``.
     """
     seeds, sizes = orders_table
     n_max = table.x_train.shape[1]
-    data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
+    epochs = first + jnp.arange(length)
+    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)  # noqa: E731
+    orders = jax.vmap(draw)(epochs)  # (length, distinct seeds, n_max): drawn once, shared by every block
 
-    def epoch(state, e):
-        orders = jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)
-        new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
-            state, orders[hp.order_index], hp, data, static
-        )
-        valid = (e < hp.epochs) & ~state.diverged
-        # an epoch whose loss is NaN or inf marks the model diverged and is not kept: the model
-        # stays frozen at its last finite state, and no other model of the grid is touched
-        finite = jnp.isfinite(metrics[0]) & jnp.isfinite(metrics[2])
-        state = jax.vmap(_keep)(valid & finite, new, state)
-        state = state._replace(diverged=state.diverged | (valid & ~finite))
-        metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
-        return state, (metrics, jax.vmap(params_to_arrays)(state.params))
+    def one_block(args):
+        state, hp = args
+        data = jax.vmap(_model_data, in_axes=(None, 0))(table, hp.data_index)
 
-    return jax.lax.scan(epoch, state, first + jnp.arange(length))
+        def epoch(state, xs):
+            e, order = xs
+            new, metrics = jax.vmap(_train_epoch, in_axes=(0, 0, 0, 0, None))(
+                state, order[hp.order_index], hp, data, static
+            )
+            valid = (e < hp.epochs) & ~state.diverged
+            # an epoch whose loss is NaN or inf marks the model diverged and is not kept: the model
+            # stays frozen at its last finite state, and no other model of the grid is touched
+            finite = jnp.isfinite(metrics[0]) & jnp.isfinite(metrics[2])
+            state = jax.vmap(_keep)(valid & finite, new, state)
+            state = state._replace(diverged=state.diverged | (valid & ~finite))
+            metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
+            return state, (metrics, jax.vmap(params_to_arrays)(state.params))
+
+        return jax.lax.scan(epoch, state, (epochs, orders))
+
+    state, (metrics, history) = jax.lax.map(one_block, (_blocks(state, block), _blocks(hp, block)))
+    # (blocks, length, block, ...) -> (length, n_models, ...)
+    metrics, history = jax.tree.map(lambda a: _unblock(jnp.moveaxis(a, 0, 1), 1), (metrics, history))
+    return _unblock(state), (metrics, history)
 
 
 def chunk_length(epochs: int, chunks: int = 20) -> int:
@@ -277,20 +311,19 @@ def _pad_rows(a, total: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def _programs(static: Static, length: int, mesh):
+def _programs(static: Static, length: int, block: int, mesh):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
-    same program on its own block of models (``shard_map``), so results do not depend on the
+    same program on its own blocks of models (``shard_map``), so results do not depend on the
     device count."""
+    start_one = lambda hp, table: start(hp, table, static, block)  # noqa: E731
+    epochs_one = lambda state, hp, orders, table, first: run_epochs(state, hp, orders, table, first, static, length, block)  # noqa: E731
     if mesh is None:
-        return (lambda hp, table: start(hp, table, static),
-                lambda state, hp, orders, table, first: run_epochs(state, hp, orders, table, first, static, length))
+        return start_one, epochs_one
     models, everywhere = P(MODEL_AXIS), P()
     spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
-    start_fn = jax.jit(spmd(lambda hp, table: start(hp, table, static), in_specs=(models, everywhere), out_specs=models))
-    epochs_fn = jax.jit(spmd(lambda state, hp, orders, table, first: run_epochs(state, hp, orders, table, first, static, length),
-                             in_specs=(models, models, everywhere, everywhere, everywhere),
-                             out_specs=(models, P(None, MODEL_AXIS))))
-    return start_fn, epochs_fn
+    return (jax.jit(spmd(start_one, in_specs=(models, everywhere), out_specs=models)),
+            jax.jit(spmd(epochs_one, in_specs=(models, models, everywhere, everywhere, everywhere),
+                         out_specs=(models, P(None, MODEL_AXIS)))))
 
 
 def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None,
@@ -304,7 +337,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     ``on_epochs(done, model_epochs)`` reports progress after every call. No host callback sits
     inside the program, so it can be kept in JAX's persistent compilation cache.
 
-    ``chunk`` models (a multiple of the device count; default all) go into each call, one chunk
+    ``chunk`` models (whole blocks on every device; default all) go into each call, one chunk
     after another, with every chunk padded to the same shape, so they share one program; see
     :func:`jaxviz.plan.make_plan`. With several ``devices`` (default: all JAX sees) the model
     axis of each chunk is sharded over a 1-D mesh of them and the data replicated.
@@ -334,13 +367,15 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     length = chunk_length(e)
     n = len(np.asarray(hp.lr))
     devices = list(jax.devices() if devices is None else devices)
-    d = len(devices)
-    chunk = chunk or d * max(2, -(-n // d))
-    if chunk % d or chunk < 2 * d:
-        raise ValueError(f"chunk must be a multiple of the {d} devices, at least {2 * d}. Got {chunk} instead.")
+    d, block = len(devices), model_block(devices[0].platform)
+    unit = d * block  # every device gets whole blocks, at least two (see run_epochs)
+    chunk = chunk or unit * max(2, -(-n // unit))
+    if chunk % unit or chunk < 2 * unit:
+        raise ValueError(f"chunk must be a multiple of {unit} ({d} devices x blocks of {block}), at least "
+                         f"{2 * unit}. Got {chunk} instead.")
     n_chunks = -(-n // chunk)
     mesh = model_mesh(devices)
-    start_fn, epochs_fn = _programs(static, length, mesh)
+    start_fn, epochs_fn = _programs(static, length, block, mesh)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
