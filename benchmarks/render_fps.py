@@ -5,6 +5,10 @@ to H.264 MP4 three ways, in the same run:
 - jaxviz: ``run.animate`` (pixel compositing, static layers drawn once, streamed);
 - matplotlib ``imshow.set_data`` + full redraw per frame (jaxviz's own TiledFigure);
 - the seed's way: per-tile ``contourf`` redrawn every frame (old contours removed).
+A shared machine is noisy, so each grid is measured in ``--repeats`` rounds, each round running
+all three one after the other (in rotating order); the table gives each one's median and the
+ratio of the medians, with the range of the ratios within a round. An untimed warm-up first pays
+one-off costs (imports, font caches) for all three. CPU time includes ffmpeg's.
 Then the peak resident memory of a 64-model, 400-epoch run with its animation, in a fresh process.
 
     python benchmarks/render_fps.py            # prints the table
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -62,10 +67,29 @@ def contourf_frames(run, indices):
         yield np.asarray(tiles.fig.canvas.buffer_rgba())[..., :3].copy()
 
 
-def fps(write, n_frames: int) -> float:
-    t = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(write, n_frames: int) -> tuple[float, float]:
+    """Frames per second and CPU milliseconds per frame of ``write()``."""
+    cpu, t = cpu_seconds(), time.perf_counter()
     write()
-    return n_frames / (time.perf_counter() - t)
+    wall = time.perf_counter() - t
+    return n_frames / wall, (cpu_seconds() - cpu) / n_frames * 1e3
+
+
+def interleaved(contenders: dict, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """Each contender ``name: (write, n_frames)`` measured ``repeats`` times, one round after
+    another, the order rotating so that none always follows the same one."""
+    names = list(contenders)
+    out: dict[str, list] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            out[name].append(measure(*contenders[name]))
+    return out
 
 
 PEAK = """
@@ -84,20 +108,35 @@ def main() -> None:
     parser.add_argument("--baseline-frames", type=int, default=101,
                         help="frames the matplotlib baselines write (fewer for 256 tiles: --baseline-frames-256)")
     parser.add_argument("--baseline-frames-256", type=int, default=21)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per grid")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    rows = ["| tiles | jaxviz fps | imshow.set_data fps | per-tile contourf fps | jaxviz / contourf | jaxviz / imshow |",
-            "|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| tiles | jaxviz fps | imshow.set_data fps | per-tile contourf fps | jaxviz / contourf (range) "
+            "| jaxviz / imshow | CPU ms/frame: jaxviz, contourf |",
+            "|---:|---:|---:|---:|---:|---:|---:|"]
     with tempfile.TemporaryDirectory() as d:
-        for n in (int(s) for s in args.sizes.split(",")):
+        sizes = [int(s) for s in args.sizes.split(",")]
+        for n in sizes:
             run = make_run(n, args.epochs)
             frames = len(run.frame_epochs)
-            ours = fps(lambda: run.animate(f"{d}/a.mp4", size=SIZE), frames)
             k = min(args.baseline_frames if n < 256 else args.baseline_frames_256, frames)
             idx = np.linspace(0, frames - 1, k).astype(int)
-            mpl = fps(lambda: write_animation(f"{d}/b.mp4", TiledFigure(run, size=SIZE).frames(idx)), k)
-            seed = fps(lambda: write_animation(f"{d}/c.mp4", contourf_frames(run, idx)), k)
-            rows.append(f"| {n} | {ours:.1f} | {mpl:.2f} | {seed:.2f} | {ours / seed:.0f}x | {ours / mpl:.1f}x |")
+            contenders = {
+                "jaxviz": (lambda: run.animate(f"{d}/a.mp4", size=SIZE), frames),
+                "imshow": (lambda: write_animation(f"{d}/b.mp4", TiledFigure(run, size=SIZE).frames(idx)), k),
+                "contourf": (lambda: write_animation(f"{d}/c.mp4", contourf_frames(run, idx)), k),
+            }
+            if n == sizes[0]:  # warm-up, untimed: imports, font and glyph caches, ffmpeg's first start
+                run.animate(f"{d}/w.mp4", size=SIZE, frames=2)
+                write_animation(f"{d}/w.mp4", TiledFigure(run, size=SIZE).frames(idx[:2]))
+                write_animation(f"{d}/w.mp4", contourf_frames(run, idx[:2]))
+            got = interleaved(contenders, args.repeats)
+            fps = {name: float(np.median([f for f, _ in m])) for name, m in got.items()}
+            cpu = {name: float(np.median([c for _, c in m])) for name, m in got.items()}
+            within = [a[0] / b[0] for a, b in zip(got["jaxviz"], got["contourf"])]
+            rows.append(f"| {n} | {fps['jaxviz']:.1f} | {fps['imshow']:.2f} | {fps['contourf']:.2f} "
+                        f"| {fps['jaxviz'] / fps['contourf']:.0f}x ({min(within):.0f}-{max(within):.0f}x) "
+                        f"| {fps['jaxviz'] / fps['imshow']:.1f}x | {cpu['jaxviz']:.1f}, {cpu['contourf']:.0f} |")
             print(rows[-1], flush=True)
         out = subprocess.run([sys.executable, "-c", PEAK, f"{d}/peak.mp4"], capture_output=True, text=True, check=True)
         peak_mb = float(out.stdout.strip().splitlines()[-1])
@@ -105,10 +144,13 @@ def main() -> None:
                               f"with its 1280x720 MP4 animation, fresh process: {peak_mb:,.0f} MB.")
     print(body)
     if args.write:
-        note = (f"1280x720 H.264 MP4 (x264 preset ultrafast for all three), lr x momentum grids, 64x64 surfaces; "
-                f"jaxviz writes {args.epochs + 1} frames, the baselines {args.baseline_frames} of the same frames "
-                f"({args.baseline_frames_256} at 256 tiles, where they are slowest). Every fps includes building the "
-                "figure and encoding.")
+        note = (f"1280x720 H.264 MP4 (x264 preset ultrafast, CRF 10, yuv420p for all three), lr x momentum grids, "
+                f"64x64 surfaces; jaxviz writes {args.epochs + 1} frames, the baselines {args.baseline_frames} of the "
+                f"same frames ({args.baseline_frames_256} at 256 tiles, where they are slowest). Every fps includes "
+                "building the figure and encoding. jaxviz hands the encoder the YUV 4:2:0 it composes; the "
+                "baselines hand it RGB, which ffmpeg converts. Medians of "
+                f"{args.repeats} interleaved rounds (order rotating, after an untimed warm-up of all three); "
+                "the range is that of the jaxviz / contourf ratios within a round. CPU includes ffmpeg's.")
         append_results("Rendering speed (render_fps.py)", "python benchmarks/render_fps.py --write", f"{note}\n\n{body}")
 
 

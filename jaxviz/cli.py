@@ -234,9 +234,19 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         return 130
     (out / CHECKPOINT).unlink(missing_ok=True)
     if not args.quiet:
-        print(f"trained {n} models x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
+        print(f"trained {n} model{'s' if n != 1 else ''} x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
               f"final.png, metrics.csv, config.toml, run.npz in {t2 - t1:.1f} s -> {out}/")
+        for what, epochs_at in (("exploded (outputs saturated, loss stuck)", run.exploded_epoch),
+                                ("diverged (loss NaN or inf)", run.diverged_epoch)):
+            marked = [f"{_label(run, i)} at epoch {int(k)}" for i, k in enumerate(epochs_at) if k > 0]
+            if marked:
+                print(f"{len(marked)} {'model' if len(marked) == 1 else 'models'} {what}: {'; '.join(marked)}")
     return 0
+
+
+def _label(run, i: int) -> str:
+    """Model ``i`` named by its varied settings ("lr=0.5, momentum=0.9"), else by its index."""
+    return ", ".join(f"{k}={run.configs[i][k]}" for k in run.axes) or f"model {i}"
 
 
 def _disk_needed(plan, size, fmt: str) -> int:

@@ -10,7 +10,6 @@ import contextlib
 import csv
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -90,9 +89,11 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
                     encoder_preset: str = "ultrafast") -> Path:
     """Stream RGB frames to an MP4 (H.264, yuv420p), a looping GIF, or PNG frames in a folder.
 
-    The last frame can be held for ``hold`` seconds (the seed pauses 2 s on its final picture).
-    ``encoder_preset`` trades MP4 encoding speed for file size (see ``ENCODER_PRESETS``).
-    Frames are consumed one at a time; an MP4 never holds more than the current frame.
+    ``frames`` are ``(height, width, 3)`` uint8 arrays. Frames that also offer ``yuv420p()`` and
+    ``size`` (as ``FrameCompositor.frames`` do) go to the MP4 encoder as planar YUV 4:2:0, sparing
+    it the colour conversion. The last frame can be held for ``hold`` seconds (the seed pauses 2 s
+    on its final picture). ``encoder_preset`` trades MP4 encoding speed for file size (see
+    ``ENCODER_PRESETS``). Frames are consumed one at a time; an MP4 never holds more than a few.
 
     Example:
         >>> import tempfile
@@ -100,8 +101,6 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
         >>> write_animation(f"{tempfile.mkdtemp()}/a.gif", frames, fps=5, hold=0).suffix
         '.gif'
     """
-    import imageio.v2 as imageio
-
     fmt = animation_format(path)
     fps = check_fps(fps)
     if not (isinstance(hold, (int, float)) and 0 <= hold <= 60):
@@ -111,40 +110,111 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
     path = Path(path)
     if fmt == "png":
         return _write_png_frames(path, frames)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        # imageio-ffmpeg starts ffmpeg with fork+exec; the child execs at once, so JAX's
-        # warning about forking a multithreaded process does not apply.
-        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+    with atomic_path(path) as tmp:
         if fmt == "mp4":
-            writer = imageio.get_writer(
-                tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", pixelformat="yuv420p",
-                macro_block_size=2, quality=8, ffmpeg_log_level="error",
-                # ffmpeg encodes in its own process while the next frame is composed: leave the
-                # composer one core (on 2 cores one x264 thread beats two fighting for it)
-                output_params=["-preset", encoder_preset, "-threads", str(max(1, (os.cpu_count() or 2) - 1))],
-            )
+            last = _write_mp4(tmp, frames, fps, round(hold * fps), encoder_preset)
         else:
-            writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
-        with writer:
-            last = _feed(writer, frames, threaded=fmt == "mp4")
-            if last is None:
-                raise ValueError("an animation needs at least one frame. Got none instead.")
-            for _ in range(round(hold * fps)):
-                writer.append_data(last)
+            import imageio.v2 as imageio
+
+            with imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0) as writer:
+                last = None
+                for last in frames:
+                    writer.append_data(last)
+                if last is not None:
+                    for _ in range(round(hold * fps)):
+                        writer.append_data(last)
+        if last is None:
+            raise ValueError("an animation needs at least one frame. Got none instead.")
     return path
 
 
-def _feed(writer, frames: Iterable[np.ndarray], threaded: bool):
-    """Append every frame; returns the last (None if there was none).
+def _write_mp4(path: Path, frames, fps: float, repeats: int, preset: str):
+    """Pipe raw frames to ffmpeg's x264, the last one ``repeats`` more times; returns the last
+    frame (None if there was none).
 
-    Threaded, a second thread hands frames to the encoder while the next one is composed (pipe
-    writes release the GIL), with at most two frames waiting, so memory stays a few frames.
+    Driving ffmpeg directly (not through imageio) lets it take the planar YUV that frames may offer
+    (half the bytes of RGB, and no conversion) through a 1 MiB pipe, so that a frame crosses in
+    one or two writes instead of ~40 of the default 64 KiB.
     """
-    if not threaded:
-        last = None
-        for last in frames:
-            writer.append_data(last)
-        return last
+    import subprocess
+    import tempfile
+
+    yuv = getattr(frames, "yuv420p", None)
+    stream = iter(yuv() if yuv else frames)
+    first = next(stream, None)
+    if first is None:
+        return None
+    if yuv:
+        size, pix_fmt = frames.size, "yuv420p"
+    elif first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3:
+        size, pix_fmt = (first.shape[1], first.shape[0]), "rgb24"
+    else:
+        raise ValueError(f"frames must be (height, width, 3) uint8 RGB arrays. "
+                         f"Got {first.dtype} {first.shape} instead.")
+    with tempfile.TemporaryFile() as log:
+        # a session of its own: Ctrl-C reaches Python only, which stops ffmpeg and removes the file
+        proc = subprocess.Popen(_x264_command(path, size, pix_fmt, fps, preset), stdin=subprocess.PIPE,
+                                stderr=log, start_new_session=True)
+        with contextlib.suppress(ImportError, AttributeError, OSError):  # Linux only; a nicety
+            import fcntl
+
+            fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        try:
+            last = _feed(proc.stdin.write, _same_shape(first, stream))
+            for _ in range(repeats):
+                proc.stdin.write(last)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early: its log says why
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            code = proc.wait()
+        if code:
+            log.seek(0)
+            raise RuntimeError(f"ffmpeg could not write the MP4 (exit {code}): "
+                               f"{log.read().decode(errors='replace').strip()}")
+    return last
+
+
+def _x264_command(path: Path, size: tuple[int, int], pix_fmt: str, fps: float, preset: str) -> list[str]:
+    """The ffmpeg command imageio-ffmpeg builds for ``quality=8`` (CRF 10, yuv420p, sizes made
+    even), reading raw ``pix_fmt`` frames of ``size`` (width, height) from stdin.
+
+    Example:
+        >>> cmd = _x264_command(Path("a.mp4"), (33, 20), "rgb24", 10, "ultrafast")
+        >>> " ".join(cmd[cmd.index("-i"):-3])  # the rest: -threads N a.mp4
+        '-i - -an -vcodec libx264 -pix_fmt yuv420p -crf 10 -vf scale=34:20 -v error -preset ultrafast'
+    """
+    from fractions import Fraction
+
+    import imageio_ffmpeg
+
+    width, height = size
+    even = [] if width % 2 == 0 and height % 2 == 0 else ["-vf", f"scale={width + width % 2}:{height + height % 2}"]
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{width}x{height}",
+            "-pix_fmt", pix_fmt, "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an", "-vcodec", "libx264",
+            "-pix_fmt", "yuv420p", "-crf", "10", *even, "-v", "error", "-preset", preset,
+            # ffmpeg encodes in its own process while the next frame is composed: leave the
+            # composer one core (on 2 cores one x264 thread does as well as two, measured again
+            # with the YUV compositor)
+            "-threads", str(max(1, (os.cpu_count() or 2) - 1)), str(path)]
+
+
+def _same_shape(first: np.ndarray, rest: Iterable[np.ndarray]):
+    """``first``, then every frame of ``rest``, refusing one whose shape differs."""
+    yield first
+    for frame in rest:
+        if frame.shape != first.shape:
+            raise ValueError(f"every frame must have the first one's shape {first.shape}. "
+                             f"Got {frame.shape} instead.")
+        yield frame
+
+
+def _feed(write, frames: Iterable[np.ndarray]):
+    """``write`` every frame from a second thread while the next one is composed (pipe writes
+    release the GIL), with at most two frames waiting; returns the last (None if there was none)."""
     import queue
     import threading
 
@@ -155,7 +225,7 @@ def _feed(writer, frames: Iterable[np.ndarray], threaded: bool):
         while (frame := pending.get()) is not None:
             if not failure:
                 try:
-                    writer.append_data(frame)
+                    write(frame)
                 except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                     failure.append(e)
 
@@ -187,8 +257,9 @@ def _write_png_frames(folder: Path, frames: Iterable[np.ndarray]) -> Path:
 
 
 def write_metrics_csv(path, run) -> Path:
-    """One row per model and epoch: model, the varied hp, epoch, the History metrics, and
-    ``diverged`` (1 from the epoch the model's loss became NaN or inf).
+    """One row per model and epoch: model, the varied hp, epoch, the History metrics,
+    ``diverged`` (1 from the epoch the model's loss became NaN or inf) and ``exploded`` (1 from
+    the epoch its loss jumped and stuck at the saturated outputs; see ``Run.exploded_epoch``).
 
     Example:
         >>> import jaxviz, tempfile
@@ -203,12 +274,13 @@ def write_metrics_csv(path, run) -> Path:
     axes = list(run.axes)
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["model", *axes, "epoch", *METRICS, "diverged"])
+        out.writerow(["model", *axes, "epoch", *METRICS, "diverged", "exploded"])
+        exploded = run.exploded_epoch
         for i, config in enumerate(run.configs):
-            k = int(run.diverged_epoch[i])
+            k, x = int(run.diverged_epoch[i]), int(exploded[i])
             for e in range(min(config["epochs"], run.completed_epochs or config["epochs"])):
                 values = [repr(float(run.metrics[m][i, e])) for m in METRICS]
-                out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1)])
+                out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1), int(0 < x <= e + 1)])
     return path
 
 

@@ -23,7 +23,7 @@ def test_run_grid_writes_animation_figure_metrics_and_config(tmp_path, capsys):
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert len(rows) == 6 * 20
     assert list(rows[0]) == ["model", "lr", "momentum", "epoch", "loss", "accuracy", "val_loss",
-                             "val_accuracy", "learning_rate", "diverged"]
+                             "val_accuracy", "learning_rate", "diverged", "exploded"]
     assert {(r["lr"], r["momentum"]) for r in rows} == {(a, b) for a in ("0.01", "0.1", "0.5") for b in ("0.0", "0.9")}
     assert Image.open(out / "final.png").size[0] > 300
 

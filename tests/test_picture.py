@@ -1,17 +1,26 @@
 """The picture: layout, diverged tiles, sizes and formats, comparison figures."""
 
+import imageio.v3 as iio
+import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
 
 import jaxviz
-from jaxviz.render import FrameCompositor, TiledFigure, plan_layout
+from jaxviz.render import FrameCompositor, TiledFigure, _rgb_to_yuv, plan_layout
+from jaxviz.write import write_animation
 
 
 @pytest.fixture(scope="module")
 def exploding():
     """lr x kr where lr 5 with kr 3 blows the weights up to inf (loss NaN from epoch 3)."""
     return jaxviz.sweep({"lr": [0.05, 5.0], "kr": [0.0, 3.0]}, epochs=6, resolution=16, progress=False)
+
+
+@pytest.fixture(scope="module")
+def by_dataset():
+    """One axis (titled tiles) over two datasets (two sets of points)."""
+    return jaxviz.sweep(dataset=["moons", "xor"], epochs=2, resolution=16, progress=False)
 
 
 def test_layouts_explain_themselves():
@@ -119,3 +128,63 @@ def test_history_and_summary_figures(exploding, tmp_path):
         exploding.plot_summary("auc")
     with pytest.raises(ValueError, match=r"by must be one of the grid's axes \['lr', 'kr'\]. Got 'seed' instead."):
         exploding.plot_history(by="seed")
+
+
+@pytest.mark.parametrize("name, size", [("exploding", None), ("exploding", (640, 360)), ("by_dataset", None)])
+def test_composed_frame_is_the_matplotlib_figure(name, size, request):
+    run = request.getfixturevalue(name)  # at 640 x 360 the fixed hyperparameters wrap to two lines
+    comp, tiles = FrameCompositor(run, size=size), TiledFigure(run, size=size)
+    around = np.zeros(comp.shape, bool)
+    for r0, r1, c0, c1 in comp.boxes:
+        around[r0 - 1:r1 + 1, c0 - 1:c1 + 1] = True
+    for frame in (0, len(run.frame_epochs) - 1):  # the last with a diverged tile's flag, if any
+        fast, slow = comp.frame_rgb(frame).astype(int), tiles.frame_rgb(frame).astype(int)
+        diff = np.abs(fast - slow).max(axis=2)
+        assert diff[~around].max() <= 1  # headers, titles, legend, colour bars: matplotlib's pixels
+        # inside the tiles, anti-aliasing and the status and flag text renderers differ
+        assert np.abs(fast - slow).mean() < 3.0 and (diff > 40).mean() < 0.03
+    # points and spines, drawn once per dataset and blitted at every tile, are matplotlib's too
+    # (bar a few under status lines)
+    fast, slow = comp.frame_rgb(0).reshape(-1, 3), tiles.frame_rgb(0).reshape(-1, 3)
+    assert (fast[comp._opaque] == slow[comp._opaque]).all(axis=1).mean() > 0.99
+
+
+@pytest.mark.parametrize("name, decision_line", [("exploding", False), ("tiny_run", True)])
+def test_yuv_frames_are_the_rgb_frames_converted(name, decision_line, request):
+    comp = FrameCompositor(request.getfixturevalue(name), decision_line=decision_line)
+    rgb, yuv = comp.frame_rgb(6), comp.frame_yuv420p(6).astype(float)
+    h, w = comp.shape
+    ref = _rgb_to_yuv(rgb).astype(float)
+    assert np.abs(yuv[:h * w].reshape(h, w) - ref[..., 0]).max() <= 1  # Y: luma of every pixel
+    for k, plane in enumerate(yuv[h * w:].reshape(2, h // 2, w // 2), start=1):  # U, V: mean of 2 x 2 blocks
+        assert np.abs(plane - ref[..., k].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))).max() <= 2.5
+
+
+def test_mp4_of_composed_yuv_looks_like_ffmpegs_conversion(tiny_run, tmp_path):
+    frames = FrameCompositor(tiny_run).frames([0, 3, 6])
+    assert len(frames) == 3 and frames.size == (1280, 720)
+    write_animation(tmp_path / "yuv.mp4", frames)  # frames offering yuv420p(): piped as planar YUV
+    write_animation(tmp_path / "rgb.mp4", iter(list(frames)))  # plain RGB arrays: ffmpeg converts them
+    ours, theirs = (np.stack(list(iio.imiter(tmp_path / f"{k}.mp4"))).astype(int) for k in ("yuv", "rgb"))
+    assert ours.shape == theirs.shape == (3, 720, 1280, 3)
+    assert np.abs(ours - theirs).mean() < 1.0
+
+
+@pytest.mark.parametrize("frames, message", [
+    ([np.zeros((32, 48, 3))],
+     r"frames must be \(height, width, 3\) uint8 RGB arrays. Got float64 \(32, 48, 3\) instead."),
+    ([np.zeros((32, 48, 3), np.uint8), np.zeros((32, 50, 3), np.uint8)],
+     r"every frame must have the first one's shape \(32, 48, 3\). Got \(32, 50, 3\) instead."),
+    ([], "an animation needs at least one frame. Got none instead."),
+])
+def test_mp4_frames_are_checked(frames, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        write_animation(tmp_path / "a.mp4", frames)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_mp4_of_odd_sized_frames_with_hold(tmp_path):
+    frames = [np.full((33, 47, 3), v, np.uint8) for v in (0, 255)]
+    path = write_animation(tmp_path / "odd.mp4", frames, fps=5, hold=1.0)
+    assert imageio_ffmpeg.count_frames_and_secs(str(path))[0] == 2 + 5  # the last frame held 1 s
+    assert next(iio.imiter(path)).shape == (34, 48, 3)  # H.264 4:2:0 needs even sizes: scaled up

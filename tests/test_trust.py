@@ -118,10 +118,18 @@ def test_results_survive_a_failed_write_after_training(tmp_path, monkeypatch, ca
     assert (rescued[0] / "metrics.csv").is_file() and (rescued[0] / "config.toml").is_file()
 
 
-def test_an_exploding_learning_rate_is_marked_as_the_seed_shows_it():
+def test_an_exploding_learning_rate_is_marked_as_the_seed_shows_it(tmp_path, capsys):
     # the seed's lesson: too high a learning rate saturates the outputs and the loss stops moving
-    run = jaxviz.sweep(lr=[0.07, 1.0], momentum=0.9, epochs=30, resolution=8, frames=3, progress=False)
+    out = tmp_path / "E"
+    assert main(["run", "--grid", "lr=0.07,1", "--set", "epochs=30", "--resolution", "8", "--frames", "3",
+                 "--out", str(out)]) == 0
+    assert "1 model exploded (outputs saturated, loss stuck): lr=1.0 at epoch 5" in capsys.readouterr().out
+    run = jaxviz.load(out)
     assert run.exploded_epoch.tolist() == [-1, 5] and run.diverged_epoch.tolist() == [-1, -1]
     stuck = run.metrics["loss"][1, 4:]
     assert np.all(stuck == stuck[0]) and stuck[0] > run.metrics["loss"][1, :4].min() + 0.1
     assert run.table().rows[1][-1] == 5 and run.table().rows[0][-1] == ""
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    flags = {(r["lr"], r["epoch"]): r["exploded"] for r in rows}
+    assert flags[("1.0", "4")] == "0" and flags[("1.0", "5")] == "1" and flags[("1.0", "30")] == "1"
+    assert all(flags[("0.07", str(e))] == "0" for e in range(1, 31))
