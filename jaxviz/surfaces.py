@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -121,5 +123,28 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     if mesh_ is not None:
         rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
         args = [jax.tree.map(lambda a, s=s: place(a, s), x) for x, s in zip(args, (rows, everywhere, rows, rows, rows))]
-    out = to_host(program(*args))
+        out = to_host(program(*args))
+    else:
+        out = _on_every_core(program, args, devices[0])
     return out.reshape(total, n_frames, resolution, resolution)[:n_models]
+
+
+def _on_every_core(program, args, device) -> np.ndarray:
+    """``program(*args)`` with its rows split over the CPU cores, one call per core at once.
+
+    XLA runs this program (a loop of small products) on one core; equal parts in threads of
+    their own run side by side and share one compiled program. Every row is computed by the
+    same code either way, so the result does not change.
+    """
+    flat, meshes, *per_row = args
+    n = len(per_row[0])
+    parts = min(os.cpu_count() or 1, n // 64) if device.platform == "cpu" else 1
+    if parts <= 1:
+        return to_host(program(*args))
+    size = -(-n // parts)
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], size * parts - n, axis=0)])  # noqa: E731
+    flat, per_row = [pad(a) for a in flat], [pad(a) for a in per_row]
+    part = lambda k: to_host(program([a[k * size:(k + 1) * size] for a in flat], meshes,  # noqa: E731
+                                     *(a[k * size:(k + 1) * size] for a in per_row)))
+    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
+        return np.concatenate(list(pool.map(part, range(parts))))[:n]
