@@ -16,7 +16,7 @@ import numpy as np
 
 from jaxviz.grid import Static
 
-__all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "place", "to_host", "HEADROOM", "Plan", "free_memory", "layout_devices", "make_plan", "surface_chunk", "format_bytes"]
+__all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "pad_rows", "place", "to_host", "HEADROOM", "Plan", "free_memory", "layout_devices", "make_plan", "surface_chunk", "format_bytes"]
 
 #: The mesh axis the models are sharded over when JAX sees several devices.
 MODEL_AXIS = "models"
@@ -112,6 +112,18 @@ def model_mesh(devices):
     """
     devices = list(devices)
     return jax.make_mesh((len(devices),), (MODEL_AXIS,), devices=devices) if len(devices) > 1 else None
+
+
+def pad_rows(a, total: int) -> np.ndarray:
+    """``a`` with its last row repeated up to ``total`` rows: a copy of a model computes like it,
+    so padding a grid to whole blocks, devices or calls changes no real row.
+
+    Example:
+        >>> pad_rows(np.array([1, 2]), 4).tolist()
+        [1, 2, 2, 2]
+    """
+    a = np.asarray(a)
+    return np.concatenate([a, np.repeat(a[-1:], total - len(a), axis=0)]) if total > len(a) else a
 
 
 def place(x, sharding):

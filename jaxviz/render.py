@@ -258,7 +258,6 @@ class TiledFigure:
         if fig.canvas is None or not hasattr(fig.canvas, "buffer_rgba"):
             FigureCanvasAgg(fig)
         self.fig = fig
-        self._exploded = run.exploded_epoch
         self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
         self.status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))
         self.images, self.texts, self.axes, self.flags, self.contours = [], [], [], [], [None] * n
@@ -300,7 +299,7 @@ class TiledFigure:
                 text.set_text("")
                 continue
             img.set_data(surface)
-            x = int(self._exploded[i])
+            x = int(run.exploded_epoch[i])
             flag.set_text(f"exploded at epoch {x}" if 0 < x <= epoch else "")
             text.set_text(status_line(min(epoch, own), own, *run.status(i, epoch)))
             if self.decision_line and np.nanmin(surface) < 0.5 < np.nanmax(surface):
@@ -564,7 +563,6 @@ class FrameCompositor:
 
         self.run = run
         self.decision_line = decision_line
-        self._exploded = run.exploded_epoch
         lay = plan_layout(run.axes, len(run.configs), None if size is None else (size[0] / dpi, size[1] / dpi))
         overlay, self.boxes = _overlay(run, lay, dpi)
         self.shape = overlay.shape[:2]
@@ -651,9 +649,9 @@ class FrameCompositor:
         """The text on the tiles at ``frame``: ``(mask, top, left, box alpha)`` for each flag and status line."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
-        diverged = run.diverged_epoch
+        diverged, exploded = run.diverged_epoch, run.exploded_epoch
         for i, (r0, r1, c0, c1) in enumerate(self.boxes):
-            k, x = int(diverged[i]), int(self._exploded[i])
+            k, x = int(diverged[i]), int(exploded[i])
             for what, at in (("diverged", k), ("exploded", x)):  # a flag mid-tile; an exploded one keeps its surface
                 if 0 < at <= epoch:
                     text = f"{what} at epoch {at}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -108,7 +109,19 @@ class Run:
         epoch = epoch % (epochs + 1)
         return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
 
-    @property
+    @functools.cached_property
+    def trained_epochs(self) -> np.ndarray:
+        """Per model, the epochs it trained: its own ``epochs``, or fewer if the run was interrupted.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(epochs=[1, 2], resolution=8, progress=False).trained_epochs.tolist()
+            [1, 2]
+        """
+        own = np.array([c["epochs"] for c in self.configs])
+        return _frozen(np.minimum(own, self.completed_epochs or own.max()))
+
+    @functools.cached_property
     def diverged_epoch(self) -> np.ndarray:
         """Per model, the first epoch whose loss or val_loss is NaN or inf; -1 if none.
 
@@ -120,9 +133,9 @@ class Run:
         bad = ~(np.isfinite(self.metrics["loss"]) & np.isfinite(self.metrics["val_loss"]))
         own = np.array([c["epochs"] for c in self.configs])
         bad &= np.arange(bad.shape[1])[None, :] < own[:, None]  # NaN past a model's own epochs is padding
-        return np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, -1)
+        return _frozen(np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, -1))
 
-    @property
+    @functools.cached_property
     def exploded_epoch(self) -> np.ndarray:
         """Per model, the epoch its gradient "exploded" in the seed's sense; -1 if it did not.
 
@@ -138,15 +151,15 @@ class Run:
             [-1, -1]
         """
         out = np.full(len(self.configs), -1)
-        for i, c in enumerate(self.configs):
-            loss = self.metrics["loss"][i, : min(c["epochs"], self.completed_epochs or c["epochs"])]
-            if self.diverged_epoch[i] > 0 or len(loss) <= STALL_EPOCHS:
+        for i, (last, diverged) in enumerate(zip(self.trained_epochs, self.diverged_epoch)):
+            loss = self.metrics["loss"][i, :last]
+            if diverged > 0 or len(loss) <= STALL_EPOCHS:
                 continue
             flat = np.abs(loss - loss[-1]) <= 1e-6 * max(1.0, abs(float(loss[-1])))
             k = len(loss) - int(np.argmin(flat[::-1])) if not flat.all() else 0  # first epoch of the last flat run
             if len(loss) - k >= STALL_EPOCHS and k > 0 and loss[-1] >= loss[:k].min() + 0.1:
                 out[i] = k + 1
-        return out
+        return _frozen(out)
 
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
         """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
@@ -270,15 +283,13 @@ class Run:
         """
         columns = ["model", *self.axes, "epoch", *METRICS, "diverged", "exploded"]
         rows = []
-        exploded = self.exploded_epoch
-        for i, c in enumerate(self.configs):
-            last = min(c["epochs"], self.completed_epochs or c["epochs"])
+        marks = zip(self.trained_epochs, self.diverged_epoch, self.exploded_epoch)
+        for i, (c, (last, k, x)) in enumerate(zip(self.configs, marks)):
             e = last if epoch == -1 else epoch
             if not (isinstance(e, (int, np.integer)) and 1 <= e <= last):
                 raise ValueError(f"epoch must be an integer in [1, {last}] or -1. Got {epoch!r} instead.")
-            k = int(self.diverged_epoch[i])
             rows.append([i, *(c[a] for a in self.axes), int(e), *(float(self.metrics[m][i, e - 1]) for m in METRICS),
-                         k if 0 < k <= e else "", int(exploded[i]) if 0 < exploded[i] <= e else ""])
+                         int(k) if 0 < k <= e else "", int(x) if 0 < x <= e else ""])
         return MetricsTable(columns, rows)
 
     def show(self, fps: float = 10, **options):
@@ -322,6 +333,12 @@ class Run:
     def write_config(self, path) -> Path:
         """The TOML that re-runs this sweep (``jaxviz run --config``)."""
         return write_config(path, self.hp, self.options)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """``a`` made read-only: a cached per-model array is shared by every caller."""
+    a.setflags(write=False)
+    return a
 
 
 class MetricsTable(NamedTuple):

@@ -13,7 +13,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxviz.model import apply_activation
-from jaxviz.plan import MODEL_AXIS, model_mesh, place, surface_chunk, to_host
+from jaxviz.plan import MODEL_AXIS, model_mesh, pad_rows, place, surface_chunk, to_host
 
 __all__ = ["frame_epochs", "mesh", "mesh_forward", "predict_surfaces"]
 
@@ -111,12 +111,11 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     devices = list(jax.devices() if devices is None else devices)
     d = len(devices)
     total = d * -(-n_models // d)
-    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], total - len(a), axis=0)]) if total > len(a) else a  # noqa: E731
-    flat = [np.reshape(pad(np.asarray(w)), (total * n_frames, *w.shape[2:])) for w in weights]
+    flat = [np.reshape(pad_rows(w, total), (total * n_frames, *w.shape[2:])) for w in weights]
     distinct = list(dict.fromkeys(map(tuple, extents)))
     meshes = np.stack([mesh(e, resolution).T for e in distinct])  # (D, 2, P)
     mesh_index = [distinct.index(tuple(e)) for e in extents]
-    per_frame = lambda a: np.repeat(pad(np.asarray(a, np.int32)), n_frames, axis=0)  # noqa: E731
+    per_frame = lambda a: np.repeat(pad_rows(np.asarray(a, np.int32), total), n_frames, axis=0)  # noqa: E731
     args = [flat, meshes, per_frame(mesh_index), per_frame(widths), per_frame(activation)]
     mesh_ = model_mesh(devices)
     program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_)
@@ -142,8 +141,7 @@ def _on_every_core(program, args, device) -> np.ndarray:
     if parts <= 1:
         return to_host(program(*args))
     size = -(-n // parts)
-    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], size * parts - n, axis=0)])  # noqa: E731
-    flat, per_row = [pad(a) for a in flat], [pad(a) for a in per_row]
+    flat, per_row = [pad_rows(a, size * parts) for a in flat], [pad_rows(a, size * parts) for a in per_row]
     part = lambda k: to_host(program([a[k * size:(k + 1) * size] for a in flat], meshes,  # noqa: E731
                                      *(a[k * size:(k + 1) * size] for a in per_row)))
     with concurrent.futures.ThreadPoolExecutor(parts) as pool:

@@ -33,7 +33,7 @@ from jaxviz.model import (
     structure,
 )
 from jaxviz.optim import OptState, init_opt_state, update
-from jaxviz.plan import MODEL_AXIS, model_block, model_mesh, place, to_host
+from jaxviz.plan import MODEL_AXIS, model_block, model_mesh, pad_rows, place, to_host
 
 __all__ = [
     "EPSILON",
@@ -304,12 +304,6 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
     return max(1, -(-epochs // chunks))
 
 
-def _pad_rows(a, total: int) -> np.ndarray:
-    """``a`` with its last row repeated up to ``total`` rows (copies of a model train like it)."""
-    a = np.asarray(a)
-    return np.concatenate([a, np.repeat(a[-1:], total - len(a), axis=0)]) if total > len(a) else a
-
-
 @functools.lru_cache(maxsize=None)
 def _programs(static: Static, length: int, block: int, mesh):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
@@ -380,7 +374,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
-    padded = jax.tree.map(lambda a: _pad_rows(a, chunk * n_chunks), hp)
+    padded = jax.tree.map(lambda a: pad_rows(a, chunk * n_chunks), hp)
     hp_chunks = [jax.tree.map(lambda a, k=k: place(a[k * chunk:(k + 1) * chunk], sharded), padded)
                  for k in range(n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, everywhere), table)
@@ -403,7 +397,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     else:
         done, val0 = resume.done, resume.initial_val
         structure = jax.tree.structure(jax.eval_shape(start_fn, hp_chunks[0], table_d)[0])
-        leaves = [_pad_rows(v, chunk * n_chunks) for v in resume.state]
+        leaves = [pad_rows(v, chunk * n_chunks) for v in resume.state]
         states = [jax.tree.unflatten(structure, [place(v[k * chunk:(k + 1) * chunk], sharded) for v in leaves])
                   for k in range(n_chunks)]
         metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])

@@ -275,10 +275,9 @@ def write_metrics_csv(path, run) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["model", *axes, "epoch", *METRICS, "diverged", "exploded"])
-        exploded = run.exploded_epoch
-        for i, config in enumerate(run.configs):
-            k, x = int(run.diverged_epoch[i]), int(exploded[i])
-            for e in range(min(config["epochs"], run.completed_epochs or config["epochs"])):
+        marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
+        for i, (config, (last, k, x)) in enumerate(zip(run.configs, marks)):
+            for e in range(last):
                 values = [repr(float(run.metrics[m][i, e])) for m in METRICS]
                 out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1), int(0 < x <= e + 1)])
     return path
