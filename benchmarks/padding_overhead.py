@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import jaxviz  # noqa: E402
 from common import append_results  # noqa: E402
-from jaxviz.train import METRICS  # noqa: E402
+from jaxviz.analysis import METRICS  # noqa: E402
 
 MIXED = {"n1": [2, 10], "n2": [0, 5], "activation": ["relu", "tanh"], "dataset": ["moons", "tricky"],
          "batch_size": [10, 32], "epochs": [10, 20]}

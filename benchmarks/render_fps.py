@@ -30,8 +30,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import jaxviz  # noqa: E402
 from common import append_results  # noqa: E402
-from jaxviz.render import SURFACE_ALPHA, TiledFigure, status_line  # noqa: E402
-from jaxviz.write import write_animation  # noqa: E402
+from jaxviz.views.colours import SURFACE_ALPHA  # noqa: E402
+from jaxviz.views.layout import status_line  # noqa: E402
+from jaxviz.views.tiles import TiledFigure  # noqa: E402
+from jaxviz.io.video import write_animation  # noqa: E402
 
 SIZE = (1280, 720)
 
@@ -44,7 +46,7 @@ def make_run(n: int, epochs: int):
 
 def contourf_frames(run, indices):
     """The seed's redraw: every tile's old contourf removed and a new one drawn, every frame."""
-    from jaxviz.surfaces import mesh
+    from jaxviz.engine.surfaces import mesh
 
     tiles = TiledFigure(run, size=SIZE)
     for img in tiles.images:

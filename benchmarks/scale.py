@@ -64,7 +64,7 @@ def surface_flops(run, jax, jnp) -> tuple[float, float]:
     """(achieved FLOP/s of the surface prediction on the run's weights, seconds per call)."""
     import numpy as np
 
-    from jaxviz.surfaces import predict_surfaces
+    from jaxviz.engine.surfaces import predict_surfaces
 
     n = len(run.configs)
     w = [x[:, run.frame_epochs] for x in run._weights]

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import jaxviz  # noqa: E402
 from common import append_results  # noqa: E402
 from jaxviz.data import load_dataset  # noqa: E402
-from jaxviz.surfaces import mesh  # noqa: E402
+from jaxviz.engine.surfaces import mesh  # noqa: E402
 
 RESOLUTION = 64
 

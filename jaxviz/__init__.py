@@ -8,9 +8,10 @@ Example:
     (2, 2)
 """
 
-from jaxviz.config import HP_DEFAULTS
-from jaxviz.presets import PRESET_INFO, PRESETS
-from jaxviz.run import Run, load, plan_sweep, sweep
+from jaxviz.api import load, plan_sweep, sweep
+from jaxviz.results import Run
+from jaxviz.spec.config import HP_DEFAULTS
+from jaxviz.spec.presets import PRESET_INFO, PRESETS
 
 __all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "load", "plan_sweep", "sweep"]
 __version__ = "0.1.0"

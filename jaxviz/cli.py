@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
 import signal
 import sys
 import threading
@@ -98,8 +96,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
     """hp and options from preset, then config file, then --set / --grid (later wins)."""
-    from jaxviz.presets import preset
-    from jaxviz.write import read_config
+    from jaxviz.api import preset
+    from jaxviz.io.files import read_config
 
     hp: dict[str, Any] = {}
     options: dict[str, Any] = {}
@@ -126,7 +124,6 @@ def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
     return hp, options
 
 
-CHECKPOINT = "checkpoint.npz"
 
 
 @contextlib.contextmanager
@@ -146,31 +143,11 @@ def _stop_on_signals():
             signal.signal(sig, handler)
 
 
-def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
-    import jaxviz
-    from jaxviz.config import check_fps, check_frames, check_resolution
-    from jaxviz.config import unknown_key
-    from jaxviz.grid import make_grid
-    from jaxviz.plan import format_bytes
-    from jaxviz.write import FORMATS
+def _check_outputs(args, options: dict[str, Any], hp: dict[str, Any]):
+    """Every output option checked before anything compiles: (format, size, resolution, frames)."""
+    from jaxviz.api import check_fps, check_frames, check_resolution, epochs_of
+    from jaxviz.io.video import FORMATS
 
-    for key in options:
-        if key not in OPTION_KEYS:
-            raise unknown_key("option", key, OPTION_KEYS)
-    data_path = getattr(args, "data", None) or options.get("data")
-    test_path = getattr(args, "test", None) or options.get("test")
-    data = None
-    if test_path and not data_path:
-        raise ValueError(f"--test needs --data (the training points). Got --test {test_path!r} alone instead.")
-    if data_path:
-        from jaxviz.data import dataset_from_arrays, read_csv
-
-        data = read_csv(data_path, "--data")
-        if test_path:
-            data = data + read_csv(test_path, "--test")
-        dataset_from_arrays(data)  # refuse bad points before anything compiles
-        if hp.get("dataset") == "custom":  # a saved config of a --data run names its data so
-            hp = {k: v for k, v in hp.items() if k != "dataset"}
     fmt = args.format.lower()
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {list(FORMATS)}. Got {args.format!r} instead.")
@@ -179,131 +156,88 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     if not 0 <= args.hold <= 60:
         raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {args.hold!r} instead.")
     resolution = check_resolution(args.resolution if args.resolution != 64 else options.get("resolution", 64))
-    epochs = max(c["epochs"] for c in make_grid(hp).configs)  # validates every hp before any compile
     frames = args.frames if args.frames is not None else options.get("frames")
-    frames = check_frames(frames, epochs)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder. Got {str(out)!r} (an existing file) instead.")
-    if args.command == "run" and not getattr(args, "overwrite", False) and out.is_dir() \
-            and any((out / name).exists() for name in RUN_FILES):
-        raise ValueError(f"--out must not hold a run already (or pass --overwrite). Got {str(out)!r}, "
-                         "which has one, instead.")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ValueError(f"--out must be a folder that can be created. Got {str(out)!r} ({e.strerror}) instead.") from None
-    if not os.access(out, os.W_OK):
-        raise ValueError(f"--out must be a writable folder. Got {str(out)!r} instead.")
+    return fmt, size, resolution, check_frames(frames, epochs_of(hp))  # epochs_of validates every hp
 
-    plan = jaxviz.plan_sweep(hp, resolution=resolution, frames=frames, data=data, memory=args.memory)
-    need, free = _disk_needed(plan, size, fmt), shutil.disk_usage(out).free
-    if free < need:
-        raise ValueError(f"--out must have room for the run: it needs about {format_bytes(need)} and "
-                         f"{format_bytes(free)} are free there. Got {str(out)!r} instead.")
 
-    t0 = time.perf_counter()
+def _user_data(args, options: dict[str, Any], hp: dict[str, Any]):
+    """``(data, hp, data_path, test_path)``: the user's points from --data / --test (or the config)."""
+    from jaxviz.api import check_data, read_csv
+
+    data_path = getattr(args, "data", None) or options.get("data")
+    test_path = getattr(args, "test", None) or options.get("test")
+    if test_path and not data_path:
+        raise ValueError(f"--test needs --data (the training points). Got --test {test_path!r} alone instead.")
+    if not data_path:
+        return None, hp, None, None
+    data = read_csv(data_path, "--data")
+    if test_path:
+        data = data + read_csv(test_path, "--test")
+    check_data(data)  # refuse bad points before anything compiles
+    if hp.get("dataset") == "custom":  # a saved config of a --data run names its data so
+        hp = {k: v for k, v in hp.items() if k != "dataset"}
+    return data, hp, data_path, test_path
+
+
+def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
+    import jaxviz.api as api
+    from jaxviz.io import runfolder
+
+    for key in options:
+        if key not in OPTION_KEYS:
+            raise api.unknown_key("option", key, OPTION_KEYS)
+    data, hp, data_path, test_path = _user_data(args, options, hp)
+    fmt, size, resolution, frames = _check_outputs(args, options, hp)
+    resuming = bool(getattr(args, "resume", None))
+    out = runfolder.prepare_folder(args.out, overwrite=args.command != "run" or getattr(args, "overwrite", False))
+    plan = api.plan_sweep(hp, resolution=resolution, frames=frames, data=data, memory=args.memory)
+    runfolder.check_room(out, plan, size, fmt)
     resume = None
-    if getattr(args, "resume", None):
-        from jaxviz.run import load_checkpoint
-
-        if not (out / CHECKPOINT).is_file():
-            raise ValueError(f"--resume must name an interrupted run folder (with {CHECKPOINT}). "
+    if resuming:
+        if not (out / runfolder.CHECKPOINT).is_file():
+            raise ValueError(f"--resume must name an interrupted run folder (with {runfolder.CHECKPOINT}). "
                              f"Got {str(out)!r} instead.")
-        resume = load_checkpoint(out / CHECKPOINT)
+        resume = api.load_checkpoint(out / runfolder.CHECKPOINT)
+    t0 = time.perf_counter()
     with _stop_on_signals() as stopped:
-        run = jaxviz.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
-                           should_stop=stopped, resume=resume, memory=args.memory)
+        run = api.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
+                        should_stop=stopped, resume=resume, memory=args.memory)
     if data_path:  # the config re-runs on the same files
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
             run.options["test"] = str(Path(test_path).resolve())
     t1 = time.perf_counter()
     try:
-        animation = _write_outputs(run, out, fmt, size, args)
+        animation = runfolder.write_outputs(run, out, fmt, size, fps=args.fps, hold=args.hold,
+                                            decision_line=args.decision_line)
     except OSError as e:  # disk full or gone after training: keep the results elsewhere
-        rescued = _rescue(run, out)
+        rescued = runfolder.rescue(run, out)
         where = f"the results are saved in {rescued}/" if rescued else "no other place could hold the results either"
         print(f"jaxviz: error: could not write to {out}/ ({e.strerror or e}); {where}", file=sys.stderr)
         return 1
-    t2 = time.perf_counter()
+    return _summary(run, out, animation, t1 - t0, time.perf_counter() - t1, args.quiet)
+
+
+def _summary(run, out: Path, animation: Path, train_s: float, write_s: float, quiet: bool) -> int:
+    """The closing lines (or the resume hint of a stopped run); returns the exit code."""
+    from jaxviz.api import marked_models
+    from jaxviz.io.runfolder import CHECKPOINT
+
     n, epochs = len(run.configs), run.epochs
     if run.completed_epochs < epochs:
         print(f"jaxviz: interrupted after epoch {run.completed_epochs} of {epochs}; wrote what exists to "
               f"{out}/. Continue with: jaxviz run --resume {out}", file=sys.stderr)
         return 130
     (out / CHECKPOINT).unlink(missing_ok=True)
-    if not args.quiet:
-        print(f"trained {n} model{'s' if n != 1 else ''} x {epochs} epochs in {t1 - t0:.1f} s; wrote {animation}, "
-              f"final.png, metrics.csv, config.toml, run.npz in {t2 - t1:.1f} s -> {out}/")
-        for what, epochs_at in (("exploded (outputs saturated, loss stuck)", run.exploded_epoch),
-                                ("diverged (loss NaN or inf)", run.diverged_epoch)):
-            marked = [f"{_label(run, i)} at epoch {int(k)}" for i, k in enumerate(epochs_at) if k > 0]
-            if marked:
-                print(f"{len(marked)} {'model' if len(marked) == 1 else 'models'} {what}: {'; '.join(marked)}")
+    if not quiet:
+        print(f"trained {n} model{'s' if n != 1 else ''} x {epochs} epochs in {train_s:.1f} s; wrote {animation}, "
+              f"final.png, metrics.csv, config.toml, run.npz in {write_s:.1f} s -> {out}/")
+        for what, marked in marked_models(run):
+            print(f"{len(marked)} {'model' if len(marked) == 1 else 'models'} {what}: {'; '.join(marked)}")
     return 0
 
 
-def _label(run, i: int) -> str:
-    """Model ``i`` named by its varied settings ("lr=0.5, momentum=0.9"), else by its index."""
-    return ", ".join(f"{k}={run.configs[i][k]}" for k in run.axes) or f"model {i}"
-
-
-def _disk_needed(plan, size, fmt: str) -> int:
-    """Bytes a run folder will take, on the high side: run.npz holds the results uncompressed; an
-    animation frame takes at most a tenth of its raw pixels (PNG frames a half)."""
-    w, h = size or (1280, 720)
-    per_frame = w * h * 3 // (2 if fmt == "png" else 10)
-    return plan.results + (plan.frames + 1) * per_frame
-
-
-def _write_outputs(run, out: Path, fmt: str, size, args) -> Path:
-    """The animation, final.png, run.npz, metrics.csv and config.toml (and a checkpoint if stopped)."""
-    target = out / ("frames" if fmt == "png" else f"animation.{fmt}")
-    animation = run.animate(target, fps=args.fps, hold=args.hold, size=size, decision_line=args.decision_line)
-    run.figure(-1, size=size, decision_line=args.decision_line).savefig(out / "final.png", dpi=100)
-    run.save(out)  # run.npz (for jaxviz.load), metrics.csv, config.toml
-    if run.completed_epochs < run.epochs:
-        run.save_checkpoint(out / CHECKPOINT)
-    return animation
-
-
-def _rescue(run, out: Path) -> Path | None:
-    """Save the results (run.npz, metrics.csv, config.toml, checkpoint) beside ``out``, else in
-    the temp folder, else in the home folder; the first place that takes them, or None."""
-    import tempfile
-
-    name = f"{out.resolve().name}-rescued-{time.strftime('%Y%m%d-%H%M%S')}"
-    for parent in (out.resolve().parent, Path(tempfile.gettempdir()), Path.home()):
-        folder = parent / name
-        try:
-            run.save(folder)
-            if run.completed_epochs < run.epochs:
-                run.save_checkpoint(folder / CHECKPOINT)
-            return folder
-        except OSError:
-            shutil.rmtree(folder, ignore_errors=True)
-    return None
-
-
 OPTION_KEYS = ["resolution", "frames", "data", "test"]
-#: What a run folder holds; `jaxviz run` does not replace them without --overwrite.
-RUN_FILES = ("animation.mp4", "animation.gif", "frames", "final.png", "metrics.csv", "config.toml", "run.npz")
-
-
-def enable_compilation_cache() -> None:
-    """Keep compiled programs on disk so that a second run of the same grid shape starts fast.
-
-    The folder is ``$JAXVIZ_CACHE_DIR`` or ``~/.cache/jaxviz/xla``; ``JAXVIZ_CACHE_DIR=off``
-    disables it.
-    """
-    folder = os.environ.get("JAXVIZ_CACHE_DIR", str(Path.home() / ".cache" / "jaxviz" / "xla"))
-    if folder.lower() == "off":
-        return
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,15 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         if args.command == "presets":
-            from jaxviz.presets import PRESET_INFO
+            from jaxviz.api import PRESET_INFO
 
             width = max(map(len, PRESET_INFO))
             for name, info in PRESET_INFO.items():
                 print(f"{name:<{width}}  {info}")
             return 0
-        enable_compilation_cache()
         if args.command == "demo":
-            from jaxviz.presets import preset
+            from jaxviz.api import preset
 
             return _run(preset("demo"), {}, args)
         hp, options = _gather(args)

@@ -88,6 +88,7 @@ def test_bad_config_file_and_out_path(tmp_path, capsys):
     assert "--out must be a folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_presets_and_exit_code():
     exe = [sys.executable, "-m", "jaxviz.cli"]
     listed = subprocess.run([*exe, "presets"], capture_output=True, text=True, timeout=120)
@@ -151,6 +152,7 @@ def test_missing_csv_and_test_without_data(tmp_path, capsys):
     assert "--test needs --data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_second_cli_run_of_the_same_shape_loads_compiled_programs_from_disk(tmp_path):
     script = (
         "import sys, jax.monitoring as m\n"

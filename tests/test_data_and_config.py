@@ -7,7 +7,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import jaxviz
-from jaxviz.config import check_frames, check_resolution, validate_hp
+from jaxviz.spec.config import check_frames, check_resolution, validate_hp
 from jaxviz.data import load_dataset, raw_dataset
 
 

@@ -49,7 +49,13 @@ def test_playground_grid_renders_each_dataset_in_its_tile(tmp_path):
     assert len(tiles) == 4
     assert {"dataset = xor", "dataset = spiral", "noise = 0", "noise = 0.3"} <= {t.get_text() for t in fig.texts}
     assert tiles[3].get_xlim() == pytest.approx(run.data_of(3).extent[:2])
-    run.animate(tmp_path / "p.gif")
+    from PIL import Image
+
+    gif = Image.open(run.animate(tmp_path / "p.gif"))
+    assert gif.n_frames == len(run.frame_epochs)
+    gif.seek(gif.n_frames - 1)
+    frame = np.asarray(gif.convert("RGB"))
+    assert frame.shape == (720, 1280, 3) and (frame.std(axis=(0, 1)) > 10).all()  # a drawn picture, not blank
 
 
 def test_user_arrays_with_and_without_a_split():

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jaxviz.cli import main
-from jaxviz.config import HP_DEFAULTS
-from jaxviz.grid import make_grid
+from jaxviz.spec.config import HP_DEFAULTS
+from jaxviz.spec.grid import make_grid
 
 KEYS = list(HP_DEFAULTS) + ["lrr", "epoch", "", "dataset ", "n4"]
 SCALARS = st.one_of(
@@ -44,12 +44,12 @@ class _WouldTrain(Exception):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(TOKENS, max_size=7))
 def test_any_cli_arguments_end_in_training_or_one_line_exit_2(argv, monkeypatch, capsys, tmp_path):
-    import jaxviz
+    import jaxviz.api
 
     def stand_in(*args, **kwargs):  # validation is under test here; training is tested elsewhere
         raise _WouldTrain
 
-    monkeypatch.setattr(jaxviz, "sweep", stand_in)
+    monkeypatch.setattr(jaxviz.api, "sweep", stand_in)
     monkeypatch.chdir(tmp_path)
     try:
         code = main(argv)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import jaxviz
-from jaxviz.grid import make_grid
-from jaxviz.train import METRICS
+from jaxviz.spec.grid import make_grid
+from jaxviz.engine.train import METRICS
 
 
 def test_product_order_and_axes():
@@ -88,7 +88,7 @@ def test_start_and_batches_depend_on_seed_alone(tiny_run):
 
 
 def test_new_values_reuse_the_compiled_program():
-    from jaxviz.train import run_epochs
+    from jaxviz.engine.train import run_epochs
 
     jaxviz.sweep(lr=[0.1, 0.2], momentum=0.5, epochs=3, resolution=4, progress=False)
     before = run_epochs._cache_size()

@@ -95,6 +95,7 @@ def test_install_cell_pip_installs_the_repo_only_when_jaxviz_is_missing(name, mo
     assert badge in nb.cells[0].source  # the badge opens this very notebook of the same repository
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_small(name, monkeypatch, tmp_path):
     from nbclient import NotebookClient

@@ -7,8 +7,8 @@ import pytest
 
 import jaxviz
 from jaxviz.data import load_dataset
-from jaxviz.optim import sgd_step
-from jaxviz.train import EPSILON, PlateauState, batch_order, bce, plateau_update
+from jaxviz.engine.optim import sgd_step
+from jaxviz.engine.train import EPSILON, PlateauState, batch_order, bce, plateau_update
 
 from reference import train as reference_train
 

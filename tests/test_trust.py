@@ -48,6 +48,7 @@ def test_an_existing_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
     assert (out / "metrics.csv").read_text() != before
 
 
+@pytest.mark.slow
 def test_sigint_keeps_a_playable_run_and_resume_finishes_it_exactly(tmp_path):
     import os
     import re
@@ -87,10 +88,12 @@ def test_sigint_keeps_a_playable_run_and_resume_finishes_it_exactly(tmp_path):
 def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
     import shutil
 
-    import jaxviz.cli
+    import jaxviz.api
+    import jaxviz.io.runfolder
 
-    monkeypatch.setattr(jaxviz.cli.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000))
-    monkeypatch.setattr(jaxviz, "sweep", lambda *a, **k: pytest.fail("trained despite a full disk"))
+    monkeypatch.setattr(jaxviz.io.runfolder.shutil, "disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    monkeypatch.setattr(jaxviz.api, "sweep", lambda *a, **k: pytest.fail("trained despite a full disk"))
     assert main(["run", "--set", "epochs=2", "--resolution", "8", "--quiet", "--out", str(tmp_path / "F")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("jaxviz: error: --out must have room for the run") and "1.0 kB are free" in err
@@ -100,12 +103,12 @@ def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
 def test_results_survive_a_failed_write_after_training(tmp_path, monkeypatch, capsys):
     import errno
 
-    import jaxviz.run
+    import jaxviz.io.video
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(jaxviz.run, "write_animation", disk_full)
+    monkeypatch.setattr(jaxviz.io.video, "write_animation", disk_full)
     out = tmp_path / "R"
     assert main(["run", "--grid", "lr=0.05,0.5", "--set", "epochs=3", "--resolution", "8", "--quiet",
                  "--out", str(out)]) == 1

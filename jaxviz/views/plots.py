@@ -11,8 +11,8 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from jaxviz.render import format_value, plan_layout
-from jaxviz.train import METRICS
+from jaxviz.analysis import METRICS, final_values
+from jaxviz.views.layout import format_value, plan_layout
 
 __all__ = ["plot_history", "plot_summary"]
 
@@ -117,9 +117,9 @@ def plot_summary(run, metric: str = "val_accuracy", *, x: str | None = None, y: 
     xs, ys = run.axes[x], (run.axes[y] if y else [None])
     total = np.zeros((len(ys), len(xs)))
     count = np.zeros_like(total)
+    finals = final_values(run, metric)  # NaN for a diverged model: its cell says so if all its models did
     for i, config in enumerate(run.configs):
-        # a diverged model has no meaningful final value: its cell says so (if all its models did)
-        value = np.nan if run.diverged_epoch[i] > 0 else run.metrics[metric][i, config["epochs"] - 1]
+        value = finals[i]
         r = ys.index(config[y]) if y else 0
         c = xs.index(config[x])
         total[r, c] += value

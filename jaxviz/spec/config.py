@@ -13,6 +13,8 @@ import numbers
 import re
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "HP_DEFAULTS",
     "ACTIVATIONS",
@@ -25,6 +27,9 @@ __all__ = [
     "check_resolution",
     "check_frames",
     "check_fps",
+    "frame_epochs",
+    "check_memory",
+    "format_bytes",
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -248,6 +253,19 @@ def check_memory(value: Any) -> int | None:
     return int(number)
 
 
+def format_bytes(n: float) -> str:
+    """Bytes as a short human figure.
+
+    Example:
+        >>> format_bytes(3.5e9), format_bytes(2_000_000), format_bytes(512)
+        ('3.5 GB', '2.0 MB', '512 B')
+    """
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
 def check_fps(value: Any) -> float:
     """Frames per second of a written animation.
 
@@ -256,3 +274,13 @@ def check_fps(value: Any) -> float:
         10.0
     """
     return _real("fps", value, "a number in (0, 120]", lambda x: 0 < x <= 120)
+
+
+def frame_epochs(epochs: int, frames: int) -> np.ndarray:
+    """``frames`` epochs evenly spaced from 0 (before training) to ``epochs``, both included.
+
+    Example:
+        >>> frame_epochs(10, 3).tolist()
+        [0, 5, 10]
+    """
+    return np.round(np.linspace(0, epochs, frames)).astype(np.int64)

@@ -57,7 +57,7 @@ def preset(name: str) -> dict[str, Any]:
         >>> preset("explode")["lr"]
         0.5
     """
-    from jaxviz.config import unknown_key
+    from jaxviz.spec.config import unknown_key
 
     if name not in PRESETS:
         raise unknown_key("preset", name, PRESETS)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import itertools
 from typing import Any, NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 
-from jaxviz.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp
+from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp
 
-__all__ = ["Grid", "HParams", "Static", "make_grid", "MIN_MODELS", "dataset_key"]
+__all__ = ["Grid", "HParams", "Static", "make_grid", "with_dataset", "MIN_MODELS", "dataset_key"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
@@ -54,6 +53,7 @@ class Static(NamedTuple):
     steps: int  # the most batches per epoch of any model
     epochs: int  # the most epochs of any model
     shuffle: bool
+    task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -113,7 +113,7 @@ class Grid(NamedTuple):
         return np.array([p[0] for p in pairs], np.uint32), np.array([p[1] for p in pairs], np.int32)
 
     def hparams(self, n_train: list[int], min_models: int = MIN_MODELS) -> HParams:
-        """The per-model settings as device arrays, one row per model.
+        """The per-model settings as NumPy arrays, one row per model (the engine places them on devices).
 
         Padded to at least ``min_models`` rows by repeating the last model: XLA compiles a
         program over a single model differently (its size-1 axes are simplified away and sums
@@ -127,7 +127,7 @@ class Grid(NamedTuple):
         sizes = dict(zip(keys, n_train))
         seeds, ns = self.order_table(n_train)
         pairs = {(int(s), int(n)): i for i, (s, n) in enumerate(zip(seeds, ns))}
-        col = lambda f, dt: jnp.asarray(np.array([f(c) for c in configs], dtype=dt))  # noqa: E731
+        col = lambda f, dt: np.array([f(c) for c in configs], dtype=dt)  # noqa: E731
         return HParams(
             lr=col(lambda c: c["lr"], np.float32),
             decay=col(lambda c: c["decay"], np.float32),
@@ -167,3 +167,16 @@ def make_grid(hp: dict[str, Any] | None = None, /, **overrides: Any) -> Grid:
         {k: dict(zip(axes, combo)).get(k, fixed.get(k)) for k in HP_DEFAULTS} for combo in itertools.product(*axes.values())
     ]
     return Grid(configs=configs, axes=axes, fixed=fixed)
+
+
+def with_dataset(grid: Grid, name: str) -> Grid:
+    """The grid with every model's dataset set to the user's data ``name``.
+
+    Example:
+        >>> with_dataset(make_grid(lr=[0.1, 0.5]), "custom").configs[1]["dataset"]
+        'custom'
+    """
+    if "dataset" in grid.axes:
+        raise ValueError(f"dataset must not be a grid axis when data= is given. Got {grid.axes['dataset']!r} instead.")
+    configs = [{**c, "dataset": name} for c in grid.configs]
+    return Grid(configs, grid.axes, {**grid.fixed, "dataset": name})

@@ -23,8 +23,8 @@ from flax import nnx
 from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxviz.grid import MIN_MODELS, HParams, Static
-from jaxviz.model import (
+from jaxviz.spec.grid import MIN_MODELS, HParams, Static
+from jaxviz.engine.model import (
     Structure,
     init_params,
     l2_penalty,
@@ -32,8 +32,9 @@ from jaxviz.model import (
     predict,
     structure,
 )
-from jaxviz.optim import OptState, init_opt_state, update
-from jaxviz.plan import MODEL_AXIS, model_block, model_mesh, pad_rows, place, to_host
+from jaxviz.engine.task import EPSILON, bce, task_of
+from jaxviz.engine.optim import OptState, init_opt_state, update
+from jaxviz.engine.devices import MODEL_AXIS, model_block, model_mesh, pad_rows, place, to_host
 
 __all__ = [
     "EPSILON",
@@ -52,8 +53,6 @@ __all__ = [
     "Checkpoint",
 ]
 
-#: Keras' fuzz factor: probabilities are clipped to [EPSILON, 1 - EPSILON] before the log.
-EPSILON = 1e-7
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
 PLATEAU = {"factor": 0.5, "min_delta": 1e-4, "cooldown": 0, "min_lr": 4e-5}
 #: History keys, in Keras' order.
@@ -73,19 +72,6 @@ class TrainState(NamedTuple):
     lr_base: jax.Array  # () float32, the plateau-adjusted base learning rate
     plateau: PlateauState
     diverged: jax.Array  # () bool: loss or val_loss went NaN/inf; the model is frozen from then on
-
-
-def bce(p: jax.Array, y: jax.Array) -> jax.Array:
-    """Per-sample binary cross-entropy with Keras' clip of ``p`` to [1e-7, 1 - 1e-7].
-
-    The clip also stops the gradient of saturated outputs, as in Keras.
-
-    Example:
-        >>> round(float(bce(jnp.float32(1.0), jnp.float32(0.0))), 2)  # bounded by the clip
-        15.94
-    """
-    p = jnp.clip(p, EPSILON, 1.0 - EPSILON)
-    return -(y * jnp.log(p) + (1.0 - y) * jnp.log(1.0 - p))
 
 
 def plateau_update(state: PlateauState, lr_base, val_loss, patience):
@@ -137,10 +123,11 @@ def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
 
 
 def _loss_fn(params, s: Structure, x, y, weight, kr, static: Static):
-    p = predict(params, x, s, static.hidden, static.slots, static.activations)
+    task = task_of(static.task)
+    p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
     count = jnp.sum(weight)
-    loss = jnp.sum(weight * bce(p, y)) / count + l2_penalty(params, kr)
-    correct = jnp.sum(weight * ((p > 0.5) == (y > 0.5)))
+    loss = jnp.sum(weight * task.loss(p, y)) / count + l2_penalty(params, kr)
+    correct = jnp.sum(weight * task.correct(p, y))
     return loss, correct
 
 
@@ -349,7 +336,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     that of an uninterrupted run.
 
     Example:
-        >>> from jaxviz.grid import make_grid
+        >>> from jaxviz.spec.grid import make_grid
         >>> from jaxviz.data import load_dataset, pack
         >>> g = make_grid(lr=[0.1, 0.5], epochs=2)
         >>> n = [60]

@@ -12,19 +12,12 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxviz.model import apply_activation
-from jaxviz.plan import MODEL_AXIS, model_mesh, pad_rows, place, surface_chunk, to_host
+from jaxviz.engine.devices import MODEL_AXIS, model_mesh, pad_rows, place, to_host
+from jaxviz.engine.model import apply_activation
+from jaxviz.engine.task import BINARY, Task
+from jaxviz.engine.plan import surface_chunk
 
-__all__ = ["frame_epochs", "mesh", "mesh_forward", "predict_surfaces"]
-
-def frame_epochs(epochs: int, frames: int) -> np.ndarray:
-    """``frames`` epochs evenly spaced from 0 (before training) to ``epochs``, both included.
-
-    Example:
-        >>> frame_epochs(10, 3).tolist()
-        [0, 5, 10]
-    """
-    return np.round(np.linspace(0, epochs, frames)).astype(np.int64)
+__all__ = ["mesh", "mesh_forward", "predict_surfaces"]
 
 
 def mesh(extent: tuple[float, float, float, float], resolution: int) -> np.ndarray:
@@ -42,8 +35,9 @@ def mesh(extent: tuple[float, float, float, float], resolution: int) -> np.ndarr
     return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
 
 
-def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, ...]):
-    """Class-1 probabilities ``(chunk, n_points)`` of a chunk of padded models on their meshes.
+def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, ...], task: Task = BINARY):
+    """Predictions ``(chunk, n_points)`` of a chunk of padded models on their meshes (for the binary
+    task, class-1 probabilities; ``task.output`` turns the last layer into what a surface holds).
 
     Laid out as (model, unit, point) with the points last, so that every layer is a batched
     (width x width) @ (width x points) product and every activation one long contiguous loop;
@@ -64,7 +58,7 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
         a = act(jnp.einsum("cio,cip->cop", kernels[k], h) + biases[k][:, :, None]) * units[:, k]
         h = jnp.where((widths[:, k] > 0)[:, None, None], a, h)
     z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) + biases[-1]
-    return jax.nn.sigmoid(z)
+    return task.output(z[..., None])
 
 
 def _predict_flat(arrays, meshes, mesh_index, widths, activation, activations, chunk):
@@ -101,7 +95,7 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     with several ``devices`` (default: all JAX sees) the models are sharded over them.
 
     Example:
-        >>> from jaxviz.model import init_params, params_to_arrays
+        >>> from jaxviz.engine.model import init_params, params_to_arrays
         >>> w = params_to_arrays(init_params(jax.random.key(0), jnp.array([4, 0, 0]), 4, 1, ("relu",)))
         >>> w = [a[None, None] for a in w]  # one model, one frame
         >>> predict_surfaces(w, [[4, 0, 0]], [0], ("relu",), [(-1.0, 1.0, -1.0, 1.0)], 8).shape

@@ -1,67 +1,29 @@
-"""Writers: animations (MP4 / GIF), metrics CSV, the config TOML, and the run folder.
+"""Animations on disk: MP4 (H.264 through ffmpeg), looping GIF, or a folder of PNG frames.
 
-Every file is written under a temporary name in the same folder and renamed when complete, so
-a reader never sees a half-written file.
+Formats come from one registry, :data:`FORMATS`: validation, ``Run.animate``'s suffixes and the
+CLI's ``--format`` choices are all derived from it, so a new format is one entry.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
-import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-import tomli_w
+from jaxviz.io.files import atomic_path
+from jaxviz.spec.config import check_fps
 
-from jaxviz.config import check_fps
+__all__ = ["FORMATS", "Format", "ENCODER_PRESETS", "animation_format", "write_animation"]
 
-__all__ = ["write_animation", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions", "FORMATS", "ENCODER_PRESETS"]
+class Format(NamedTuple):
+    """One animation format: how a path names it and how frames are written to it."""
 
-FORMATS = ("mp4", "gif", "png")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
-
-    Example:
-        >>> import tempfile
-        >>> d = tempfile.mkdtemp()
-        >>> with atomic_path(f"{d}/a.txt") as tmp:
-        ...     _ = open(tmp, "w").write("done")
-        >>> open(f"{d}/a.txt").read()
-        'done'
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
-    """Save arrays to ``path`` (``.npz``, no pickle) atomically.
-
-    Example:
-        >>> import tempfile
-        >>> p = write_npz(f"{tempfile.mkdtemp()}/a.npz", {"x": np.arange(3)})
-        >>> np.load(p)["x"].tolist()
-        [0, 1, 2]
-    """
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
-    return path
+    suffix: str  # the path's suffix ("" = a folder)
+    description: str  # for help texts
+    write: Callable  # (path, frames, fps, repeats, encoder_preset) -> the last frame written (None if none)
 
 
 def animation_format(path: str | os.PathLike) -> str:
@@ -71,13 +33,13 @@ def animation_format(path: str | os.PathLike) -> str:
         >>> animation_format("out/grid.GIF"), animation_format("out/frames")
         ('gif', 'png')
     """
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix == "":
-        return "png"
-    if suffix not in ("mp4", "gif"):
-        raise ValueError("animation path must end in .mp4 or .gif, or be a folder for PNG frames. "
-                         f"Got {str(path)!r} instead.")
-    return suffix
+    suffix = Path(path).suffix.lower()
+    for name, fmt in FORMATS.items():
+        if fmt.suffix == suffix:
+            return name
+    allowed = " or ".join(f.suffix for f in FORMATS.values() if f.suffix)
+    raise ValueError(f"animation path must end in {allowed}, or be a folder for PNG frames. "
+                     f"Got {str(path)!r} instead.")
 
 
 #: x264 speed presets offered, fastest first: "ultrafast" encodes ~2x faster than "veryfast" and
@@ -108,24 +70,27 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
     if encoder_preset not in ENCODER_PRESETS:
         raise ValueError(f"encoder_preset must be one of {list(ENCODER_PRESETS)}. Got {encoder_preset!r} instead.")
     path = Path(path)
-    if fmt == "png":
-        return _write_png_frames(path, frames)
+    writer = FORMATS[fmt].write
+    if not FORMATS[fmt].suffix:  # a folder of frames: each frame is written atomically instead
+        writer(path, frames, fps, round(hold * fps), encoder_preset)
+        return path
     with atomic_path(path) as tmp:
-        if fmt == "mp4":
-            last = _write_mp4(tmp, frames, fps, round(hold * fps), encoder_preset)
-        else:
-            import imageio.v2 as imageio
-
-            with imageio.get_writer(tmp, format="GIF", mode="I", duration=1000 / fps, loop=0) as writer:
-                last = None
-                for last in frames:
-                    writer.append_data(last)
-                if last is not None:
-                    for _ in range(round(hold * fps)):
-                        writer.append_data(last)
-        if last is None:
+        if writer(tmp, frames, fps, round(hold * fps), encoder_preset) is None:
             raise ValueError("an animation needs at least one frame. Got none instead.")
     return path
+
+
+def _write_gif(path: Path, frames, fps: float, repeats: int, preset: str):
+    """A looping GIF through imageio (Pillow keeps its palette frames until the file closes)."""
+    import imageio.v2 as imageio
+
+    last = None
+    with imageio.get_writer(path, format="GIF", mode="I", duration=1000 / fps, loop=0) as writer:
+        for last in frames:
+            writer.append_data(last)
+        for _ in range(repeats if last is not None else 0):
+            writer.append_data(last)
+    return last
 
 
 def _write_mp4(path: Path, frames, fps: float, repeats: int, preset: str):
@@ -245,7 +210,8 @@ def _feed(write, frames: Iterable[np.ndarray]):
     return last
 
 
-def _write_png_frames(folder: Path, frames: Iterable[np.ndarray]) -> Path:
+def _write_png_frames(folder: Path, frames: Iterable[np.ndarray], fps: float = 0, repeats: int = 0,
+                      preset: str = "") -> Path:
     """Each frame as ``frame_00000.png``, ``frame_00001.png``, ... in ``folder`` (atomically each)."""
     from PIL import Image
 
@@ -256,93 +222,9 @@ def _write_png_frames(folder: Path, frames: Iterable[np.ndarray]) -> Path:
     return folder
 
 
-def write_metrics_csv(path, run) -> Path:
-    """One row per model and epoch: model, the varied hp, epoch, the History metrics,
-    ``diverged`` (1 from the epoch the model's loss became NaN or inf) and ``exploded`` (1 from
-    the epoch its loss jumped and stuck at the saturated outputs; see ``Run.exploded_epoch``).
-
-    Example:
-        >>> import jaxviz, tempfile
-        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
-        >>> p = write_metrics_csv(f"{tempfile.mkdtemp()}/m.csv", run)
-        >>> len(open(p).read().splitlines())
-        5
-    """
-    from jaxviz.train import METRICS
-
-    path = Path(path)
-    axes = list(run.axes)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["model", *axes, "epoch", *METRICS, "diverged", "exploded"])
-        marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
-        for i, (config, (last, k, x)) in enumerate(zip(run.configs, marks)):
-            for e in range(last):
-                values = [repr(float(run.metrics[m][i, e])) for m in METRICS]
-                out.writerow([i, *(config[a] for a in axes), e + 1, *values, int(0 < k <= e + 1), int(0 < x <= e + 1)])
-    return path
-
-
-def write_config(path, hp: dict[str, Any], options: dict[str, Any]) -> Path:
-    """The TOML that re-runs a sweep: ``[hp]`` (lists are axes) and ``[options]``.
-
-    Example:
-        >>> import tempfile
-        >>> p = write_config(f"{tempfile.mkdtemp()}/c.toml", {"lr": [0.1, 0.5]}, {"resolution": 8})
-        >>> read_config(p)
-        {'hp': {'lr': [0.1, 0.5]}, 'options': {'resolution': 8}}
-    """
-    path = Path(path)
-    doc = {"hp": hp, "options": {k: v for k, v in options.items() if v is not None}, "versions": versions()}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(b"# jaxviz run config: `jaxviz run --config THIS_FILE` runs it again.\n"
-                b"# [versions] records what produced it (read back for information only).\n")
-        tomli_w.dump(doc, f)
-    return path
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that decide a run's numbers.
-
-    Example:
-        >>> sorted(versions())
-        ['flax', 'jax', 'jaxlib', 'jaxviz', 'numpy', 'optax']
-    """
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("jaxviz", "jax", "jaxlib", "flax", "optax", "numpy"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            out[name] = "unknown"
-    return out
-
-
-def read_config(path) -> dict[str, Any]:
-    """Read a config TOML with ``[hp]`` and optional ``[options]``; refuse anything else.
-
-    Example:
-        >>> import tempfile
-        >>> p = Path(tempfile.mkdtemp()) / "c.toml"
-        >>> _ = p.write_text("[hp]\\nlr = 0.5\\n")
-        >>> read_config(p)
-        {'hp': {'lr': 0.5}, 'options': {}}
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"config must be an existing TOML file. Got {str(path)!r} instead.") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"config {str(path)!r} is not valid TOML: {e}.") from None
-    from jaxviz.config import unknown_key
-
-    for key in doc:
-        if key not in ("hp", "options", "versions"):
-            raise unknown_key("config table", key, ["hp", "options", "versions"])
-    for key in ("hp", "options"):
-        if not isinstance(doc.get(key, {}), dict):
-            raise ValueError(f"config [{key}] must be a table. Got {doc[key]!r} instead.")
-    return {"hp": doc.get("hp", {}), "options": doc.get("options", {})}
+#: Every animation format, by the name ``--format`` takes.
+FORMATS: dict[str, Format] = {
+    "mp4": Format(".mp4", "H.264 video (yuv420p)", _write_mp4),
+    "gif": Format(".gif", "looping GIF", _write_gif),
+    "png": Format("", "a folder of PNG frames", _write_png_frames),
+}

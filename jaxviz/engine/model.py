@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxviz.engine.task import BINARY, Task
+
 __all__ = [
     "MLP",
     "Structure",
@@ -75,31 +77,32 @@ def structure(widths, activation, slots: int, hidden: int) -> Structure:
 
 
 class MLP(nnx.Module):
-    """Dense 2 -> [hidden] x slots -> 1 with a sigmoid output: the seed's model, padded.
+    """Dense 2 -> [hidden] x slots -> units: the seed's model, padded; the task applies the output.
 
     Called with a model's :class:`Structure`, it computes exactly that model: hidden layers use
     its activation (relu, lrelu with slope 0.3, sigmoid or tanh), padded units are masked and a
-    missing layer passes its input through. Returns the class-1 probability.
+    missing layer passes its input through. Returns the output layer's pre-activations
+    ``(..., units)``; the :class:`~jaxviz.engine.task.Task` turns them into predictions.
 
     Example:
         >>> model = MLP(hidden=10, slots=2, activations=("lrelu",), rngs=nnx.Rngs(0))
         >>> s = structure(jnp.array([10, 10, 0]), 0, slots=2, hidden=10)
         >>> model(jnp.zeros((5, 2)), s).shape
-        (5,)
+        (5, 1)
     """
 
-    def __init__(self, hidden: int, slots: int, activations: tuple[str, ...], *, rngs: nnx.Rngs):
+    def __init__(self, hidden: int, slots: int, activations: tuple[str, ...], *, rngs: nnx.Rngs, units: int = 1):
         sizes = [(2, hidden)] + [(hidden, hidden)] * (slots - 1)
         self.activations = activations
         self.hidden = nnx.List([nnx.Linear(i, o, rngs=rngs) for i, o in sizes])
-        self.out = nnx.Linear(hidden, 1, rngs=rngs)
+        self.out = nnx.Linear(hidden, units, rngs=rngs)
 
     def __call__(self, x: jax.Array, s: Structure) -> jax.Array:
         h = x
         for k, layer in enumerate(self.hidden):
             a = apply_activation(layer(h), s.activation, self.activations) * s.units[k]
             h = a if k == 0 else jnp.where(s.present[k], a, h)
-        return jax.nn.sigmoid(self.out(h))[..., 0]
+        return self.out(h)
 
 
 @functools.lru_cache(maxsize=64)
@@ -167,8 +170,9 @@ def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tu
 
 
 def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: int,
-            activations: tuple[str, ...]) -> jax.Array:
-    """Class-1 probabilities of the points ``x`` (shape ``(n, 2)``) for one model.
+            activations: tuple[str, ...], task: Task = BINARY) -> jax.Array:
+    """One model's predictions for the points ``x`` (shape ``(n, 2)``): for the binary task,
+    class-1 probabilities ``(n,)``.
 
     Example:
         >>> p = init_params(jax.random.key(0), jnp.array([4, 0, 0]), 4, 1, ("tanh",))
@@ -177,7 +181,7 @@ def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: i
         (3,)
     """
     graphdef = _abstract(hidden, slots, activations)[0]
-    return nnx.merge(graphdef, params)(x, s)
+    return task.output(nnx.merge(graphdef, params)(x, s))
 
 
 def l2_penalty(params: nnx.State, kr: jax.Array) -> jax.Array:

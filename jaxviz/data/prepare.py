@@ -1,4 +1,4 @@
-"""Datasets: the seed's four, TensorFlow Playground's four, and the user's own points.
+"""Datasets prepared for training: the named sets and the user's own points, standardised, split and packed.
 
 Every dataset goes through the seed's preparation: ``StandardScaler`` fitted on the whole set,
 then ``train_test_split(test_size=0.4, random_state=42)`` (a user's own split is kept as given).
@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import csv
 import functools
-import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_classification, make_moons
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from jaxviz.config import PLAYGROUND_DATASETS, SEED_DATASETS, validate_value
+from jaxviz.data.datasets import playground_dataset, raw_dataset
+from jaxviz.spec.config import PLAYGROUND_DATASETS, validate_value
 
 __all__ = [
     "Dataset",
     "DataTable",
     "load_dataset",
-    "raw_dataset",
-    "playground_dataset",
     "dataset_from_arrays",
     "read_csv",
     "pack",
@@ -33,8 +30,6 @@ __all__ = [
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
 MESH_MARGIN = 0.5
-#: TensorFlow Playground's sample count for classification problems.
-PLAYGROUND_SAMPLES = 500
 
 
 class Dataset(NamedTuple):
@@ -50,82 +45,6 @@ class Dataset(NamedTuple):
     x_test: np.ndarray  # (n_test, 2) float32
     y_test: np.ndarray  # (n_test,) float32
     extent: tuple[float, float, float, float]
-
-
-def raw_dataset(name: str | int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's generator call for one of its datasets, before scaling and splitting.
-
-    Example:
-        >>> X, y = raw_dataset("tricky")
-        >>> X.shape
-        (200, 2)
-    """
-    name = validate_value("dataset", name)
-    if name == "moons":
-        return make_moons(noise=0.1, random_state=42)
-    if name == "circles":
-        return make_circles(noise=0.3, factor=0.5, random_state=40)
-    if name == "blobs":
-        return make_blobs(centers=2, n_features=2, random_state=42)
-    if name == "tricky":
-        draws = [
-            make_classification(
-                n_classes=2, n_features=2, n_redundant=0, n_informative=2,
-                random_state=r, n_clusters_per_class=2,
-            )
-            for r in (1, 2)
-        ]
-        return np.concatenate([d[0] for d in draws]), np.concatenate([d[1] for d in draws])
-    raise ValueError(f"dataset must be one of the seed's {list(SEED_DATASETS)}. Got {name!r} instead.")
-
-
-def playground_dataset(name: str, noise: float = 0.0, seed: int = 0,
-                       n: int = PLAYGROUND_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow Playground's classification generators (``dataset.ts``), labels mapped to 0/1.
-
-    ``xor``, ``gauss``, ``spiral`` and ``ring`` (Playground's "circle"), ``n`` points with
-    Playground's ``noise`` (its slider / 100, so 0 to 0.5), drawn from ``seed``.
-
-    Example:
-        >>> X, y = playground_dataset("spiral", noise=0.1, seed=0)
-        >>> X.shape, int(y.sum())
-        ((500, 2), 250)
-    """
-    rng = np.random.default_rng(seed)
-    uniform = lambda a, b, size=None: rng.uniform(a, b, size)  # noqa: E731
-    if name == "gauss":
-        variance = 0.5 + (4.0 - 0.5) * noise / 0.5  # d3 linear scale [0, .5] -> [.5, 4]
-        half = n // 2
-        pos = rng.normal([2.0, 2.0], math.sqrt(variance), (half, 2))
-        neg = rng.normal([-2.0, -2.0], math.sqrt(variance), (half, 2))
-        return np.concatenate([pos, neg]), np.repeat([1, 0], half)
-    if name == "spiral":
-        half = n // 2
-        i = np.arange(half)
-        r = i / half * 5
-        parts = []
-        for delta in (0.0, math.pi):
-            t = 1.75 * i / half * 2 * math.pi + delta
-            x = r * np.sin(t) + uniform(-1, 1, half) * noise
-            y = r * np.cos(t) + uniform(-1, 1, half) * noise
-            parts.append(np.stack([x, y], 1))
-        return np.concatenate(parts), np.repeat([1, 0], half)
-    if name == "ring":
-        radius, half = 5.0, n // 2
-        points = []
-        for lo, hi in ((0.0, radius * 0.5), (radius * 0.7, radius)):
-            r = uniform(lo, hi, half)
-            angle = uniform(0, 2 * math.pi, half)
-            points.append(np.stack([r * np.sin(angle), r * np.cos(angle)], 1))
-        X = np.concatenate(points)
-        noisy = X + uniform(-radius, radius, X.shape) * noise
-        return X, (np.hypot(noisy[:, 0], noisy[:, 1]) < radius * 0.5).astype(int)
-    if name == "xor":
-        X = uniform(-5, 5, (n, 2))
-        X += np.where(X > 0, 0.3, -0.3)
-        noisy = X + uniform(-5, 5, X.shape) * noise
-        return X, (noisy[:, 0] * noisy[:, 1] >= 0).astype(int)
-    raise ValueError(f"dataset must be one of Playground's {list(PLAYGROUND_DATASETS)}. Got {name!r} instead.")
 
 
 def _prepare(name: str, X, y, split=None) -> Dataset:

@@ -1,0 +1,256 @@
+"""Per-model facts, each rule written once: what every view, file and summary says about a model.
+
+A :class:`~jaxviz.results.Run` computes these once (cached, read-only) and the tiles, the
+compositor, ``metrics.csv``, ``run.table()``, the CLI summary and the plots all read them here:
+
+- :func:`trained_epochs`: the epochs a model trained (its own ``epochs``, fewer if interrupted);
+- :func:`diverged_epoch`: the first epoch whose loss went NaN or inf;
+- :func:`exploded_epoch`: the epoch the seed's "gradient explodes" lesson happened;
+- :func:`flagged`: the one rule "flagged by epoch k" (an epoch ``k > 0`` at or before ``epoch``);
+- :func:`tile_flag` / :func:`status`: a tile's state and status line at a frame;
+- :func:`metric_rows`: the metric rows at an epoch (``run.table()``, ``metrics.csv``);
+- :func:`final_values` / :func:`aggregate`: final metrics, and summaries over a replicate axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = [
+    "METRICS",
+    "read_only",
+    "STALL_EPOCHS",
+    "REPLICATE_AXES",
+    "trained_epochs",
+    "diverged_epoch",
+    "exploded_epoch",
+    "flagged",
+    "tile_flag",
+    "status",
+    "metric_rows",
+    "csv_rows",
+    "final_values",
+    "aggregate",
+    "marked_models",
+    "label",
+]
+
+#: History keys, in Keras' order (the engine's ``METRICS``, restated so views need no engine).
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+#: Epochs a worse, constant training loss must last to count as an explosion.
+STALL_EPOCHS = 10
+#: Axes that repeat a setting rather than change it: summaries aggregate over them by default.
+REPLICATE_AXES = ("seed",)
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a`` made read-only: a cached per-model array is shared by every caller."""
+    a.setflags(write=False)
+    return a
+
+
+def trained_epochs(own_epochs: np.ndarray, completed: int | None) -> np.ndarray:
+    """Per model, the epochs it trained: its own ``epochs``, or ``completed`` if the run stopped early.
+
+    Example:
+        >>> trained_epochs(np.array([3, 5]), 4).tolist()
+        [3, 4]
+    """
+    own = np.asarray(own_epochs)
+    return read_only(np.minimum(own, completed if completed is not None else own.max()))
+
+
+def diverged_epoch(metrics: dict[str, np.ndarray], own_epochs: np.ndarray) -> np.ndarray:
+    """Per model, the first epoch whose ``loss`` or ``val_loss`` is NaN or inf; -1 if none.
+
+    NaN past a model's own epochs is padding, not divergence.
+
+    Example:
+        >>> m = {"loss": np.array([[1.0, np.nan], [1.0, 2.0]]), "val_loss": np.ones((2, 2))}
+        >>> diverged_epoch(m, np.array([2, 2])).tolist()
+        [2, -1]
+    """
+    bad = ~(np.isfinite(metrics["loss"]) & np.isfinite(metrics["val_loss"]))
+    bad &= np.arange(bad.shape[1])[None, :] < np.asarray(own_epochs)[:, None]
+    return read_only(np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, -1))
+
+
+def exploded_epoch(loss: np.ndarray, trained: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+    """Per model, the epoch its gradient "exploded" in the seed's sense; -1 if it did not.
+
+    The seed's lesson: too high a learning rate throws the outputs into the saturated ends of
+    the sigmoid, where the clipped loss has no gradient, and the network stops learning. A
+    model is marked at epoch ``k`` when its training loss, worse than its best before by at
+    least ``0.1``, stays constant (to ``1e-6`` relative) from ``k`` to its last epoch, for at
+    least ``STALL_EPOCHS`` epochs. A NaN/inf loss is :func:`diverged_epoch`, not this.
+
+    Example:
+        >>> loss = np.array([[0.5, 0.4] + [9.0] * 12])
+        >>> exploded_epoch(loss, np.array([14]), np.array([-1])).tolist()
+        [3]
+    """
+    out = np.full(len(trained), -1)
+    for i, (last, k_div) in enumerate(zip(trained, diverged)):
+        curve = loss[i, :last]
+        if k_div > 0 or len(curve) <= STALL_EPOCHS:
+            continue
+        flat = np.abs(curve - curve[-1]) <= 1e-6 * max(1.0, abs(float(curve[-1])))
+        k = len(curve) - int(np.argmin(flat[::-1])) if not flat.all() else 0  # first epoch of the last flat run
+        if len(curve) - k >= STALL_EPOCHS and k > 0 and curve[-1] >= curve[:k].min() + 0.1:
+            out[i] = k + 1
+    return read_only(out)
+
+
+def flagged(at, epoch) -> np.ndarray | bool:
+    """Whether a mark set at epoch ``at`` (-1 = never) shows at ``epoch``: the one rule every view uses.
+
+    Example:
+        >>> flagged(np.array([-1, 3, 5]), 4).tolist()
+        [False, True, False]
+    """
+    if np.ndim(at) == 0:
+        return 0 < at <= epoch
+    at = np.asarray(at)
+    return (at > 0) & (at <= epoch)
+
+
+def tile_flag(run, i: int, epoch: int) -> tuple[str, int] | None:
+    """Model ``i``'s flag at ``epoch``: ``("diverged", k)`` (its tile greys out), ``("exploded", k)``
+    (its surface stays, flagged), or None.
+
+    Example:
+        >>> class R: diverged_epoch, exploded_epoch = np.array([2, -1]), np.array([-1, 3])
+        >>> tile_flag(R, 0, 5), tile_flag(R, 1, 5), tile_flag(R, 1, 2)
+        (('diverged', 2), ('exploded', 3), None)
+    """
+    for what, marks in (("diverged", run.diverged_epoch), ("exploded", run.exploded_epoch)):
+        k = int(marks[i])
+        if flagged(k, epoch):
+            return what, k
+    return None
+
+
+def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
+    """Model ``i``'s status line at frame epoch ``epoch``: ``(epoch shown, its epochs, test loss,
+    test accuracy, learning rate)``; epoch 0 shows the values before training."""
+    own = int(run.configs[i]["epochs"])
+    if epoch == 0:
+        return 0, own, float(run.initial_val[0][i]), float(run.initial_val[1][i]), float(run.configs[i]["lr"])
+    e = min(epoch, own) - 1
+    m = run.metrics
+    return e + 1, own, float(m["val_loss"][i, e]), float(m["val_accuracy"][i, e]), float(m["learning_rate"][i, e])
+
+
+def label(run, i: int) -> str:
+    """Model ``i`` named by its varied settings ("lr=0.5, momentum=0.9"), else by its index.
+
+    Example:
+        >>> class R: axes, configs = {"lr": [0.1, 0.5]}, [{"lr": 0.1}, {"lr": 0.5}]
+        >>> label(R, 1)
+        'lr=0.5'
+    """
+    return ", ".join(f"{k}={run.configs[i][k]}" for k in run.axes) or f"model {i}"
+
+
+def marked_models(run) -> Iterator[tuple[str, list[str]]]:
+    """For the CLI summary: ``(what happened, ["<model> at epoch k", ...])`` for exploded and
+    diverged models, only where some are."""
+    for what, at in (("exploded (outputs saturated, loss stuck)", run.exploded_epoch),
+                     ("diverged (loss NaN or inf)", run.diverged_epoch)):
+        marked = [f"{label(run, i)} at epoch {int(k)}" for i, k in enumerate(at) if k > 0]
+        if marked:
+            yield what, marked
+
+
+def metric_rows(run, epoch: int = -1) -> tuple[list[str], list[list[Any]]]:
+    """Columns and one row per model at ``epoch`` (default: each model's last): model, the varied
+    settings, epoch, the History metrics, and the epoch it diverged / exploded if by then.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> metric_rows(run)[0][:3]
+        ['model', 'lr', 'epoch']
+    """
+    columns = ["model", *run.axes, "epoch", *METRICS, "diverged", "exploded"]
+    rows = []
+    marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
+    for i, (c, (last, k, x)) in enumerate(zip(run.configs, marks)):
+        e = last if epoch == -1 else epoch
+        if not (isinstance(e, (int, np.integer)) and 1 <= e <= last):
+            raise ValueError(f"epoch must be an integer in [1, {last}] or -1. Got {epoch!r} instead.")
+        rows.append([i, *(c[a] for a in run.axes), int(e), *(float(run.metrics[m][i, e - 1]) for m in METRICS),
+                     int(k) if flagged(k, e) else "", int(x) if flagged(x, e) else ""])
+    return columns, rows
+
+
+def csv_rows(run) -> Iterator[list[Any]]:
+    """``metrics.csv``: a header, then one row per model and trained epoch, with 0/1 ``diverged``
+    and ``exploded`` columns (1 from the epoch it happened)."""
+    axes = list(run.axes)
+    yield ["model", *axes, "epoch", *METRICS, "diverged", "exploded"]
+    marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
+    for i, (config, (last, k, x)) in enumerate(zip(run.configs, marks)):
+        for e in range(1, last + 1):
+            values = [repr(float(run.metrics[m][i, e - 1])) for m in METRICS]
+            yield [i, *(config[a] for a in axes), e, *values, int(flagged(k, e)), int(flagged(x, e))]
+
+
+def final_values(run, metric: str) -> np.ndarray:
+    """Each model's ``metric`` at its own last trained epoch; NaN for a model that diverged.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> final_values(run, "loss").shape
+        (2,)
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {list(METRICS)}. Got {metric!r} instead.")
+    last = np.maximum(np.asarray(run.trained_epochs), 1) - 1
+    values = run.metrics[metric][np.arange(len(last)), last].astype(np.float64)
+    return np.where(run.diverged_epoch > 0, np.nan, values)
+
+
+_AGGREGATES = {"mean": np.nanmean, "median": np.nanmedian, "min": np.nanmin, "max": np.nanmax}
+
+
+def aggregate(run, metric: str, by: list[str], how: str = "mean") -> dict[str, np.ndarray]:
+    """The final ``metric`` grouped by the axes ``by`` (every other axis is aggregated over).
+
+    Returns ``value`` (``how``: mean, median, min or max over a group's models that did not
+    diverge), ``q25`` / ``q75`` (the spread), ``diverged`` (the fraction of a group that
+    diverged) and ``count``, each an array with one dimension per axis of ``by``, in the axes'
+    value order.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], seed=[0, 1], epochs=2, resolution=8, progress=False)
+        >>> agg = aggregate(run, "val_loss", ["lr"])
+        >>> agg["value"].shape, agg["count"].tolist()
+        ((2,), [2, 2])
+    """
+    if how not in _AGGREGATES:
+        raise ValueError(f"how must be one of {list(_AGGREGATES)}. Got {how!r} instead.")
+    for name in by:
+        if name not in run.axes:
+            raise ValueError(f"by must name axes of the grid {list(run.axes)}. Got {name!r} instead.")
+    values = final_values(run, metric)
+    shape = tuple(len(run.axes[a]) for a in by)
+    groups: dict[tuple, list[float]] = {}
+    for i, config in enumerate(run.configs):
+        key = tuple(run.axes[a].index(config[a]) for a in by)
+        groups.setdefault(key, []).append(values[i])
+    out = {k: np.full(shape, np.nan) for k in ("value", "q25", "q75", "diverged")}
+    out["count"] = np.zeros(shape, int)
+    for key, vals in groups.items():
+        v = np.asarray(vals)
+        ok = v[np.isfinite(v)]
+        out["count"][key] = len(v)
+        out["diverged"][key] = 1.0 - len(ok) / len(v)
+        if ok.size:
+            out["value"][key] = _AGGREGATES[how](ok)
+            out["q25"][key], out["q75"][key] = np.percentile(ok, [25, 75])
+    return out

@@ -1,0 +1,316 @@
+"""The :class:`Run` a sweep returns: configs, History metrics, weights, surfaces, and its views."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from jaxviz import analysis
+from jaxviz.spec.config import frame_epochs
+
+if TYPE_CHECKING:
+    from jaxviz.data import Dataset
+
+__all__ = ["Run", "MetricsTable"]
+
+
+@dataclass
+class Run:
+    """Everything a sweep produced: configs, History metrics, weights, surfaces, and pictures.
+
+    Attributes:
+        configs: the full hp dict of each model, in grid order.
+        axes: the varied keys and their values, in the order given.
+        metrics: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``, each
+            an array ``(n_models, epochs)``; entry ``e - 1`` is epoch ``e`` (Keras History).
+        surfaces: class-1 probabilities ``(n_models, n_frames, resolution, resolution)``, float16,
+            rows along y (row 0 at the bottom of the mesh), columns along x.
+        frame_epochs: the epoch shown by each frame (0 = before training).
+        dataset: the data the grid trained on (standardised split and mesh extent).
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> run.metrics["val_loss"].shape, run.surfaces.shape
+        ((2, 2), (2, 3, 8, 8))
+    """
+
+    hp: dict[str, Any]
+    options: dict[str, Any]
+    configs: list[dict[str, Any]]
+    axes: dict[str, list[Any]]
+    metrics: dict[str, np.ndarray]
+    surfaces: np.ndarray
+    frame_epochs: np.ndarray
+    datasets: list[Dataset]
+    data_index: np.ndarray
+    initial_val: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    _weights: list[np.ndarray] = field(repr=False)
+    completed_epochs: int | None = None  # epochs trained (fewer than ``epochs`` if interrupted)
+    checkpoint: Any = field(default=None, repr=False)  # what ``sweep(resume=...)`` continues from
+    plan: Any = field(default=None, repr=False)  # the memory and device layout it ran with (jaxviz.plan.Plan)
+
+    def save_checkpoint(self, path) -> Path:
+        """Write the training state (``.npz``, no pickle) that ``sweep(resume=...)`` continues."""
+        from jaxviz.io.runfolder import write_checkpoint
+
+        return write_checkpoint(path, self.checkpoint)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data of model 0 (of every model, unless ``dataset`` is a grid axis)."""
+        return self.datasets[int(self.data_index[0])]
+
+    def data_of(self, i: int) -> Dataset:
+        """The data model ``i`` trained on (standardised split and mesh extent)."""
+        return self.datasets[int(self.data_index[i])]
+
+    def weights(self, i: int, epoch: int) -> list[np.ndarray]:
+        """Model ``i``'s weights after ``epoch`` epochs (0 = initial), as Keras' ``get_weights()``.
+
+        Kernels ``(in, out)`` and biases ``(out,)``, layer by layer.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> [w.shape for w in run.weights(0, 2)]
+            [(2, 10), (10,), (10, 10), (10,), (10, 1), (1,)]
+        """
+        if not (isinstance(i, (int, np.integer)) and 0 <= i < len(self.configs)):
+            raise ValueError(f"i must be a model index in [0, {len(self.configs) - 1}]. Got {i!r} instead.")
+        c = self.configs[i]
+        epochs = c["epochs"]
+        if not (isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch <= epochs):
+            raise ValueError(f"epoch must be an integer in [0, {epochs}]. Got {epoch!r} instead.")
+        epoch = epoch % (epochs + 1)
+        from jaxviz.engine.model import keras_weights
+
+        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
+
+    @functools.cached_property
+    def trained_epochs(self) -> np.ndarray:
+        """Per model, the epochs it trained: its own ``epochs``, or fewer if the run was interrupted.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(epochs=[1, 2], resolution=8, progress=False).trained_epochs.tolist()
+            [1, 2]
+        """
+        return analysis.trained_epochs(self.own_epochs, self.completed_epochs)
+
+    @functools.cached_property
+    def diverged_epoch(self) -> np.ndarray:
+        """Per model, the first epoch whose loss or val_loss is NaN or inf; -1 if none.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False).diverged_epoch.tolist()
+            [-1, -1]
+        """
+        return analysis.diverged_epoch(self.metrics, self.own_epochs)
+
+    @functools.cached_property
+    def exploded_epoch(self) -> np.ndarray:
+        """Per model, the epoch its gradient "exploded" in the seed's sense; -1 if it did not
+        (see :func:`jaxviz.analysis.exploded_epoch`: loss jumped and stuck at saturated outputs).
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False).exploded_epoch.tolist()
+            [-1, -1]
+        """
+        return analysis.exploded_epoch(self.metrics["loss"], self.trained_epochs, self.diverged_epoch)
+
+    @functools.cached_property
+    def own_epochs(self) -> np.ndarray:
+        """Per model, its own ``epochs`` setting (read-only)."""
+        return analysis.read_only(np.array([c["epochs"] for c in self.configs]))
+
+    def status(self, i: int, epoch: int) -> tuple[float, float, float]:
+        """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
+        return analysis.status(self, i, epoch)[2:]
+
+    @property
+    def epochs(self) -> int:
+        """The most epochs of any model (the length of the animation)."""
+        return max(c["epochs"] for c in self.configs)
+
+    def _frame_index(self, epoch: int) -> int:
+        if isinstance(epoch, (int, np.integer)) and epoch == -1:
+            return len(self.frame_epochs) - 1  # the last recorded frame (of an interrupted run too)
+        epochs = self.epochs
+        if isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch < 0:
+            epoch = epochs + 1 + epoch
+        hits = np.flatnonzero(self.frame_epochs == epoch)
+        if not hits.size:
+            raise ValueError(
+                f"epoch must be one of the recorded frame epochs {self.frame_epochs.tolist()} "
+                f"(or -1 for the last). Got {epoch!r} instead."
+            )
+        return int(hits[0])
+
+    def figure(self, epoch: int = -1, *, size: tuple[int, int] | None = None, decision_line: bool = False,
+               fig=None):
+        """A matplotlib ``Figure`` of every model's surface at ``epoch`` (default: the last).
+
+        The same layout and look as the animation (``size`` in pixels at 100 dpi, or draw on
+        ``fig``). Saved as PDF or SVG, text and lines stay vector and surfaces are embedded images.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> len(run.figure().axes) >= 2
+            True
+        """
+        from jaxviz.views.tiles import TiledFigure
+
+        tiles = TiledFigure(self, size=size, decision_line=decision_line, fig=fig)
+        tiles.update(self._frame_index(epoch))
+        return tiles.fig
+
+    def animate(self, path, fps: float = 10, hold: float = 0.0, *, size: tuple[int, int] | None = None,
+                frames: int | None = None, decision_line: bool = False, encoder_preset: str = "ultrafast") -> Path:
+        """Write the tiled animation to ``path``: ``.mp4`` (H.264, yuv420p), ``.gif`` (looping) or
+        a folder path without suffix (PNG frames).
+
+        Frames are composed as pixel arrays and streamed to the encoder one at a time.
+        ``hold`` seconds repeat the last frame (the seed holds its final picture 2 s); ``size``
+        is ``(width, height)`` in pixels (default 1280 x 720, larger for very large grids);
+        ``frames`` keeps that many of the recorded frames, evenly spaced, first and last included;
+        ``encoder_preset`` is x264's speed preset (``"medium"`` for files ~3.5x smaller, slower).
+
+        Example:
+            >>> import jaxviz, tempfile
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> run.animate(f"{tempfile.mkdtemp()}/grid.gif").name
+            'grid.gif'
+        """
+        from jaxviz.io.video import animation_format, write_animation
+        from jaxviz.views.compositor import FrameCompositor
+
+        animation_format(path)  # refuse a bad path before drawing anything
+        n = len(self.frame_epochs)
+        if frames is None:
+            indices = range(n)
+        elif isinstance(frames, (int, np.integer)) and not isinstance(frames, bool) and 1 <= frames <= n:
+            indices = frame_epochs(n - 1, frames) if frames > 1 else [n - 1]  # same spacing as recording
+        else:
+            raise ValueError(f"frames must be an integer in [1, {n}] (the recorded frames). Got {frames!r} instead.")
+        if size is not None and not (isinstance(size, (tuple, list)) and len(size) == 2
+                                     and all(isinstance(v, (int, np.integer)) and 64 <= v <= 8192 for v in size)):
+            raise ValueError(f"size must be (width, height) in pixels, each in [64, 8192]. Got {size!r} instead.")
+        compositor = FrameCompositor(self, size=None if size is None else tuple(size), decision_line=decision_line)
+        return write_animation(path, compositor.frames(indices), fps=fps, hold=hold, encoder_preset=encoder_preset)
+
+    def plot_history(self, metric: str = "val_loss", *, by: str | None = None, ax=None, fig=None):
+        """Learning curves: one small panel per model (the tiles' layout), or with ``by`` an axis
+        name, every model's curve in one plot coloured by that axis's value. Returns the Figure.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=3, resolution=8, progress=False)
+            >>> len(run.plot_history("loss").axes)
+            2
+        """
+        from jaxviz.views.plots import plot_history
+
+        return plot_history(self, metric, by=by, ax=ax, fig=fig)
+
+    def plot_summary(self, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None, ax=None):
+        """Heatmap of each model's final ``metric`` over two axes (others averaged). Returns the Figure.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], momentum=[0.0, 0.9], epochs=3, resolution=8, progress=False)
+            >>> run.plot_summary("val_loss").axes[0].get_xlabel()
+            'momentum'
+        """
+        from jaxviz.views.plots import plot_summary
+
+        return plot_summary(self, metric, x=x, y=y, ax=ax)
+
+    def table(self, epoch: int = -1) -> "MetricsTable":
+        """Every model's varied settings and History metrics at ``epoch`` (default: its last).
+
+        Shows as an HTML table in Jupyter / Colab and as aligned text elsewhere; ``rows`` holds
+        the values. A diverged or exploded model's row gives the epoch it happened at.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> t = run.table()
+            >>> t.columns[:3], len(t.rows)
+            (['model', 'lr', 'epoch'], 2)
+        """
+        columns, rows = analysis.metric_rows(self, epoch)
+        return MetricsTable(columns, rows)
+
+    def show(self, fps: float = 10, **options):
+        """Embed the animation in Jupyter / Colab (HTML5 MP4 video; GIF if MP4 cannot be written).
+
+        ``options`` go to :meth:`animate` (``hold``, ``size``, ``frames``, ``decision_line``,
+        ``encoder_preset``): fewer ``frames`` or a smaller ``size`` keep the notebook light.
+        """
+        from IPython.display import HTML
+
+        with tempfile.TemporaryDirectory() as d:
+            try:
+                data = self.animate(Path(d) / "a.mp4", fps=fps, **options).read_bytes()
+                b64 = base64.b64encode(data).decode()
+                return HTML(f'<video controls autoplay loop src="data:video/mp4;base64,{b64}"></video>')
+            except (OSError, RuntimeError):
+                options.pop("encoder_preset", None)
+                data = self.animate(Path(d) / "a.gif", fps=fps, **options).read_bytes()
+                return HTML(f'<img src="data:image/gif;base64,{base64.b64encode(data).decode()}">')
+
+    def save(self, directory) -> Path:
+        """Write ``run.npz`` (arrays), ``config.toml`` (re-runs it) and ``metrics.csv``.
+
+        Plain NumPy / TOML / CSV, no pickle; :func:`jaxviz.load` reads it back without retraining.
+        """
+        from jaxviz.io.runfolder import save_run
+
+        return save_run(self, directory)
+
+    def write_config(self, path) -> Path:
+        """The TOML that re-runs this sweep (``jaxviz run --config``)."""
+        from jaxviz.io.files import write_config
+
+        return write_config(path, self.hp, self.options)
+
+
+class MetricsTable(NamedTuple):
+    """Rows of values under named columns (see :meth:`Run.table`); HTML in notebooks.
+
+    Example:
+        >>> print(MetricsTable(["model", "loss"], [[0, 0.25]]))
+        model  loss
+            0  0.25
+    """
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def _cells(self) -> list[list[str]]:
+        fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+        return [[fmt(v) for v in row] for row in self.rows]
+
+    def __str__(self) -> str:
+        cells = [self.columns, *self._cells()]
+        widths = [max(len(r[j]) for r in cells) for j in range(len(self.columns))]
+        return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in r) + "</tr>" for r in self._cells())
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+

@@ -1,0 +1,302 @@
+"""Animation frames as pixel arrays: the static picture drawn by matplotlib once, each frame a
+colour lookup of the probability grids plus cached text, in RGB or straight in YUV 4:2:0.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Iterator
+
+import numpy as np
+
+from jaxviz.analysis import flagged, status, tile_flag
+from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
+                                  Palette, channels, make_palette, rgb_to_yuv, subsample)
+from jaxviz.views.layout import plan_layout, status_line
+from jaxviz.views.tiles import MIN_TILE_FOR_STATUS, draw_overlay
+
+__all__ = ["FrameCompositor", "Frames"]
+
+def _bilinear_taps(n_pixels: int, n_cells: int):
+    """Source cells and weights that resample ``n_cells`` image cells onto ``n_pixels`` pixels.
+
+    Pixel centres map into cell coordinates as ``imshow`` does (cells span the extent evenly),
+    so the composited frame matches the matplotlib figure of the same epoch.
+    """
+    centre = (np.arange(n_pixels) + 0.5) / n_pixels * n_cells - 0.5
+    centre = np.clip(centre, 0, n_cells - 1)
+    lo = np.floor(centre).astype(np.intp)
+    hi = np.minimum(lo + 1, n_cells - 1)
+    return lo, hi, (centre - lo).astype(np.float32)
+
+
+
+class _GlyphText:
+    """Text as a grey-level mask assembled from cached glyphs (rendered once per character).
+
+    Rasterising each status line with FreeType every frame costs more than composing the rest
+    of the frame; pasting cached glyphs at their advances is several times cheaper. Kerning is
+    left out, which at these sizes is invisible.
+    """
+
+    def __init__(self, font):
+        from PIL import Image, ImageDraw
+
+        self.font = font
+        ascent, descent = font.getmetrics()
+        self.height = ascent + descent + 2
+        self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
+        self._image, self._draw = Image, ImageDraw
+
+    def _glyph(self, ch: str):
+        if ch not in self._glyphs:
+            width = int(math.ceil(self.font.getlength(ch))) + 4
+            canvas = self._image.new("L", (width, self.height), 0)
+            self._draw.Draw(canvas).text((1, 1), ch, font=self.font, fill=255)
+            self._glyphs[ch] = (np.asarray(canvas), width, self.font.getlength(ch))
+        return self._glyphs[ch]
+
+    def width(self, text: str) -> int:
+        return int(math.ceil(sum(self._glyph(ch)[2] for ch in text))) + 4
+
+    def mask(self, text: str) -> np.ndarray:
+        out = np.zeros((self.height, self.width(text)), np.uint8)
+        x = 0.0
+        for ch in text:
+            glyph, width, advance = self._glyph(ch)
+            xi = int(round(x))
+            np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
+            x += advance
+        return out
+
+
+def _stamp(px: np.ndarray, mask: np.ndarray, top: int, left: int, box_alpha: float, white, black) -> None:
+    """Lay text (``mask``) in ``black`` on a translucent ``white`` box into ``px`` (``(h, w, 4)``
+    uint8) at (top, left)."""
+    h, w = mask.shape
+    region = px[top:top + h, left:left + w].astype(np.uint16)
+    region = (region * int(round((1 - box_alpha) * 256)) + np.round(box_alpha * 256 * white).astype(np.uint16)) >> 8
+    ink = mask[..., None].astype(np.uint16)
+    px[top:top + h, left:left + w] = ((region * (255 - ink) + black * ink) // 255).astype(np.uint8)
+
+
+class Frames:
+    """An animation's frames, composed one at a time as they are consumed.
+
+    Iterating gives ``(height, width, 3)`` uint8 RGB arrays; ``yuv420p()`` gives the same frames as
+    planar YUV 4:2:0 (see ``FrameCompositor.frame_yuv420p``), which an H.264 writer pipes as they are
+    (``write_animation`` does), sparing the encoder its colour conversion.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> frames = FrameCompositor(run).frames([0, 2])
+        >>> len(frames), frames.size, [f.shape for f in frames.yuv420p()]
+        (2, (1280, 720), [(1382400,), (1382400,)])
+    """
+
+    def __init__(self, compositor: FrameCompositor, indices):
+        self.compositor = compositor
+        self.indices = list(indices)
+        self.size = compositor.shape[::-1]  # (width, height)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return map(self.compositor.frame_rgb, self.indices)
+
+    def yuv420p(self) -> Iterator[np.ndarray]:
+        """The frames as flat planar YUV 4:2:0 arrays."""
+        return map(self.compositor.frame_yuv420p, self.indices)
+
+
+class FrameCompositor:
+    """Animation frames as pixel arrays: everything static is drawn by matplotlib once.
+
+    The picture without surfaces (the overlay: points, spines, headers, legend, colour bars) is
+    drawn once, one bare tile per dataset drawn at each of its tiles. Each frame then resamples
+    every probability grid to its tile's pixels, looks its colours up in a 256-entry RdBu table
+    (alpha 0.8 over white, as the seed draws), lays the overlay on top and prints the status lines
+    from cached glyphs. Frames come as RGB, or as the YUV 4:2:0 an H.264 encoder takes, composed
+    from a YUV colour table directly. Only one frame exists at a time.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> comp = FrameCompositor(run)
+        >>> frame = comp.frame_rgb(0)
+        >>> frame.dtype, frame.shape
+        (dtype('uint8'), (720, 1280, 3))
+    """
+
+    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False):
+        from matplotlib import font_manager
+        from PIL import ImageFont
+
+        self.run = run
+        self.decision_line = decision_line
+        lay = plan_layout(run.axes, len(run.configs), None if size is None else (size[0] / dpi, size[1] / dpi))
+        overlay, self.boxes = draw_overlay(run, lay, dpi)
+        self.shape = overlay.shape[:2]
+        r0, r1, c0, c1 = self.boxes[0]
+        res = run.surfaces.shape[-1]
+        rows = _bilinear_taps(r1 - r0, res)
+        self._rows = tuple(a[::-1] for a in rows)  # image row 0 is the top, mesh row 0 the bottom
+        self._cols = _bilinear_taps(c1 - c0, res)
+        # chroma blocks (2 x 2 pixels) that can change: those touching a tile
+        top, bottom, left, right = (f(b[k] for b in self.boxes) for f, k in ((min, 0), (max, 1), (min, 2), (max, 3)))
+        self._blocks = (top // 2 * 2, -(-bottom // 2) * 2, left // 2 * 2, -(-right // 2) * 2)
+        # Outside the tiles nothing changes: that part of the frame is composed once. Inside them,
+        # only the overlay's pixels (points, spines) are laid over the surfaces each frame.
+        a8, rgb = overlay[..., 3].reshape(-1), overlay[..., :3].reshape(-1, 3)
+        drawn = np.flatnonzero(a8)
+        alpha = a8[drawn].astype(np.float32)[:, None] / 255.0
+        ink = (rgb[drawn] * alpha + 255 * (1 - alpha) + 0.5).astype(np.uint8)  # the overlay over white
+        inside = np.zeros(self.shape, bool)
+        for r0, r1, c0, c1 in self.boxes:
+            inside[r0:r1, c0:c1] = True
+        inside = inside.reshape(-1)
+        self._opaque = np.flatnonzero(inside & (a8 == 255))
+        self._partial = np.flatnonzero(inside & (a8 > 0) & (a8 < 255))
+        alpha = a8[self._partial].astype(np.uint16)[:, None]
+        self._under = 255 - alpha  # the surface's share under a translucent overlay pixel
+        colours = SURFACE_CMAP(np.linspace(0, 1, 256))[:, :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+        bad = np.asarray(SURFACE_CMAP.get_bad()[:3]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+        lut = np.vstack([np.round(np.vstack([colours, bad]) * 255).astype(np.uint8),
+                         np.frombuffer(bytes.fromhex(DIVERGED_GREY[1:]), np.uint8), np.zeros(3, np.uint8)])
+        self._colours = (self.shape, lut, drawn, ink, rgb[self._opaque], rgb[self._partial], alpha)
+        self._rgb = make_palette(lambda c: c, *self._colours)
+        self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
+        path = font_manager.findfont("DejaVu Sans")
+        status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))  # TiledFigure's sizes, in pixels
+        self._text = _GlyphText(ImageFont.truetype(path, max(6, round(status_size * dpi / 72))))
+        self._flag_text = _GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
+
+    @functools.cached_property
+    def _yuv(self) -> tuple[Palette, np.ndarray]:
+        """The YUV palette and the picture with empty tiles as YUV 4:2:0, made when first needed."""
+        palette = make_palette(rgb_to_yuv, *self._colours)
+        static = channels(palette.canvas)
+        return palette, np.concatenate([static[..., 0].ravel(), subsample(static[..., 1:3]).ravel()])
+
+    def _levels(self, frame: int) -> np.ndarray:
+        """Every tile's colour-table entries, ``(n_models, h, w)``: the class-1 probability at 256
+        levels resampled bilinearly as ``imshow`` does, and the NaN, diverged and line entries."""
+        run = self.run
+        levels = run.surfaces[:, frame].astype(np.float32)
+        nan = np.isnan(levels)
+        # Interpolating levels is interpolating probabilities, and clipping before is clipping after
+        # (interpolation never leaves the range), so only the 64 x 64 grids are scaled and clipped.
+        np.clip(levels, 0, 1, out=levels)
+        levels *= 255
+        levels += 0.5
+        if nan.any():
+            levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry below
+        (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
+        # Columns first, so that the row pass gathers whole rows. np.take, not fancy indexing:
+        # that hands back axis-permuted arrays, and everything downstream of one runs 2-4x slower.
+        left, cols = levels.take(c_lo, axis=2), levels.take(c_hi, axis=2)
+        cols -= left
+        cols *= c_w
+        cols += left
+        pixels, top = cols.take(r_hi, axis=1), cols.take(r_lo, axis=1)
+        pixels -= top
+        pixels *= r_w[:, None]
+        pixels += top
+        index = pixels.astype(np.uint16)  # every entry fits; np.take is faster with it than with intp
+        if nan.any():  # a pixel is NaN where any of its four cells is, as when interpolating NaN
+            nan = nan[:, :, c_lo] | nan[:, :, c_hi]
+            index[nan[:, r_lo] | nan[:, r_hi]] = NAN_ENTRY
+        if self.decision_line:  # darken pixels where p = 0.5 passes between neighbours
+            above = pixels > 128.0
+            edge = np.zeros_like(above)
+            edge[:, 1:, :] |= above[:, 1:, :] != above[:, :-1, :]
+            edge[:, :, 1:] |= above[:, :, 1:] != above[:, :, :-1]
+            index[edge] = LINE_ENTRY
+        index[flagged(run.diverged_epoch, run.frame_epochs[frame])] = DIVERGED_ENTRY
+        return index
+
+    def _labels(self, frame: int) -> Iterator[tuple[np.ndarray, int, int, float]]:
+        """The text on the tiles at ``frame``: ``(mask, top, left, box alpha)`` for each flag and status line."""
+        run = self.run
+        epoch = int(run.frame_epochs[frame])
+        for i, (r0, r1, c0, c1) in enumerate(self.boxes):
+            mark = tile_flag(run, i, epoch)
+            if mark:  # a flag mid-tile; an exploded tile keeps its surface and status line
+                text = f"{mark[0]} at epoch {mark[1]}"
+                if self._flag_text.width(text) > c1 - c0 - 4:
+                    text = f"{mark[0]} @{mark[1]}"
+                mask = self._flag_text.mask(text)
+                if mask.shape[1] <= c1 - c0 and mask.shape[0] <= r1 - r0:
+                    yield mask, (r0 + r1 - mask.shape[0]) // 2, (c0 + c1 - mask.shape[1]) // 2, 0.75
+                if mark[0] == "diverged":
+                    continue
+            if self.show_status:
+                text = status_line(*status(run, i, epoch))
+                if self._text.width(text) <= c1 - c0 - 4:  # a tile too narrow for its status line goes without
+                    mask = self._text.mask(text)
+                    yield mask, r1 - 2 - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
+
+    def _compose(self, frame: int, palette: Palette) -> np.ndarray:
+        """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.
+
+        It is drawn on the palette's canvas, which is handed back: outside the tiles nothing ever
+        changes, and every pixel of every tile is drawn anew (surface, overlay, then text), so
+        reusing the canvas saves copying a whole frame; callers copy out what they keep.
+        """
+        tiles = palette.lut.take(self._levels(frame))
+        out = palette.canvas
+        for (r0, r1, c0, c1), tile in zip(self.boxes, tiles):
+            out[r0:r1, c0:c1] = tile
+        flat = out.reshape(-1)
+        flat[self._opaque] = palette.opaque
+        blend = channels(flat[self._partial]).astype(np.uint16)  # the surface under translucent overlay
+        blend *= self._under
+        blend += palette.partial
+        blend //= 255
+        flat[self._partial] = blend.astype(np.uint8).view(np.uint32)[:, 0]
+        px = channels(out)
+        for mask, top, left, box_alpha in self._labels(frame):
+            _stamp(px, mask, top, left, box_alpha, palette.white, palette.black)
+        return out
+
+    def frame_rgb(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` (an index into ``run.frame_epochs``) as ``(height, width, 3)`` uint8."""
+        px = channels(self._compose(frame, self._rgb))
+        out = np.empty((*self.shape, 3), np.uint8)
+        for k in range(3):  # a channel at a time: numpy copies 4 bytes to 3 per pixel far slower
+            out[..., k] = px[..., k]
+        return out
+
+    def frame_yuv420p(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` as planar YUV 4:2:0 (BT.601, limited range, as ffmpeg converts RGB for
+        H.264): a flat uint8 array, the Y plane then the U and V planes at half width and height.
+
+        Colours come from a YUV colour table, so no RGB frame is made or converted. Chroma is the
+        mean of each 2 x 2 block.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> comp = FrameCompositor(run)
+            >>> yuv = comp.frame_yuv420p(0)
+            >>> yuv.shape, yuv[:720 * 1280].reshape(720, 1280)[0, 0]  # white, in limited range
+            ((1382400,), np.uint8(235))
+        """
+        palette, static = self._yuv
+        px = channels(self._compose(frame, palette))
+        height, width = self.shape
+        out = static.copy()  # only the tiles, and chroma blocks touching them, change
+        luma = out[: height * width].reshape(height, width)
+        for r0, r1, c0, c1 in self.boxes:
+            luma[r0:r1, c0:c1] = px[r0:r1, c0:c1, 0]
+        r0, r1, c0, c1 = self._blocks
+        planes = out[height * width:].reshape(2, height // 2, width // 2)
+        planes[:, r0 // 2:r1 // 2, c0 // 2:c1 // 2] = subsample(px[r0:r1, c0:c1, 1:3])
+        return out
+
+    def frames(self, indices=None) -> Frames:
+        """The frames at ``indices`` (default: all), composed one at a time as they are consumed."""
+        return Frames(self, range(len(self.run.frame_epochs)) if indices is None else indices)

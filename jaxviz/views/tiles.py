@@ -1,0 +1,224 @@
+"""Tiled pictures of a grid: one tile per model, laid out by the varied hyperparameters.
+
+Each tile is the seed's plot: the class-1 probability map in RdBu (fixed 0..1 scale, alpha 0.8
+over white), training points as circles and test points as squares coloured by class with black
+edges, and the status line ``epoch i/N - loss - acc - lr`` (test loss and accuracy, learning
+rate in force). The figure has one legend and the seed's two colour bars. One varied axis is a
+wrapped row of titled tiles; two axes are a table with row and column headers; with more, the
+last two axes form the table inside one labelled panel per value of the others. A model whose
+loss became NaN or inf is drawn as a grey tile saying when it diverged; one whose gradient
+exploded as in the seed's lesson (loss jumped and stuck, see ``Run.exploded_epoch``) keeps its
+surface under a flag saying when.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.transforms import Affine2D, ScaledTranslation
+
+from jaxviz.analysis import status, tile_flag
+from jaxviz.views.colours import CLASS_COLOURS, SURFACE_ALPHA, SURFACE_CMAP
+from jaxviz.views.layout import Layout, even_size, format_value, plan_layout, status_line
+
+__all__ = ["TiledFigure", "MIN_TILE_FOR_STATUS", "MIN_TILE_FOR_POINTS", "draw_overlay"]
+
+#: Below these tile sizes (inches), per-tile status lines, then tile titles, are left out.
+MIN_TILE_FOR_STATUS = 1.6
+MIN_TILE_FOR_POINTS = 0.25
+
+
+
+def _draw_points(ax, ds, tile: float) -> None:
+    """A bare tile: the seed's training circles and test squares coloured by class with black edges
+    (left out below ``MIN_TILE_FOR_POINTS``), the data's extent, no ticks, thin spines."""
+    if tile >= MIN_TILE_FOR_POINTS:
+        marker = float(np.clip(tile * 9, 1.5, 36))
+        style = dict(cmap=CLASS_COLOURS, vmin=0, vmax=1, edgecolors="k", zorder=2.5,
+                     s=marker if len(ds.y_train) <= 200 else marker * 0.4, linewidths=0.5 if tile > 1 else 0.25)
+        ax.scatter(ds.x_train[:, 0], ds.x_train[:, 1], c=ds.y_train, **style)
+        ax.scatter(ds.x_test[:, 0], ds.x_test[:, 1], c=ds.y_test, alpha=0.6, marker="s", **style)
+    ax.set_xlim(ds.extent[:2])
+    ax.set_ylim(ds.extent[2:])
+    ax.set_xticks(())
+    ax.set_yticks(())
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.6)
+
+
+def _decorate(fig: Figure, run, lay: Layout) -> None:
+    """Everything around the tiles: headers, title, fixed hyperparameters, legend and colour bars."""
+    width, height = lay.size
+    for text, x, y, rotation, ha, va in lay.headers:
+        fig.text(x, y, text, rotation=rotation, ha=ha, va=va, fontsize=lay.font, weight="bold")
+    fixed = {k: v for k, v in run.configs[0].items() if k not in run.axes}
+    shown = ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
+    fig.text(0.5 * lay.band, 1 - 0.1 / height, "Neural network prediction maps", ha="center", va="top",
+             fontsize=13)
+    fig.text(0.5 * lay.band, 1 - 0.42 / height, shown, ha="center", va="top", fontsize=7.5, wrap=True)
+    handles = [
+        Line2D([0], [0], marker=m, color="w", markeredgecolor="k", markerfacecolor=c, markersize=7, label=lab)
+        for m, c, lab in [("o", "#0000FF", "class 1 train"), ("s", "#0000FF", "class 1 test"),
+                          ("o", "#FF0000", "class 0 train"), ("s", "#FF0000", "class 0 test")]
+    ]
+    fig.legend(handles=handles, loc="upper left", fontsize=8, frameon=False,
+               bbox_to_anchor=(lay.band - 0.1 / width, 1 - 0.3 / height))
+    # the seed's two colour bars: % prediction class 1 (Blues) and class 2 (Reds)
+    bar_w, bar_h = 0.14 / width, min(0.45, 3.0 / height)
+    for k, (cmap, label) in enumerate([("Blues", "% prediction class 1"), ("Reds", "% prediction class 2")]):
+        cax = fig.add_axes([lay.band + (0.1 + 0.75 * k) / width, 0.12, bar_w, bar_h])
+        bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 100), cmap=colormaps[cmap]), cax=cax)
+        bar.set_label(label, fontsize=7.5)
+        bar.ax.tick_params(labelsize=6.5)
+
+
+class TiledFigure:
+    """A matplotlib figure with one tile per model, updated in place frame by frame.
+
+    ``size`` is ``(width, height)`` in pixels at ``dpi`` (default 1280 x 720, larger for very
+    large grids); ``decision_line`` draws the p = 0.5 contour in each tile.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> tf = TiledFigure(run)
+        >>> tf.frame_rgb(0).shape
+        (720, 1280, 3)
+    """
+
+    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False,
+                 fig: Figure | None = None):
+        self.run = run
+        self.decision_line = decision_line
+        n = len(run.configs)
+        inches = None if size is None else (size[0] / dpi, size[1] / dpi)
+        if fig is not None:
+            inches = tuple(fig.get_size_inches())
+        self.layout = lay = plan_layout(run.axes, n, inches)
+        if fig is None:
+            fig = Figure(figsize=even_size(lay.size, dpi), dpi=dpi)
+        if fig.canvas is None or not hasattr(fig.canvas, "buffer_rgba"):
+            FigureCanvasAgg(fig)
+        self.fig = fig
+        self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
+        self.status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))
+        self.images, self.texts, self.axes, self.flags, self.contours = [], [], [], [], [None] * n
+        for i, config in enumerate(run.configs):
+            ds = run.data_of(i)
+            ax = fig.add_axes(lay.boxes[i])
+            img = ax.imshow(run.surfaces[i, 0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
+                            origin="lower", extent=ds.extent, alpha=SURFACE_ALPHA, interpolation="bilinear",
+                            aspect="auto")
+            _draw_points(ax, ds, lay.tile)
+            if lay.tile_titles[i]:
+                ax.set_title(lay.tile_titles[i], fontsize=lay.font, pad=2)
+            text = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom",
+                           fontsize=self.status_size, visible=self.show_status,
+                           bbox=dict(facecolor="white", alpha=0.6, pad=1, linewidth=0))
+            flag = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", wrap=True,
+                           fontsize=max(lay.font * 0.9, 5.5), color="#333333", zorder=3,
+                           bbox=dict(facecolor="white", alpha=0.8, pad=2, linewidth=0))
+            self.axes.append(ax)
+            self.images.append(img)
+            self.texts.append(text)
+            self.flags.append(flag)
+        _decorate(fig, run, lay)
+
+    def update(self, frame: int) -> None:
+        """Show frame ``frame`` (an index into ``run.frame_epochs``) in every tile."""
+        run = self.run
+        epoch = int(run.frame_epochs[frame])
+        for i, (ax, img, text, flag) in enumerate(zip(self.axes, self.images, self.texts, self.flags)):
+            surface = run.surfaces[i, frame].astype(np.float32)
+            if self.contours[i] is not None:
+                self.contours[i].remove()
+                self.contours[i] = None
+            mark = tile_flag(run, i, epoch)
+            flag.set_text(f"{mark[0]} at epoch {mark[1]}" if mark else "")
+            if mark and mark[0] == "diverged":  # a grey tile; an exploded one keeps its surface
+                img.set_data(np.full_like(surface, np.nan))
+                text.set_text("")
+                continue
+            img.set_data(surface)
+            text.set_text(status_line(*status(run, i, epoch)))
+            if self.decision_line and np.nanmin(surface) < 0.5 < np.nanmax(surface):
+                ds = run.data_of(i)
+                self.contours[i] = ax.contour(surface, levels=[0.5], extent=ds.extent, colors="k",
+                                              linewidths=0.8, origin="lower")
+
+    def frame_rgb(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` as an ``(height, width, 3)`` uint8 array."""
+        self.update(frame)
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+
+    def frames(self, indices=None) -> Iterator[np.ndarray]:
+        """RGB frames, one at a time (they are produced as the writer asks for them)."""
+        for f in range(len(self.run.frame_epochs)) if indices is None else indices:
+            yield self.frame_rgb(f)
+
+
+def _tile_title(fig: Figure, text: str, box, font: float) -> None:
+    """A tile's title where ``Axes.set_title(pad=2)`` puts it: 2 points above the tile, then raised
+    until its descent clears the tile, as matplotlib places an Axes title."""
+    left, bottom, width, height = box
+    offset = fig.transFigure + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans)
+    title = fig.text(left + width / 2, bottom + height, text, ha="center", va="baseline", fontsize=font,
+                     transform=offset)
+    top = fig.transFigure.transform((0, bottom + height))[1]
+    lift = top - title.get_window_extent(fig.canvas.get_renderer()).y0
+    if lift > 0:
+        title.set_transform(offset + Affine2D().translate(0, lift))
+
+
+def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
+    """The picture without surfaces, status lines or backgrounds, as straight RGBA ``(height, width, 4)``
+    uint8, and every tile's pixel box ``(top, bottom, left, right)`` (all of one size).
+
+    A ``TiledFigure`` builds an Axes per tile, most of its ~0.4 s at 16 tiles. Here one bare Axes
+    per dataset is drawn (blitted) at every tile of that dataset, at the tile's exact position:
+    the same pixels, without building the other Axes.
+    """
+    fig = Figure(figsize=even_size(lay.size, dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    fig.patch.set_alpha(0.0)
+    _decorate(fig, run, lay)
+    renderer, bare = fig.canvas.get_renderer(), {}
+    # matplotlib wraps a text by measuring every prefix of it (~1.5 ms each); one that fits whole
+    # wraps to itself, so one measurement settles it
+    for text in fig.texts:
+        if text.get_wrap() and text.get_rotation() == 0:
+            text.set_wrap(False)
+            x, width = text.get_transform().transform(text.get_position())[0], fig.bbox.width
+            room = {"left": width - x, "right": x}.get(text.get_horizontalalignment(), 2 * min(x, width - x))
+            text.set_wrap(math.ceil(text.get_window_extent(renderer).width) > room)
+    for title, box in zip(lay.tile_titles, lay.boxes):
+        if title:
+            _tile_title(fig, title, box, lay.font)
+    fig.canvas.draw()
+    for i, box in enumerate(lay.boxes):
+        ds = run.data_of(i)
+        if id(ds) not in bare:
+            bare[id(ds)] = Axes(fig, box)  # not added to the figure: drawn only here
+            _draw_points(bare[id(ds)], ds, lay.tile)
+        ax = bare[id(ds)]
+        ax.set_position(box)
+        for artist in (*ax.collections, *ax.spines.values()):  # all a bare Axes shows, in Axes.draw's order
+            artist.draw(renderer)
+    overlay = np.asarray(fig.canvas.buffer_rgba()).copy()
+    height = overlay.shape[0]
+    boxes = []
+    for left, bottom, w, h in lay.boxes:  # an Axes' pixels, rounded
+        (x0, y0), (x1, y1) = np.round(fig.transFigure.transform([(left, bottom), (left + w, bottom + h)])).astype(int)
+        boxes.append((height - y1, height - y0, x0, x1))
+    h, w = min(b[1] - b[0] for b in boxes), min(b[3] - b[2] for b in boxes)
+    return overlay, [(r0, r0 + h, c0, c0 + w) for r0, _, c0, _ in boxes]
