@@ -9,7 +9,9 @@ compositor, ``metrics.csv``, ``run.table()``, the CLI summary and the plots all 
 - :func:`flagged`: the one rule "flagged by epoch k" (an epoch ``k > 0`` at or before ``epoch``);
 - :func:`tile_flag` / :func:`status`: a tile's state and status line at a frame;
 - :func:`metric_rows`: the metric rows at an epoch (``run.table()``, ``metrics.csv``);
-- :func:`final_values` / :func:`aggregate`: final metrics, and summaries over a replicate axis.
+- :func:`final_values` / :func:`aggregate`: final metrics, and summaries over a replicate axis;
+- :func:`history_bands`: learning curves per value of an axis (median, interquartile band);
+- :func:`importance`: how much each axis explains a final metric (correlation, random forest).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ __all__ = [
     "aggregate",
     "marked_models",
     "label",
+    "log_spaced",
+    "numeric_axis",
+    "history_bands",
+    "importance",
 ]
 
 #: History keys, in Keras' order (the engine's ``METRICS``, restated so views need no engine).
@@ -253,4 +259,101 @@ def aggregate(run, metric: str, by: list[str], how: str = "mean") -> dict[str, n
         if ok.size:
             out["value"][key] = _AGGREGATES[how](ok)
             out["q25"][key], out["q75"][key] = np.percentile(ok, [25, 75])
+    return out
+
+
+def log_spaced(values) -> bool:
+    """Whether an axis's values are positive numbers spread over at least a factor of 10, so a
+    log scale shows them evenly (learning rates, regularisation strengths).
+
+    Example:
+        >>> log_spaced([0.001, 0.01, 0.1]), log_spaced([0.0, 0.5, 0.9]), log_spaced(["relu", "tanh"])
+        (True, False, False)
+    """
+    if len(values) < 2 or not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
+        return False
+    v = np.asarray(values, float)
+    return bool((v > 0).all() and v.max() / v.min() >= 10)
+
+
+def numeric_axis(run, name: str) -> np.ndarray:
+    """Each model's value of axis ``name`` as a number: log10 of a log-spaced axis, the value of
+    another numeric axis, else the index of its value (a category).
+
+    Example:
+        >>> class R: axes, configs = {"lr": [0.01, 0.1]}, [{"lr": 0.01}, {"lr": 0.1}]
+        >>> numeric_axis(R, "lr").tolist()
+        [-2.0, -1.0]
+    """
+    values = run.axes[name]
+    if log_spaced(values):
+        return np.log10([float(c[name]) for c in run.configs])
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
+        return np.asarray([float(c[name]) for c in run.configs])
+    return np.asarray([values.index(c[name]) for c in run.configs], float)
+
+
+def history_bands(run, metric: str, by: str) -> dict[str, np.ndarray]:
+    """Learning curves of ``metric`` grouped by axis ``by``: per value of ``by``, per epoch, the
+    ``median``, ``q25`` and ``q75`` over the models with that value (NaN epochs of diverged or
+    shorter models left out), and ``count`` (the models per value). Arrays ``(values, epochs)``.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], seed=[0, 1], epochs=2, resolution=8, progress=False)
+        >>> b = history_bands(run, "loss", "lr")
+        >>> b["median"].shape, b["count"].tolist()
+        ((2, 2), [2, 2])
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {list(METRICS)}. Got {metric!r} instead.")
+    if by not in run.axes:
+        raise ValueError(f"by must be one of the grid's axes {list(run.axes)}. Got {by!r} instead.")
+    values = run.axes[by]
+    curves = np.array(run.metrics[metric], np.float64)
+    epochs = curves.shape[1]
+    curves[np.arange(epochs)[None, :] >= np.asarray(run.trained_epochs)[:, None]] = np.nan
+    which = np.asarray([values.index(c[by]) for c in run.configs])
+    out = {k: np.full((len(values), epochs), np.nan) for k in ("median", "q25", "q75")}
+    out["count"] = np.bincount(which, minlength=len(values))
+    for k in range(len(values)):
+        group = curves[which == k]
+        ok = np.isfinite(group).any(axis=0)
+        if ok.any():
+            q = np.nanpercentile(group[:, ok], [25, 50, 75], axis=0)
+            out["q25"][k, ok], out["median"][k, ok], out["q75"][k, ok] = q
+    return out
+
+
+def importance(run, metric: str = "val_accuracy", seed: int = 0) -> dict[str, dict[str, float]]:
+    """How much each axis explains the final ``metric`` over the models that did not diverge:
+    ``correlation`` (Spearman's, of :func:`numeric_axis` with the metric; NaN for a category or
+    a constant) and ``forest`` (scikit-learn's random-forest impurity importance, summing to 1).
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.01, 0.1, 1.0], momentum=[0.0, 0.9], epochs=2, resolution=8, progress=False)
+        >>> sorted(importance(run, "val_loss"))
+        ['lr', 'momentum']
+    """
+    from scipy.stats import spearmanr
+    from sklearn.ensemble import RandomForestRegressor
+
+    names = list(run.axes)
+    y = final_values(run, metric)
+    x = np.stack([numeric_axis(run, a) for a in names], axis=1) if names else np.zeros((len(y), 0))
+    ok = np.isfinite(y)
+    out = {a: {"correlation": float("nan"), "forest": float("nan")} for a in names}
+    if ok.sum() < 4 or not names:
+        return out
+    categorical = [not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in run.axes[a])
+                   for a in names]
+    for j, a in enumerate(names):
+        if not categorical[j] and np.ptp(x[ok, j]) > 0 and np.ptp(y[ok]) > 0:
+            out[a]["correlation"] = float(spearmanr(x[ok, j], y[ok]).statistic)
+    if np.ptp(y[ok]) > 0:
+        forest = RandomForestRegressor(n_estimators=60, min_samples_leaf=2, random_state=seed, n_jobs=1)
+        forest.fit(x[ok], y[ok])
+        for a, v in zip(names, forest.feature_importances_):
+            out[a]["forest"] = float(v)
     return out

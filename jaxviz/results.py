@@ -235,6 +235,24 @@ class Run:
 
         return plot_summary(self, metric, x=x, y=y, ax=ax)
 
+    def explore(self, path=None, **options):
+        """The explorer: every model's surface, linked to a summary heatmap, parallel coordinates,
+        parameter importance, learning curves and a table, in one self-contained HTML page.
+
+        With ``path``, writes the page there (one ``.html`` file, everything inline, no network)
+        and returns its path; without, returns it for a notebook to show inline (an
+        ``IPython.display.HTML`` iframe; ``height`` sets its height in pixels).
+
+        Example:
+            >>> import jaxviz, tempfile
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> run.explore(f"{tempfile.mkdtemp()}/explorer.html").name
+            'explorer.html'
+        """
+        from jaxviz.views.explorer import inline_explorer, write_explorer
+
+        return inline_explorer(self, **options) if path is None else write_explorer(self, path, **options)
+
     def table(self, epoch: int = -1) -> "MetricsTable":
         """Every model's varied settings and History metrics at ``epoch`` (default: its last).
 
