@@ -27,7 +27,7 @@ from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 __all__ = ["sweep", "plan_sweep", "load", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
-           "check_resolution", "unknown_key"]
+           "check_resolution", "unknown_key", "explore"]
 
 
 def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
@@ -274,3 +274,19 @@ def load(directory) -> Run:
     from jaxviz.io.runfolder import load_run
 
     return load_run(directory)
+
+
+def explore(directory, out=None) -> Path:
+    """Write the explorer page of the run saved in ``directory`` to ``out`` (default:
+    ``directory/explorer.html``); returns its path. ``jaxviz explore DIR`` calls this.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> explore(run.save(tempfile.mkdtemp())).name
+        'explorer.html'
+    """
+    path = Path(directory) / "explorer.html" if out is None else Path(out)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--out must be a file ending in .html. Got {str(out)!r} instead.")
+    return load(directory).explore(path)

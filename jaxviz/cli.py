@@ -1,4 +1,4 @@
-"""The ``jaxviz`` command: ``demo``, ``run`` and ``presets``. It only parses and calls the library.
+"""The ``jaxviz`` command: ``demo``, ``run``, ``explore`` and ``presets``. It only parses and calls the library.
 
 Every error is one line on stderr and exit code 2, never a traceback.
 """
@@ -91,6 +91,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     outputs(run)
     sub.add_parser("presets", help="list the presets, one line each")
+    explore = sub.add_parser("explore", help="write the interactive explorer page (one HTML file) of a saved run")
+    explore.add_argument("dir", metavar="DIR", help="a run folder (with run.npz)")
+    explore.add_argument("--out", default=None, metavar="FILE", help="the page to write (default: DIR/explorer.html)")
     return parser
 
 
@@ -231,7 +234,7 @@ def _summary(run, out: Path, animation: Path, train_s: float, write_s: float, qu
     (out / CHECKPOINT).unlink(missing_ok=True)
     if not quiet:
         print(f"trained {n} model{'s' if n != 1 else ''} x {epochs} epochs in {train_s:.1f} s; wrote {animation}, "
-              f"final.png, metrics.csv, config.toml, run.npz in {write_s:.1f} s -> {out}/")
+              f"final.png, metrics.csv, config.toml, run.npz, explorer.html in {write_s:.1f} s -> {out}/")
         for what, marked in marked_models(run):
             print(f"{len(marked)} {'model' if len(marked) == 1 else 'models'} {what}: {'; '.join(marked)}")
     return 0
@@ -255,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             width = max(map(len, PRESET_INFO))
             for name, info in PRESET_INFO.items():
                 print(f"{name:<{width}}  {info}")
+            return 0
+        if args.command == "explore":
+            from jaxviz.api import explore
+
+            print(explore(args.dir, args.out))
             return 0
         if args.command == "demo":
             from jaxviz.api import preset

@@ -31,7 +31,7 @@ __all__ = ["RUN_FILES", "CHECKPOINT", "save_run", "load_run", "write_checkpoint"
 CHECKPOINT = "checkpoint.npz"
 #: What a run folder holds; a run is not written over another without ``overwrite``.
 RUN_FILES = (*(f"animation{f.suffix}" if f.suffix else "frames" for f in FORMATS.values()),
-             "final.png", "metrics.csv", "config.toml", "run.npz")
+             "final.png", "metrics.csv", "config.toml", "run.npz", "explorer.html")
 
 
 def animation_name(fmt: str) -> str:
@@ -176,12 +176,13 @@ def check_room(out, plan, size, fmt: str) -> None:
 
 def write_outputs(run, out, fmt: str = "mp4", size=None, fps: float = 10, hold: float = 0.0,
                   decision_line: bool = False) -> Path:
-    """The animation, final.png, run.npz, metrics.csv and config.toml (and a checkpoint if the run
-    stopped early) in ``out``; returns the animation's path."""
+    """The animation, final.png, run.npz, metrics.csv, config.toml and explorer.html (and a
+    checkpoint if the run stopped early) in ``out``; returns the animation's path."""
     out = Path(out)
     animation = run.animate(out / animation_name(fmt), fps=fps, hold=hold, size=size, decision_line=decision_line)
     run.figure(-1, size=size, decision_line=decision_line).savefig(out / "final.png", dpi=100)
     save_run(run, out)
+    run.explore(out / "explorer.html")
     if run.completed_epochs < run.epochs:
         write_checkpoint(out / CHECKPOINT, run.checkpoint)
     return animation

@@ -203,8 +203,12 @@ def inline_explorer(run, height: int = 900, **options):
         >>> inline_explorer(run).data.startswith("<iframe")
         True
     """
+    import warnings
+
     from IPython.display import HTML
 
     page = html.escape(explorer_html(run, **options), quote=True)
-    return HTML(f'<iframe srcdoc="{page}" style="width:100%;height:{int(height)}px;border:1px solid #ddd" '
+    with warnings.catch_warnings():  # IPython suggests IFrame, which needs a URL: srcdoc needs none
+        warnings.simplefilter("ignore", UserWarning)
+        return HTML(f'<iframe srcdoc="{page}" style="width:100%;height:{int(height)}px;border:1px solid #ddd" '
                 'sandbox="allow-scripts allow-downloads allow-popups"></iframe>')

@@ -4,6 +4,7 @@
 (function () {
   'use strict';
   const errors = [];
+  const timing = { start: performance.now() };
   window.addEventListener('error', (e) => errors.push(String(e.message || e)));
   window.addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));
 
@@ -107,15 +108,16 @@
   const pageName = (i) => pageAxes().map((a) => `${a} = ${fmt(axisValue(i, AX.indexOf(a)))}`).join(', ');
 
   /* ---------- layout ---------- */
-  const GAP = Math.max(1, Math.round(R / 16)), PITCH = R + GAP;
   function layout(ids) {
-    const s = S.tile / R, width = Math.max(200, stage.clientWidth - 4) / s;
+    // a tile takes Q canvas pixels a side: the surface's R, or fewer when shown smaller (less to draw)
+    const Q = Math.min(R, Math.max(4, Math.round(S.tile * (window.devicePixelRatio || 1))));
+    const s = S.tile / Q, width = Math.max(200, stage.clientWidth - 4) / s, PITCH = Q + Math.max(1, Math.round(Q / 16));
     const tiles = [], labels = [];
     if (S.sort || !AX.length) {
       const cols = Math.max(1, Math.floor(width / PITCH));
       ids.forEach((i, k) => tiles.push({ i, x: (k % cols) * PITCH, y: Math.floor(k / cols) * PITCH }));
       const W = Math.min(ids.length, cols) * PITCH, H = Math.ceil(ids.length / cols) * PITCH;
-      return { tiles, labels, W: Math.max(W, 1), H: Math.max(H, 1), s };
+      return { tiles, labels, W: Math.max(W, 1), H: Math.max(H, 1), s, Q };
     }
     const panels = new Map();
     for (const i of ids) { const k = pageKey(i); if (!panels.has(k)) panels.set(k, []); panels.get(k).push(i); }
@@ -132,8 +134,8 @@
       if (pt) labels.push({ text: pageName(members[0]), x, y, w: pw, cls: 'jv-panel' });
       if (rowA >= 0 || colA >= 0) labels.push({ text: [S.rows, S.cols].filter((a) => a).join(' \\ '), x, y: y + pt, w: hw - 4 / s, right: true, cls: 'jv-corner' });
       cv.forEach((c, k) => colA >= 0 && labels.push({ text: fmt(D.axes[S.cols][c]), x: x + hw + k * PITCH, y: y + pt,
-                                                      w: R, center: true, title: `${S.cols} = ${fmt(D.axes[S.cols][c])}` }));
-      rv.forEach((r, k) => rowA >= 0 && labels.push({ text: fmt(D.axes[S.rows][r]), x, y: y + pt + th + k * PITCH + R / 2 - 7 / s,
+                                                      w: Q, center: true, title: `${S.cols} = ${fmt(D.axes[S.cols][c])}` }));
+      rv.forEach((r, k) => rowA >= 0 && labels.push({ text: fmt(D.axes[S.rows][r]), x, y: y + pt + th + k * PITCH + Q / 2 - 7 / s,
                                                       w: hw - 4 / s, right: true, title: `${S.rows} = ${fmt(D.axes[S.rows][r])}` }));
       for (const i of members) {
         const r = rv.indexOf(rowA >= 0 ? D.index[i][rowA] : 0), c = cv.indexOf(colA >= 0 ? D.index[i][colA] : 0);
@@ -141,7 +143,7 @@
       }
       x += pw + pg; W = Math.max(W, x - pg); rowH = Math.max(rowH, ph);
     }
-    return { tiles, labels, W: Math.max(W, 1), H: Math.max(y + rowH, 1), s };
+    return { tiles, labels, W: Math.max(W, 1), H: Math.max(y + rowH, 1), s, Q };
   }
 
   /* ---------- drawing ---------- */
@@ -151,6 +153,9 @@
     const L = layout(ids);
     S.layout = L;
     S.shown = L.tiles.map((t) => t.i);
+    S.pick = new Int32Array(L.Q * L.Q);  // tile pixel -> surface pixel (nearest; rows flipped: row 0 is the bottom)
+    for (let r = 0; r < L.Q; r++) for (let c = 0; c < L.Q; c++)
+      S.pick[r * L.Q + c] = (R - 1 - Math.floor((r + 0.5) * R / L.Q)) * R + Math.floor((c + 0.5) * R / L.Q);
     const W = Math.ceil(L.W), H = Math.ceil(L.H), s = L.s;
     surf.width = W; surf.height = H;
     surf.style.width = W * s + 'px'; surf.style.height = H * s + 'px';
@@ -179,18 +184,25 @@
   function draw() {
     const a = frames[S.frame];
     if (!a || !S.layout) return false;
-    const L = S.layout, W = surf.width, e = epochNow();
+    const L = S.layout, W = surf.width, e = epochNow(), Q = L.Q, pick = S.pick;
     for (const t of L.tiles) {
       const i = t.i, base = t.y * W + t.x;
       if (flagged(D.diverged[t.i], e)) {
         const grey = LUT[256];
-        for (let r = 0; r < R; r++) image32.fill(grey, base + r * W, base + r * W + R);
+        for (let r = 0; r < Q; r++) image32.fill(grey, base + r * W, base + r * W + Q);
         continue;
       }
       const off = i * PIX;
-      for (let r = 0; r < R; r++) {  // row 0 of a surface is the bottom of the tile
-        const src = off + (R - 1 - r) * R, dst = base + r * W;
-        for (let c = 0; c < R; c++) image32[dst + c] = LUT[a[src + c]];
+      if (Q === R) {
+        for (let r = 0; r < R; r++) {  // row 0 of a surface is the bottom of the tile
+          const src = off + (R - 1 - r) * R, dst = base + r * W;
+          for (let c = 0; c < R; c++) image32[dst + c] = LUT[a[src + c]];
+        }
+      } else {
+        for (let r = 0, q = 0; r < Q; r++) {
+          const dst = base + r * W;
+          for (let c = 0; c < Q; c++, q++) image32[dst + c] = LUT[a[off + pick[q]]];
+        }
       }
     }
     surfCtx.putImageData(image, 0, 0);
@@ -206,7 +218,7 @@
     for (const t of S.layout.tiles) {
       const dv = flagged(D.diverged[t.i], e), ex = flagged(D.exploded[t.i], e);
       if (!dv && !ex && t.i !== S.hover) continue;
-      const x = t.x * s, y = t.y * s, w = R * s;
+      const x = t.x * s, y = t.y * s, w = S.layout.Q * s;
       ctx.strokeStyle = dv ? '#c0392b' : ex ? '#e67e22' : '#111';
       ctx.strokeRect(x + 1, y + 1, w - 2, w - 2);
       if (dv) { ctx.beginPath(); ctx.moveTo(x + w * .3, y + w * .3); ctx.lineTo(x + w * .7, y + w * .7);
@@ -229,14 +241,15 @@
     const ctx = pointsCanvas.getContext('2d');
     ctx.clearRect(0, 0, pointsCanvas.width, pointsCanvas.height);
     if (S.tile < 56 || !showPoints.checked) return;
-    const dpr = window.devicePixelRatio || 1, s = S.layout.s * dpr, size = Math.round(R * s);
+    const dpr = window.devicePixelRatio || 1, s = S.layout.s * dpr, size = Math.round(S.layout.Q * s);
     const sprites = D.datasets.map((ds) => pointSprite(ds, size));
     for (const t of S.layout.tiles) ctx.drawImage(sprites[D.dataIndex[t.i]], Math.round(t.x * s), Math.round(t.y * s));
   }
   function tileAt(ev) {
     const rect = stack.getBoundingClientRect(), s = S.layout.s;
     const x = (ev.clientX - rect.left) / s, y = (ev.clientY - rect.top) / s;
-    for (const t of S.layout.tiles) if (x >= t.x && x < t.x + R && y >= t.y && y < t.y + R) return t.i;
+    const Q = S.layout.Q;
+    for (const t of S.layout.tiles) if (x >= t.x && x < t.x + Q && y >= t.y && y < t.y + Q) return t.i;
     return -1;
   }
 
@@ -708,10 +721,13 @@
   const decoding = new Array(NF);
   decoding[NF - 1] = inflate(NF - 1);
   const ready = decoding[NF - 1].then(async () => {
+    timing.first = performance.now();
     relayout();
     renderFilters();
+    timing.drawn = performance.now();
     for (let k = 0; k < NF - 1; k++) decoding[k] = inflate(k);
     await Promise.all(decoding);
+    timing.all = performance.now();
     setTimeout(renderView, 0);
   });
   ready.catch((e) => errors.push(String(e)));
@@ -719,7 +735,7 @@
   window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => S.layout && relayout(), 150); });
 
   window.jaxvizExplorer = {
-    ready, models: N, epochs: D.epochs.slice(), errors, resolution: R, thinned: D.thinned,
+    ready, models: N, epochs: D.epochs.slice(), errors, timing, resolution: R, thinned: D.thinned,
     setEpoch: (e) => setFrame(frameOf(e)),
     sortBy: (metric, descending = false) => { applySort(metric, descending); return Promise.resolve(); },
     filter: (spec) => { applyFilter(spec); return Promise.resolve(); },
@@ -732,5 +748,11 @@
       return v === 255 ? NaN : v / 254;
     },
     open: (i) => openModal(i), close: () => closeModal(),
+    tileRect: (i) => {  // where model i's tile is on screen (client pixels), or null if not shown
+      const t = S.layout.tiles.find((u) => u.i === i);
+      if (!t) return null;
+      const r = stack.getBoundingClientRect(), s = S.layout.s;
+      return { x: r.left + t.x * s, y: r.top + t.y * s, w: S.layout.Q * s, h: S.layout.Q * s };
+    },
   };
 })();
