@@ -126,8 +126,18 @@ def test_history_and_summary_figures(exploding, tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "h.png").size == tuple(int(v * 100) for v in fig.get_size_inches())
-    fig = exploding.plot_history("val_accuracy", by="lr")
-    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"lr = 0.05", "lr = 5"}
+    fig = exploding.plot_history("val_accuracy", by="lr")  # one median per lr (2 values: a legend)
+    assert len(fig.axes[0].lines) == 2 and len(fig.axes[0].collections) == 2  # + interquartile bands
+    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"lr = 0.05 (2)", "lr = 5 (2)"}
+    wide = jaxviz.sweep(lr=[0.001, 0.01, 0.1, 1.0], seed=[0, 1], epochs=3, resolution=8, progress=False)
+    fig = wide.plot_history("loss", by="lr")  # log-spaced: a log colour bar, not a legend
+    assert fig.axes[0].get_legend() is None and len(fig.axes[0].lines) == 4
+    assert fig.axes[1].get_ylabel() == "lr (log scale)" and fig.axes[1].get_yscale() == "log"
+    median = np.nanmedian(wide.metrics["loss"][[i for i, c in enumerate(wide.configs) if c["lr"] == 0.1]], axis=0)
+    assert np.allclose(fig.axes[0].lines[2].get_ydata(), median)
+    fig = wide.plot_summary("val_loss")  # the non-replicate axis across; seed aggregated, spread noted
+    assert fig.axes[0].get_xlabel() == "lr" and fig.axes[0].get_ylabel() == ""
+    assert "mean over seed" in fig.axes[0].get_title() and "±" in fig.axes[0].texts[0].get_text()
     fig = exploding.plot_summary("val_accuracy")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "kr" and ax.get_ylabel() == "lr"
