@@ -26,11 +26,21 @@ def run():
                         resolution=16, progress=False)
 
 
+def _no_browser(reason: str):
+    """Skip where no browser can be installed; fail in CI (.ci/run sets JAXVIZ_REQUIRE_BROWSER=1)."""
+    if os.environ.get("JAXVIZ_REQUIRE_BROWSER"):
+        pytest.fail(f"the explorer tests need a browser: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _no_browser("playwright is not installed (pip install -e .[dev])")
     if not CHROMIUM:
-        pytest.skip("no Chromium browser installed (apt-get install -y chromium; .ci/run does)")
+        _no_browser("no Chromium browser installed (apt-get install -y chromium; .ci/run does)")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM)
         yield b
@@ -165,9 +175,21 @@ def test_thinned_page_says_so(run, browser, tmp_path):
     pg.close()
 
 
-def test_explore_inline_and_files(run, tmp_path):
+def test_explore_inline_runs_in_a_notebook_output(run, browser, tmp_path):
+    """A notebook shows ``run.explore()`` as an iframe (srcdoc): its script runs inside it."""
     shown = run.explore()
     assert shown.data.startswith("<iframe srcdoc=") and "jaxvizExplorer" in shown.data
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<html><body><h1>a notebook</h1>{shown.data}</body></html>")
+    pg = browser.new_page()
+    requests = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto(host.as_uri())
+    frame = pg.frames[1]
+    frame.evaluate("window.jaxvizExplorer.ready")
+    assert frame.evaluate("[window.jaxvizExplorer.drawn(), window.jaxvizExplorer.errors]") == [len(run.configs), []]
+    assert [u for u in requests if not u.startswith(ALLOWED)] == []
+    pg.close()
     with pytest.raises(ValueError, match=r"path must end in .html. Got '.*x.png' instead."):
         run.explore(tmp_path / "x.png")
 
