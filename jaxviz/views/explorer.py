@@ -148,6 +148,11 @@ def _asset(name: str) -> str:
     return resources.files("jaxviz.views").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def _script() -> str:
+    """explorer.js with the analysis views (explorer_views.js) put in its scope."""
+    return _asset("explorer.js").replace("/*@VIEWS@*/", _asset("explorer_views.js"))
+
+
 def explorer_html(run, *, title: str | None = None, budget: int = RAW_BUDGET) -> str:
     """The explorer page of ``run`` as one HTML string (script, style and data inline).
 
@@ -170,7 +175,7 @@ def explorer_html(run, *, title: str | None = None, budget: int = RAW_BUDGET) ->
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(payload['title'])}</title><style>{_asset('explorer.css')}</style></head>"
             f'<body><div id="jv-root"></div>\n<script type="application/json" id="jv-data">{data}</script>\n'
-            f"{chunks}\n<script>{_asset('explorer.js')}</script></body></html>\n")
+            f"{chunks}\n<script>{_script()}</script></body></html>\n")
 
 
 def write_explorer(run, path, **options) -> Path:
