@@ -142,6 +142,17 @@ def test_views_link_to_the_tiles(run, page):
                                                     if c["lr"] == 0.05 and c["kr"] == 0.0]
     page.click("button[data-tab=table]")
     assert page.locator(".jv-table tr").count() == 1 + 2
+    csv_two = handle(page, "h.csv()").splitlines()
+    handle(page, "h.filter({})")
+    page.click("button[data-tab=parallel]")  # brush the top quarter of the lr axis: lr 5 only
+    box = page.locator(".jv-view canvas").bounding_box()
+    page.mouse.move(box["x"] + 50, box["y"] + 29)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 50, box["y"] + 28 + 0.25 * (320 - 68), steps=4)
+    page.mouse.up()
+    assert sorted(handle(page, "h.visible()")) == [i for i, c in enumerate(run.configs) if c["lr"] == 5.0]
+    handle(page, "h.filter({lr: [0.05], kr: [0]})")
+    page.click("button[data-tab=table]")
     csv = handle(page, "h.csv()").splitlines()
     assert csv[0].startswith("model,lr,kr,seed,") and len(csv) == 3
     with page.expect_download() as download:

@@ -368,8 +368,8 @@
     return v === w || String(v) === String(w) || (typeof v === 'number' && typeof w === 'number' && Math.abs(v - w) <= 1e-12 * Math.max(1, Math.abs(v)));
   }
   function applyFilter(spec) {
-    S.axisFilter = {};
-    if (!spec || !Object.keys(spec).length) S.ranges = {};
+    S.axisFilter = {};  // the filter becomes exactly spec: axis values, no metric ranges or brushes
+    S.ranges = {};
     for (const [a, vals] of Object.entries(spec || {})) {
       if (!AX.includes(a)) throw new Error(`filter: axis must be one of ${AX.join(', ')}. Got ${a} instead.`);
       const set = new Set();

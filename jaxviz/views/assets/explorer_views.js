@@ -143,6 +143,7 @@
       if (!drag) return;
       const key = PC[drag.k], T = (y) => Math.max(0, Math.min(1, 1 - (y - top) / (h - top - bot)));
       let [a, b] = [T(drag.y0), T(drag.y1)].sort((p, q) => p - q);
+      if (a < 0.02) a = 0; if (b > 0.98) b = 1;  // a brush to the end of an axis takes the end
       drag = null;
       if (b - a < 0.01) delete S.ranges[key];
       else if (key.startsWith('axis:')) S.ranges[key] = [a - 1e-9, b + 1e-9];
