@@ -413,15 +413,22 @@
     modal.textContent = ''; modal.append(card);
   }
   function curveSvg(ids, metrics, title) {
-    const w = 520, h = 190, pad = 36, ns = 'http://www.w3.org/2000/svg';
-    const pts = metrics.map((m) => Array.from({ length: E }, (_, k) => value(m, ids[0], k + 1)));
-    const all = pts.flat().filter(Number.isFinite);
+    const w = 540, h = 190, pad = 58, ns = 'http://www.w3.org/2000/svg';
+    let pts = metrics.map((m) => Array.from({ length: E }, (_, k) => value(m, ids[0], k + 1)));
+    let all = pts.flat().filter(Number.isFinite);
     let lo = Math.min(...all, Infinity), hi = Math.max(...all, -Infinity);
+    const log = lo > 0 && hi / lo > 100;  // a loss over decades: log scale, so the early epochs still show
+    if (log) {
+      pts = pts.map((p) => p.map((v) => Math.log10(v)));
+      all = pts.flat().filter(Number.isFinite); lo = Math.min(...all); hi = Math.max(...all);
+      title += ', log scale';
+    }
+    const label = (v) => fmt(log ? 10 ** v : v);
     if (!all.length) { lo = 0; hi = 1; } if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
     const X = (k) => pad + (k / Math.max(1, E - 1)) * (w - pad - 10), Y = (v) => h - 22 - ((v - lo) / (hi - lo)) * (h - 36);
     let body = `<text x="${pad}" y="11" font-size="11" fill="#333">${title} (solid: train, dashed: test)</text>`;
     body += `<line x1="${pad}" y1="${h - 22}" x2="${w - 10}" y2="${h - 22}" stroke="#bbb"/><text x="${w - 10}" y="${h - 6}" font-size="10" text-anchor="end" fill="#666">epoch ${E}</text><text x="${pad}" y="${h - 6}" font-size="10" fill="#666">1</text>`;
-    body += `<text x="${pad - 4}" y="${Y(hi) + 4}" font-size="10" text-anchor="end" fill="#666">${fmt(hi)}</text><text x="${pad - 4}" y="${Y(lo)}" font-size="10" text-anchor="end" fill="#666">${fmt(lo)}</text>`;
+    body += `<text x="${pad - 4}" y="${Y(hi) + 4}" font-size="10" text-anchor="end" fill="#666">${label(hi)}</text><text x="${pad - 4}" y="${Y(lo)}" font-size="10" text-anchor="end" fill="#666">${label(lo)}</text>`;
     pts.forEach((p, j) => {
       const d = p.map((v, k) => (Number.isFinite(v) ? `${X(k)},${Y(v)}` : null)).filter((x) => x).join(' ');
       body += `<polyline fill="none" stroke="${j ? '#c0392b' : '#1f4e9c'}" stroke-width="1.8" ${j ? 'stroke-dasharray="5 3"' : ''} points="${d}"/>`;
