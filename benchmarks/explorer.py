@@ -89,7 +89,8 @@ def measure(run, page_path: Path) -> dict:
 def record(models: int, out: dict) -> None:
     lines = [
         f"\n## Explorer page, {models:,} models (benchmarks/explorer.py, {time.strftime('%Y-%m-%d')})\n",
-        "Headless Chromium (Debian package) via Playwright on this machine; times measured inside the page.\n",
+        "Headless Chromium (Debian package) via Playwright on this machine; times measured inside the page "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring).\n",
         "| what | value |", "|---|---|",
         f"| explorer.html | {out['file_mb']:.1f} MB (written in {out['write_s']:.1f} s) |",
         f"| ready after navigation | {out['ready_ms'] / 1000:.2f} s |",

@@ -516,13 +516,13 @@
 
   /* ---------- start ---------- */
   const decoding = new Array(NF);
-  decoding[NF - 1] = inflate(NF - 1);
+  decoding[NF - 1] = inflate(NF - 1);  // the frame shown first, here; the others meanwhile in the workers
+  for (let k = 0; k < NF - 1; k++) decoding[k] = inflate(k, true);
   const ready = decoding[NF - 1].then(async () => {
     timing.first = performance.now();
     relayout();
     renderFilters();
     timing.drawn = performance.now();
-    for (let k = 0; k < NF - 1; k++) decoding[k] = inflate(k, true);
     await Promise.all(decoding);
     timing.all = performance.now();
     for (const w of workers) w.terminate();
