@@ -174,7 +174,7 @@
   }
 
   /* ---------- drawing ---------- */
-  let surf, surfCtx, image, image32, pointsCanvas, marksCanvas, labelLayer, stack, stage;
+  let native, surf, surfCtx, image, image32, pointsCanvas, marksCanvas, labelLayer, stack, stage;
   function relayout() {
     const ids = order();
     const L = layout(ids);
@@ -184,7 +184,12 @@
     for (let r = 0; r < L.Q; r++) for (let c = 0; c < L.Q; c++)
       S.pick[r * L.Q + c] = (R - 1 - Math.floor((r + 0.5) * R / L.Q)) * R + Math.floor((c + 0.5) * R / L.Q);
     const W = Math.ceil(L.W), H = Math.ceil(L.H), s = L.s;
-    surf.width = W; surf.height = H;
+    // Tiles shown larger than their surface are scaled per tile (no blur across the gaps), from a
+    // native-size canvas; smaller ones are sampled down as they are written (S.pick).
+    const dpr0 = window.devicePixelRatio || 1;
+    S.up = s * dpr0 > 1.01;
+    native.width = W; native.height = H;
+    surf.width = S.up ? Math.ceil(W * s * dpr0) : W; surf.height = S.up ? Math.ceil(H * s * dpr0) : H;
     surf.style.width = W * s + 'px'; surf.style.height = H * s + 'px';
     stack.style.width = W * s + 'px'; stack.style.height = H * s + 'px';
     image = surfCtx.createImageData(W, H);
@@ -211,7 +216,7 @@
   function draw() {
     const a = frames[S.frame];
     if (!a || !S.layout) return false;
-    const L = S.layout, W = surf.width, e = epochNow(), Q = L.Q, pick = S.pick;
+    const L = S.layout, W = native.width, e = epochNow(), Q = L.Q, pick = S.pick;
     for (const t of L.tiles) {
       const i = t.i, base = t.y * W + t.x;
       if (flagged(D.diverged[t.i], e)) {
@@ -232,7 +237,20 @@
         }
       }
     }
-    surfCtx.putImageData(image, 0, 0);
+    if (S.up) {  // each tile through its own small canvas: scaling a whole image clamps at its edges
+      const k = L.s * (window.devicePixelRatio || 1);
+      if (!S.one || S.one.width !== Q) {
+        S.one = document.createElement('canvas'); S.one.width = S.one.height = Q;
+        S.oneImage = new ImageData(Q, Q); S.one32 = new Uint32Array(S.oneImage.data.buffer);
+      }
+      const oneCtx = S.one.getContext('2d');
+      surfCtx.imageSmoothingEnabled = true;
+      for (const t of L.tiles) {
+        for (let r = 0, base = t.y * W + t.x; r < Q; r++) S.one32.set(image32.subarray(base + r * W, base + r * W + Q), r * Q);
+        oneCtx.putImageData(S.oneImage, 0, 0);
+        surfCtx.drawImage(S.one, t.x * k, t.y * k, Q * k, Q * k);
+      }
+    } else surfCtx.putImageData(image, 0, 0);
     drawMarks(e);
     S.drawn = L.tiles.length;
     epochEl.textContent = `epoch ${e} / ${D.epochs[NF - 1]}`;
@@ -477,6 +495,7 @@
   stage = $('div', { class: 'jv-stage' });
   stack = $('div', { class: 'jv-stack' });
   surf = $('canvas', { class: 'jv-surf' }); surfCtx = surf.getContext('2d');
+  native = document.createElement('canvas');
   pointsCanvas = $('canvas'); marksCanvas = $('canvas'); labelLayer = $('div', { class: 'jv-labels' });
   stack.append(surf, pointsCanvas, marksCanvas, labelLayer); stage.append(stack);
   stack.addEventListener('mousemove', (ev) => {

@@ -74,7 +74,7 @@
       });
       table.append(tr);
     });
-    el.append(table, $('p', { class: 'jv-hint', text: `final ${NICE[V.metric]}, ${V.agg} over ${over.length ? over.join(', ') : 'nothing'} per cell`
+    el.append(table, $('p', { class: 'jv-hint', text: `final ${NICE[V.metric]}` + (over.length ? `, ${V.agg} over ${over.join(', ')} per cell` : ', one model per cell')
       + (over.length ? ` (diverged models left out and counted); small text: interquartile range over the ${over.join(', ')} replicates` : '') }));
   };
 
