@@ -185,12 +185,16 @@
     }));
     const all = bands.flat(2).filter(Number.isFinite);
     let lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
+    const log = lo > 0 && hi / lo > 30;  // losses over decades: a log axis keeps the good models apart
+    const tf = log ? Math.log10 : (v) => v;
+    if (log) { lo = tf(lo); hi = tf(hi); }
     if (hi - lo < 1e-9) { hi += .5; lo -= .5; }
-    const X = (k) => pad + k / Math.max(1, E - 1) * (w - pad - 12), Y = (v) => h - 28 - (v - lo) / (hi - lo) * (h - 44);
+    const X = (k) => pad + k / Math.max(1, E - 1) * (w - pad - 12), Y = (v) => h - 28 - (tf(v) - lo) / (hi - lo) * (h - 44);
+    const untf = (v) => (log ? 10 ** v : v);
     const col = (k) => ramp(vals.length > 1 ? (D.log[V.by] ? pcPos(a, k) : k / (vals.length - 1)) * 0.9 : 0.4);
     let body = `<line x1="${pad}" y1="${h - 28}" x2="${w - 12}" y2="${h - 28}" stroke="#bbb"/><line x1="${pad}" y1="16" x2="${pad}" y2="${h - 28}" stroke="#bbb"/>`;
-    body += `<text x="${pad - 4}" y="${Y(hi) + 4}" font-size="10" text-anchor="end">${fmt(hi)}</text><text x="${pad - 4}" y="${Y(lo)}" font-size="10" text-anchor="end">${fmt(lo)}</text>`;
-    body += `<text x="${(w + pad) / 2}" y="${h - 6}" font-size="11" text-anchor="middle">epoch (1 to ${E})</text><text x="${pad}" y="11" font-size="11">${NICE[m]}</text>`;
+    body += `<text x="${pad - 4}" y="${Y(untf(hi)) + 4}" font-size="10" text-anchor="end">${fmt(untf(hi))}</text><text x="${pad - 4}" y="${Y(untf(lo))}" font-size="10" text-anchor="end">${fmt(untf(lo))}</text>`;
+    body += `<text x="${(w + pad) / 2}" y="${h - 6}" font-size="11" text-anchor="middle">epoch (1 to ${E})</text><text x="${pad}" y="11" font-size="11">${NICE[m]}${log ? ' (log scale)' : ''}</text>`;
     bands.forEach((band, g) => {
       if (!groups[g].length) return;
       const up = [], down = [], mid = [];
