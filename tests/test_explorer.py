@@ -110,6 +110,12 @@ def test_scrub_sort_filter(run, page):
     assert sorted(shown) == [i for i, c in enumerate(run.configs) if c["lr"] == 0.5 and c["kr"] == 3.0]
     assert handle(page, "h.drawn()") == len(shown)
     assert sorted(handle(page, "h.filter({}).then(() => h.visible())")) == list(range(n))
+    low = float(np.nanmedian(acc))  # a metric range from the filter panel: test accuracy >= the median
+    box = page.locator(".jv-range").first.locator("input").first
+    box.fill(str(low))
+    box.dispatch_event("change")
+    assert sorted(handle(page, "h.visible()")) == [i for i in range(n) if acc[i] >= low]
+    assert sorted(handle(page, "h.filter({}).then(() => h.visible())")) == list(range(n))
 
 
 def test_click_enlarges_with_learning_curves_and_marks_show(run, page, tmp_path):
@@ -215,3 +221,15 @@ def test_cli_explore_writes_the_page(run, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "jaxviz.cli", "explore", str(tmp_path / "nothing")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("jaxviz: error: directory must hold a saved run")
+
+
+@pytest.mark.slow
+def test_cli_run_writes_explorer_html_into_the_run_folder(tmp_path, capsys):
+    from jaxviz.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--grid", "lr=0.1,0.5", "--set", "epochs=2", "--resolution", "8", "--format", "gif",
+                 "--out", str(out)]) == 0
+    assert "explorer.html" in capsys.readouterr().out
+    page = (out / "explorer.html").read_text()
+    assert "window.jaxvizExplorer" in page and 'id="jv-frame-2"' in page  # frames of epochs 0, 1, 2

@@ -8,7 +8,8 @@ table on a canvas. A run too large for :data:`MAX_BYTES` is thinned (resolution 
 frames dropped) and the page says so.
 
 Everything the page computes from numbers is small (final metrics, learning curves); what needs
-a library (random-forest parameter importance) is computed here with scikit-learn.
+a library (random-forest parameter importance, :func:`jaxviz.analysis.importance`) is computed in
+Python with scikit-learn when the page is written.
 """
 
 from __future__ import annotations
@@ -116,11 +117,10 @@ def _points(run) -> list[dict[str, Any]]:
     return sets
 
 
-def _payload(run, frames: list[int], resolution: int) -> dict[str, Any]:
+def _payload(run, frames: list[int], resolution: int, importance) -> dict[str, Any]:
     axes = {a: [_jsonable(v) for v in vals] for a, vals in run.axes.items()}
     fixed = {k: _jsonable(v) for k, v in run.hp.items() if k not in run.axes}
     index = [[run.axes[a].index(c[a]) for a in run.axes] for c in run.configs]
-    importance = {m: analysis.importance(run, m) for m in ("val_accuracy", "val_loss")}
     thinned = []
     full_res = run.surfaces.shape[-1]
     if resolution != full_res:
@@ -163,13 +163,18 @@ def explorer_html(run, *, title: str | None = None, budget: int = RAW_BUDGET) ->
         >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<script")[0]
         (True, False)
     """
-    frames, resolution = thinning(*run.surfaces.shape[:2], run.surfaces.shape[-1], budget)
-    payload = _payload(run, frames, resolution)
+    importance = {m: analysis.importance(run, m) for m in ("val_accuracy", "val_loss")}
+    while True:  # thin until the page fits MAX_BYTES (the raw budget is a first guess at that)
+        frames, resolution = thinning(*run.surfaces.shape[:2], run.surfaces.shape[-1], budget)
+        chunks = "\n".join(f'<script type="application/x-jaxviz-frame" id="jv-frame-{k}">'
+                           f"{_pack_frame(_codes(run.surfaces[:, f], resolution))}</script>"
+                           for k, f in enumerate(frames))
+        if len(chunks) <= MAX_BYTES - 5_000_000 or (resolution <= 32 and len(frames) <= 2):
+            break
+        budget //= 2
+    payload = _payload(run, frames, resolution, importance)
     n = len(run.configs)
     payload["title"] = title or f"jaxviz explorer: {n} model{'s' if n != 1 else ''}"
-    chunks = "\n".join(f'<script type="application/x-jaxviz-frame" id="jv-frame-{k}">'
-                       f"{_pack_frame(_codes(run.surfaces[:, f], resolution))}</script>"
-                       for k, f in enumerate(frames))
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
