@@ -507,13 +507,19 @@
   });
   stack.addEventListener('mouseleave', () => { tip.style.display = 'none'; S.hover = -1; drawMarks(epochNow()); });
   stack.addEventListener('click', (ev) => { const i = tileAt(ev); if (i >= 0) openModal(i); });
-  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeModal(); });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') closeModal();
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test((ev.target && ev.target.tagName) || '');
+    if (!typing && (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight')) {  // step through the epochs
+      play(false); setFrame(S.frame + (ev.key === 'ArrowRight' ? 1 : -1)); ev.preventDefault();
+    }
+  });
   const fixed = Object.entries(D.fixed).map(([k, v]) => `${k}=${fmt(v)}`).join('  ');
   const legend = $('div', { class: 'jv-legend' },
     $('span', {}, $('span', { class: 'jv-swatch', style: 'background:linear-gradient(90deg,#b2182b,#f7f7f7,#2166ac)' }), 'P(class 1): red 0 → blue 1'),
     $('span', {}, $('span', { class: 'jv-swatch', style: 'border:2px solid #c0392b' }), 'diverged (loss NaN/inf)'),
     $('span', {}, $('span', { class: 'jv-swatch', style: 'border:2px solid #e67e22' }), 'exploded (outputs saturated)'),
-    $('span', { text: 'hover: settings and metrics · click: enlarge with learning curves' }));
+    $('span', { text: 'hover: settings and metrics · click: enlarge with learning curves · ← →: epochs' }));
   const tabs = $('div', { class: 'jv-tabs' });
   const TABS = [['summary', 'Summary heatmap'], ['parallel', 'Parallel coordinates'], ['importance', 'Parameter importance'],
                 ['curves', 'Learning curves'], ['table', 'Table']];
