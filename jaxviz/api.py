@@ -37,7 +37,7 @@ def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
         >>> epochs_of({"epochs": [5, 20]})
         20
     """
-    return max(c["epochs"] for c in make_grid(hp, **overrides).configs)
+    return max(make_grid(hp, **overrides).values("epochs"))
 
 
 def check_data(data):
