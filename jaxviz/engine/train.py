@@ -34,7 +34,7 @@ from jaxviz.engine.model import (
 )
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.optim import OptState, init_opt_state, update
-from jaxviz.engine.devices import MODEL_AXIS, model_block, model_mesh, pad_rows, place, to_host
+from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 
 __all__ = [
     "EPSILON",
@@ -383,7 +383,7 @@ class _Layout(NamedTuple):
 
 
 def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str) -> _Layout:
-    devices = list(jax.devices() if devices is None else devices)
+    devices = layout_devices(devices)
     d, block = len(devices), model_block(devices[0].platform)
     unit = d * block  # every device gets whole blocks, at least two (see run_epochs)
     chunk = chunk or unit * max(2, -(-n // unit))

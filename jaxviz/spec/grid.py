@@ -118,6 +118,20 @@ class Configs(Sequence):
 
     __hash__ = None  # mutable-looking like a list
 
+    def column(self, key: str) -> np.ndarray:
+        """Every model's ``key`` value as one NumPy array, without building the dicts.
+
+        Example:
+            >>> make_grid(lr=[0.1, 0.5], epochs=[3, 4]).configs.column("epochs").tolist()
+            [3, 4, 3, 4]
+        """
+        if key not in self._axes:
+            return np.full(self._n, self._fixed[key])
+        names = list(self._axes)
+        inner = math.prod(len(self._axes[k]) for k in names[names.index(key) + 1:])
+        index = (np.arange(self._n, dtype=np.int64) // inner) % len(self._axes[key])
+        return np.asarray(self._axes[key])[index]
+
     def __repr__(self) -> str:
         return f"Configs({self._n} models, axes {list(self._axes)})"
 
