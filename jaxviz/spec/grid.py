@@ -225,8 +225,8 @@ class Grid:
         """Shapes of the program, given the training-set size of each of :meth:`dataset_keys`."""
         sizes = np.asarray(n_train, np.int64)
         # the most batches of any (dataset, batch size) pair the grid holds
-        data, bs = np.unique(self.data_index()), np.asarray(self.values("batch_size"), np.int64)
-        n = sizes[data][:, None]
+        bs = np.asarray(self.values("batch_size"), np.int64)
+        n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         return Static(
@@ -336,7 +336,7 @@ def _long_axis(key: str, values) -> list[Any] | None:
     default = HP_DEFAULTS.get(key)
     if isinstance(default, bool) or not isinstance(default, (int, float)) or len(values) < _LONG_AXIS:
         return None
-    kinds = {type(v) for v in values}
+    kinds = set(map(type, values))
     if not kinds <= {int, float}:
         return None
     a = np.asarray(values)
@@ -349,7 +349,8 @@ def _long_axis(key: str, values) -> list[Any] | None:
     except ValueError:
         return None
     out = a.astype(type(default))
-    if len(np.unique(out)) != len(out):
+    ordered = np.sort(out)
+    if (ordered[1:] == ordered[:-1]).any():
         return None
     return out.tolist()
 
