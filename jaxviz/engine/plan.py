@@ -129,7 +129,7 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
               record: str = "history", orders: int = 1, blocks: int = 1) -> _Need:
     """The memory of a run, by part. ``orders``: distinct (seed, size) batch orders; ``blocks``:
     model blocks trained at once (one per device)."""
-    from jaxviz.engine.train import TEST_CHUNK
+    from jaxviz.engine.steps import TEST_CHUNK
 
     n_train, n_test, n_sets = n_data
     p = _n_params(static)
