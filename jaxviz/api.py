@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from jaxviz.analysis import METRICS, marked_models
 from jaxviz.results import Run
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
-from jaxviz.spec.grid import make_grid, with_dataset
+from jaxviz.spec.grid import MIN_MODELS, make_grid, with_dataset
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
@@ -37,7 +37,7 @@ def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
         >>> epochs_of({"epochs": [5, 20]})
         20
     """
-    return max(c["epochs"] for c in make_grid(hp, **overrides).configs)
+    return max(make_grid(hp, **overrides).values("epochs"))
 
 
 def check_data(data):
@@ -103,13 +103,27 @@ def _advance(bar, model_epochs: int) -> None:
     bar.update(min(model_epochs, bar.total) - bar.n)
 
 
-def _prepare(hp, resolution, frames, data, memory, devices, overrides):
-    """Everything a sweep decides before compiling: validated grid, data, shapes and plan."""
+class _Prepared(NamedTuple):
+    """Everything a sweep decides before compiling."""
+
+    grid: Any
+    datasets: list
+    static: Any
+    table: Any
+    devices: list
+    plan: Any
+    record: str
+
+
+def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history") -> _Prepared:
+    """Validated grid, data, shapes and plan; nothing per model is built (the plan refuses what
+    cannot fit first, so an absurd grid is refused at once)."""
     from jaxviz.data import dataset_from_arrays, load_dataset, pack
     from jaxviz.engine.devices import layout_devices, model_block
     from jaxviz.engine.plan import make_plan
-    from jaxviz.engine.train import chunk_length
+    from jaxviz.engine.train import check_record, chunk_length
 
+    record = check_record(record)
     custom = None
     if data is not None:
         if "dataset" in {**(hp or {}), **overrides}:
@@ -119,22 +133,28 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides):
     if custom is not None:
         grid = with_dataset(grid, custom.name)
     resolution = check_resolution(resolution)
-    epochs = max(c["epochs"] for c in grid.configs)
+    epochs = max(grid.values("epochs"))
     frames = check_frames(frames, epochs)
     memory = check_memory(memory)
-    datasets = [custom if custom is not None else load_dataset(*k) for k in grid.dataset_keys()]
-    n_train = [len(d.y_train) for d in datasets]
-    static = grid.static(n_train)
-    hparams = grid.hparams(n_train)
     devices = layout_devices(devices)
+    keys = grid.dataset_keys()
+    datasets = [custom if custom is not None else load_dataset(*k) for k in keys]
+    static = grid.static([len(d.y_train) for d in datasets])
     table = pack(datasets)
-    plan = make_plan(len(np.asarray(hparams.lr)), static, (table.x_train.shape[1], table.x_test.shape[1], len(datasets)),
-                     frames, resolution, chunk_length(epochs), len(devices), memory, model_block(devices[0].platform))
-    return grid, datasets, static, hparams, table, devices, plan
+    n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))
+    orders = len(grid.values("seed")) * len(keys)  # distinct batch orders, at most
+    plan = make_plan(max(grid.n_models, MIN_MODELS), static, n_data, frames, resolution, chunk_length(epochs),
+                     len(devices), memory, model_block(devices[0].platform), record, orders)
+    return _Prepared(grid, datasets, static, table, devices, plan, record)
+
+
+def _notes(grid) -> None:
+    for line in grid.notes:
+        print(line, file=sys.stderr)
 
 
 def plan_sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None, data=None,
-               memory: int | None = None, devices=None, **overrides: Any):
+               memory: int | None = None, devices=None, record: str = "history", **overrides: Any):
     """What :func:`sweep` with these arguments would need and how it would run, without training
     or compiling anything: a :class:`~jaxviz.plan.Plan` (memory figures, chunks of models,
     devices). Refuses what ``sweep`` refuses, with the same message.
@@ -144,16 +164,20 @@ def plan_sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, fra
         >>> p = jaxviz.plan_sweep(lr=[0.1, 0.5], seed=list(range(8)), epochs=100, frames=20)
         >>> p.n_models, p.split
         (16, False)
+        >>> jaxviz.plan_sweep(lr=[0.1, 0.5], epochs=20, record="final").frames
+        0
     """
-    return _prepare(hp, resolution, frames, data, memory, devices, overrides)[-1]
+    prepared = _prepare(hp, resolution, frames, data, memory, devices, overrides, record)
+    _notes(prepared.grid)
+    return prepared.plan
 
 
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
           progress: bool = True, data=None, should_stop=None, resume=None, memory: int | None = None,
-          devices=None, **overrides: Any) -> Run:
+          devices=None, record: str = "history", **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
-    Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
+    Any hyperparameter given as a list or tuple is a grid axis (Cartesian product, first
     axis slowest); scalars are fixed; unspecified ones take the seed's defaults. Models start
     from weights drawn from their ``seed`` alone and see batches in an order drawn from it alone,
     so two tiles that differ in one setting differ by that setting's effect only.
@@ -161,7 +185,8 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     Args:
         hp: hyperparameters (``lr``, ``decay``, ``momentum``, ``patience``, ``epochs``, ``n1``,
             ``n2``, ``n3``, ``kr``, ``activation``, ``dataset``, ``batch_size``, ``seed``,
-            ``shuffle``). ``overrides`` are applied on top.
+            ``shuffle``). ``overrides`` are applied on top: a later value wins (an axis or a
+            value alike), with one note on stderr per key it replaced.
         resolution: mesh points per side of each surface.
         frames: snapshots recorded, evenly spaced from epoch 0 to the last (default: every epoch).
         progress: show a progress bar over epochs.
@@ -173,9 +198,13 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         memory: bytes the run may use (default: 70% of the device's free memory). A grid that
             does not fit at once runs in chunks of models, one after another, with the same
             results (see :mod:`jaxviz.plan`); one that cannot fit is refused before compiling.
-        devices: the JAX devices the model axis is sharded over (default: all JAX sees; on
-            several hosts, call ``jax.distributed.initialize()`` first). Results do not depend
-            on the device count.
+        devices: the JAX devices the model axis is sharded over, or a platform name such as
+            ``"cpu"`` (default: all JAX sees; on several hosts, call
+            ``jax.distributed.initialize()`` first). Results do not depend on the device count.
+        record: ``"history"`` keeps every epoch's weights and the surfaces; ``"final"`` keeps the
+            metrics of every epoch and the initial and final weights only, no surfaces, so that
+            memory grows with the models but not with the epochs (trainability maps of many
+            models). The metrics are the same bit for bit.
 
     Example:
         >>> import jaxviz
@@ -183,38 +212,62 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         ...                    resolution=8, progress=False)
         >>> len(run.configs), run.metrics["loss"].shape, run.surfaces.shape
         (4, (4, 2), (4, 3, 8, 8))
+        >>> final = jaxviz.sweep({"lr": [0.01, 0.5], "momentum": [0.0, 0.9]}, epochs=2, progress=False,
+        ...                      record="final")
+        >>> bool((final.metrics["loss"] == run.metrics["loss"]).all()), final.surfaces.shape
+        (True, (4, 0, 64, 64))
     """
+    prepared = _prepare(hp, resolution, frames, data, memory, devices, overrides, record)
+    _notes(prepared.grid)
+    if prepared.plan.split and progress:
+        print(f"jaxviz: {prepared.plan.describe()}", file=sys.stderr)
+    enable_compilation_cache()
+    metrics, weights, checkpoint, hparams = _train(prepared, progress, should_stop, resume)
+    return _run_of(prepared, metrics, weights, checkpoint, hparams, frames)
+
+
+def _train(prepared: _Prepared, progress: bool, should_stop, resume):
+    """Train the grid (see :func:`jaxviz.engine.train.train_grid`) with a progress bar; the
+    metrics and weights of the real models (the rows padding a lone model dropped)."""
     from jaxviz.engine.train import train_grid
 
-    grid, datasets, static, hparams, table, devices, plan = _prepare(hp, resolution, frames, data, memory, devices,
-                                                                     overrides)
-    resolution, frames, epochs = plan.resolution, plan.frames, static.epochs
-    n_train = table.n_train.tolist()
-    if plan.split and progress:
-        print(f"jaxviz: {plan.describe()}", file=sys.stderr)
-    enable_compilation_cache()
-    bar = _progress_bar(len(grid.configs) * epochs, progress)
+    grid, table, plan = prepared.grid, prepared.table, prepared.plan
+    n, n_train = grid.n_models, table.n_train.tolist()
+    hparams = grid.hparams(n_train)
+    bar = _progress_bar(n * prepared.static.epochs, progress)
     try:
         if bar is not None and resume is not None:
-            bar.update(resume.done * len(grid.configs))
+            bar.update(resume.done * n)
         metrics, weights, checkpoint = train_grid(
-            hparams, grid.order_table(n_train), table, static,
+            hparams, grid.order_table(n_train), table, prepared.static,
             on_epochs=(lambda done, model_epochs: _advance(bar, model_epochs)) if bar else None,
-            should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=devices,
+            should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=prepared.devices,
+            record=prepared.record,
         )
     finally:
         if bar is not None:
             bar.close()
-    n = len(grid.configs)  # drop the rows that pad a lone model (see Grid.hparams)
-    metrics = {k: v[:n] for k, v in metrics.items()}
-    weights = [w[:n] for w in weights]
-    shown = frame_epochs(epochs, frames)
-    shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
+    return {k: v[:n] for k, v in metrics.items()}, [w[:n] for w in weights], checkpoint, hparams
+
+
+def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) -> Run:
+    """The :class:`Run`: with a history, the surfaces of the frames shown; without, none."""
+    grid, plan, datasets = prepared.grid, prepared.plan, prepared.datasets
+    n, epochs, resolution = grid.n_models, prepared.static.epochs, plan.resolution
     data_index = np.asarray(hparams.data_index)[:n]
-    surfaces = _surfaces(weights, hparams, n, shown, [datasets[j].extent for j in data_index], static, plan, devices)
+    if prepared.record == "history":
+        shown = frame_epochs(epochs, plan.frames)
+        shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
+        surfaces = _surfaces(weights, hparams, n, shown, [datasets[j].extent for j in data_index], prepared.static,
+                             plan, prepared.devices)
+        options = {"resolution": resolution, "frames": plan.frames}
+    else:
+        shown = np.zeros(0, np.int64)
+        surfaces = np.zeros((n, 0, resolution, resolution), np.float16)
+        options = {"resolution": resolution, "frames": frames}
     return Run(
         hp={**grid.axes, **grid.fixed},
-        options={"resolution": resolution, "frames": frames},
+        options=options,
         configs=grid.configs,
         axes=grid.axes,
         metrics={k: metrics[k] for k in METRICS},

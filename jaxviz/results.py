@@ -89,9 +89,31 @@ class Run:
         if not (isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch <= epochs):
             raise ValueError(f"epoch must be an integer in [0, {epochs}]. Got {epoch!r} instead.")
         epoch = epoch % (epochs + 1)
+        if self.record == "final":  # only the initial and final weights were kept
+            if epoch not in (0, epochs):
+                raise ValueError(f"epoch must be 0 or {epochs} (the final weights) in a record='final' run; "
+                                 f"use record='history' for every epoch's weights. Got {epoch!r} instead.")
+            epoch = int(epoch == epochs)
         from jaxviz.engine.model import keras_weights
 
         return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
+
+    @property
+    def record(self) -> str:
+        """What the run kept: ``"history"`` (every epoch's weights, surfaces) or ``"final"``
+        (every epoch's metrics, initial and final weights, no surfaces).
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, progress=False, record="final").record
+            'final'
+        """
+        return "history" if len(self.frame_epochs) else "final"
+
+    def _needs_history(self, what: str) -> None:
+        if self.record != "history":
+            raise ValueError(f"{what} needs record='history': this run was recorded with record='final' (metrics "
+                             f"and final weights only, no surfaces). Run the sweep again with record='history'.")
 
     @functools.cached_property
     def trained_epochs(self) -> np.ndarray:
@@ -130,7 +152,9 @@ class Run:
     @functools.cached_property
     def own_epochs(self) -> np.ndarray:
         """Per model, its own ``epochs`` setting (read-only)."""
-        return analysis.read_only(np.array([c["epochs"] for c in self.configs]))
+        column = getattr(self.configs, "column", None)  # a grid's lazy configs build it with NumPy
+        own = column("epochs") if column else np.array([c["epochs"] for c in self.configs])
+        return analysis.read_only(np.array(own))
 
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
         """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
@@ -139,7 +163,7 @@ class Run:
     @property
     def epochs(self) -> int:
         """The most epochs of any model (the length of the animation)."""
-        return max(c["epochs"] for c in self.configs)
+        return int(self.own_epochs.max())
 
     def _frame_index(self, epoch: int) -> int:
         if isinstance(epoch, (int, np.integer)) and epoch == -1:
@@ -170,6 +194,7 @@ class Run:
         """
         from jaxviz.views.tiles import TiledFigure
 
+        self._needs_history("figure")
         tiles = TiledFigure(self, size=size, decision_line=decision_line, fig=fig)
         tiles.update(self._frame_index(epoch))
         return tiles.fig
@@ -194,6 +219,7 @@ class Run:
         from jaxviz.io.video import animation_format, write_animation
         from jaxviz.views.compositor import FrameCompositor
 
+        self._needs_history("animate")
         animation_format(path)  # refuse a bad path before drawing anything
         n = len(self.frame_epochs)
         if frames is None:

@@ -11,7 +11,14 @@ from sklearn.datasets import make_blobs, make_circles, make_classification, make
 
 from jaxviz.spec.config import PLAYGROUND_DATASETS, SEED_DATASETS, validate_value
 
-__all__ = ["raw_dataset", "playground_dataset", "PLAYGROUND_SAMPLES"]
+__all__ = ["raw_dataset", "playground_dataset", "multiclass_dataset", "regression_dataset", "PLAYGROUND_SAMPLES",
+           "MULTICLASS_DATASETS", "REGRESSION_DATASETS", "MAX_CLASSES"]
+
+#: Sets drawn with any number of classes, 3 to MAX_CLASSES (``classes=k``).
+MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
+MAX_CLASSES = 10
+#: TensorFlow Playground's regression sets: a target in [-1, 1] for every point.
+REGRESSION_DATASETS = ("plane", "multigauss")
 
 #: TensorFlow Playground's sample count for classification problems.
 PLAYGROUND_SAMPLES = 500
@@ -91,3 +98,66 @@ def playground_dataset(name: str, noise: float = 0.0, seed: int = 0,
         noisy = X + uniform(-5, 5, X.shape) * noise
         return X, (noisy[:, 0] * noisy[:, 1] >= 0).astype(int)
     raise ValueError(f"dataset must be one of Playground's {list(PLAYGROUND_DATASETS)}. Got {name!r} instead.")
+
+
+def multiclass_dataset(name: str, classes: int, noise: float = 0.0, seed: int = 0,
+                       n: int = PLAYGROUND_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """A set of ``classes`` classes (labels 0..k-1): ``blobs`` (the seed's ``make_blobs`` with k
+    centres), ``spiral`` (Playground's spiral with k arms, ``n / k`` points each) or ``gauss`` (k
+    Gaussians on a circle through Playground's two centres, with its noise-to-variance scale).
+
+    Example:
+        >>> X, y = multiclass_dataset("spiral", 3, noise=0.1)
+        >>> X.shape, np.bincount(y).tolist()
+        ((498, 2), [166, 166, 166])
+    """
+    if not (isinstance(classes, (int, np.integer)) and 2 <= classes <= MAX_CLASSES):
+        raise ValueError(f"classes must be an integer in [2, {MAX_CLASSES}]. Got {classes!r} instead.")
+    rng = np.random.default_rng(seed)
+    per = n // classes
+    if name == "blobs":
+        return make_blobs(centers=classes, n_features=2, random_state=42)
+    if name == "spiral":
+        i = np.arange(per)
+        r = i / per * 5
+        arms = []
+        for j in range(classes):
+            t = 1.75 * i / per * 2 * math.pi + 2 * math.pi * j / classes
+            arms.append(np.stack([r * np.sin(t) + rng.uniform(-1, 1, per) * noise,
+                                  r * np.cos(t) + rng.uniform(-1, 1, per) * noise], 1))
+        return np.concatenate(arms), np.repeat(np.arange(classes), per)
+    if name == "gauss":
+        variance = 0.5 + (4.0 - 0.5) * noise / 0.5
+        angles = math.pi / 4 + 2 * math.pi * np.arange(classes) / classes
+        centres = 2 * math.sqrt(2) * np.stack([np.cos(angles), np.sin(angles)], 1)  # k = 2: (2, 2) and (-2, -2)
+        X = np.concatenate([rng.normal(c, math.sqrt(variance), (per, 2)) for c in centres])
+        return X, np.repeat(np.arange(classes), per)
+    raise ValueError(f"dataset must be one of {list(MULTICLASS_DATASETS)} with classes=k. Got {name!r} instead.")
+
+
+#: Playground's six Gaussian bumps of ``multigauss``: centre x, centre y, sign.
+_BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def regression_dataset(name: str, noise: float = 0.0, seed: int = 0,
+                       n: int = PLAYGROUND_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """Playground's regression sets (``dataset.ts``): points uniform in [-6, 6]^2, the target
+    computed at the point moved by ``noise`` times a uniform offset. ``plane``: ``(x + y) / 10``;
+    ``multigauss``: six signed bumps ``1 - d / 2`` (clamped to [0, 1]), the largest in magnitude.
+
+    Example:
+        >>> X, y = regression_dataset("plane")
+        >>> X.shape, bool(np.allclose(y, X.sum(axis=1) / 10))
+        ((500, 2), True)
+    """
+    rng = np.random.default_rng(seed)
+    radius = 6.0
+    X = rng.uniform(-radius, radius, (n, 2))
+    at = X + rng.uniform(-radius, radius, (n, 2)) * noise
+    if name == "plane":
+        return X, (at[:, 0] + at[:, 1]) / 10.0
+    if name == "multigauss":
+        bumps = np.stack([sign * np.clip(1 - np.hypot(at[:, 0] - cx, at[:, 1] - cy) / 2, 0, 1)
+                          for cx, cy, sign in _BUMPS], 1)
+        return X, bumps[np.arange(n), np.abs(bumps).argmax(axis=1)]
+    raise ValueError(f"dataset must be one of {list(REGRESSION_DATASETS)}. Got {name!r} instead.")

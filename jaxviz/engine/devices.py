@@ -13,15 +13,44 @@ __all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "pad_rows",
 #: The mesh axis the models are sharded over when JAX sees several devices.
 MODEL_AXIS = "models"
 def layout_devices(devices=None) -> list:
-    """The devices the model axis is sharded over: all that JAX sees, unless given.
+    """The devices the model axis is sharded over: all that JAX sees, unless given as a list of
+    JAX devices or a platform name (``"cpu"``, ``"gpu"``, ``"tpu"``: all devices of that platform).
 
     Example:
-        >>> len(layout_devices(jax.devices()[:1]))
-        1
+        >>> len(layout_devices(jax.devices()[:1])), layout_devices("cpu")[0].platform
+        (1, 'cpu')
+        >>> layout_devices([0])
+        Traceback (most recent call last):
+        ...
+        ValueError: devices must be a list of JAX devices (or a platform name such as 'cpu'). Got [0] instead.
     """
-    devices = list(jax.devices() if devices is None else devices)
+    if devices is None:
+        return list(jax.devices())
+    if isinstance(devices, str):
+        try:
+            found = list(jax.devices(devices.lower()))
+        except RuntimeError:  # JAX's answer for a platform it does not have
+            found = []
+        if not found:
+            raise ValueError(f"devices must name a platform JAX has (such as "
+                             f"{sorted({d.platform for d in jax.devices()})[0]!r}) or be a list of JAX devices. "
+                             f"Got {devices!r} instead.")
+        return found
+    rule = "devices must be a list of JAX devices (or a platform name such as 'cpu')."
+    if isinstance(devices, jax.Device):
+        raise ValueError(f"{rule} Got {devices!r} (one device; wrap it in a list) instead.")
+    try:
+        devices = list(devices)
+    except TypeError:
+        raise ValueError(f"{rule} Got {devices!r} instead.") from None
     if not devices:
         raise ValueError("devices must name at least one JAX device. Got [] instead.")
+    if not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(f"{rule} Got {devices!r} instead.")
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"devices must be distinct JAX devices. Got {devices!r} instead.")
+    if len({d.platform for d in devices}) > 1:
+        raise ValueError(f"devices must all be of one platform. Got {devices!r} instead.")
     return devices
 
 

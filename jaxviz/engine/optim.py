@@ -14,19 +14,129 @@ time decay, ``t`` = updates so far) where ``lr_base`` is the plateau-adjusted ra
 - ``adagrad`` (initial accumulator 0.1, epsilon 1e-7): ``v <- v + g^2``;
   ``w <- w - lr_t g / sqrt(v + eps)``.
 
-``momentum`` is used by ``sgd`` only. All state is two buffers shaped like the parameters.
+``momentum`` is used by ``sgd`` only.
+
+Each is an optax ``GradientTransformation`` (:func:`keras_sgd`, :func:`keras_adam`,
+:func:`keras_rmsprop`, :func:`keras_adagrad`): its updates ``u`` give Keras' step as
+``optax.apply_updates(w, u) = w + u``, so they compose with any optax transformation (clipping,
+masking, ``optax.inject_hyperparams`` for a varying rate). Inside a grid, every model keeps the
+union of their buffers, two arrays shaped like the parameters (:class:`OptState`), and
+:func:`update` runs the grid's optimisers and keeps each model's own.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
-__all__ = ["OptState", "init_opt_state", "update", "sgd_step", "KERAS_DEFAULTS"]
+__all__ = ["OptState", "init_opt_state", "update", "sgd_step", "KERAS_DEFAULTS", "keras_sgd", "keras_adam",
+           "keras_rmsprop", "keras_adagrad", "KERAS_OPTIMIZERS"]
 
 KERAS_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "rho": 0.9, "epsilon": 1e-7, "adagrad_initial": 0.1}
+
+
+class KerasSgdState(NamedTuple):
+    velocity: Any  # like params: m, the velocity (starts at 0)
+
+
+class KerasAdamState(NamedTuple):
+    count: jax.Array  # () int32: updates so far
+    mu: Any  # like params: first moment
+    nu: Any  # like params: second moment
+
+
+class KerasAccumulatorState(NamedTuple):
+    nu: Any  # like params: RMSprop's running mean of g^2, or Adagrad's sum of g^2
+
+
+def keras_sgd(learning_rate, momentum=0.0) -> optax.GradientTransformation:
+    """Keras SGD (non-Nesterov): ``m <- momentum * m - lr * g``; the update is ``m``.
+
+    Example:
+        >>> tx = keras_sgd(0.1, momentum=0.9)
+        >>> w = jnp.ones(2); s = tx.init(w)
+        >>> u, s = tx.update(jnp.ones(2), s); u, s = tx.update(jnp.ones(2), s)
+        >>> [round(float(x), 6) for x in optax.apply_updates(w, u)]  # -0.1, then -0.19
+        [0.81, 0.81]
+    """
+    def init_fn(params):
+        return KerasSgdState(jax.tree.map(jnp.zeros_like, params))
+
+    def update_fn(grads, state, params=None):
+        velocity = jax.tree.map(lambda m, g: momentum * m - learning_rate * g, state.velocity, grads)
+        return velocity, KerasSgdState(velocity)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def keras_adam(learning_rate, beta_1=KERAS_DEFAULTS["beta_1"], beta_2=KERAS_DEFAULTS["beta_2"],
+               epsilon=KERAS_DEFAULTS["epsilon"]) -> optax.GradientTransformation:
+    """Keras Adam: its bias correction folded into the step size, ``epsilon`` outside the root.
+
+    Example:
+        >>> tx = keras_adam(0.1)
+        >>> u, _ = tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))
+        >>> round(float(u[0]), 4)  # the first step moves by about lr
+        -0.1
+    """
+    def init_fn(params):
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return KerasAdamState(jnp.zeros((), jnp.int32), zeros, zeros)
+
+    def update_fn(grads, state, params=None):
+        t = (state.count + 1).astype(jnp.float32)
+        alpha = learning_rate * jnp.sqrt(1 - jnp.power(jnp.float32(beta_2), t)) / (1 - jnp.power(jnp.float32(beta_1), t))
+        mu = jax.tree.map(lambda m, g: m + (g - m) * (1 - beta_1), state.mu, grads)
+        nu = jax.tree.map(lambda v, g: v + (jnp.square(g) - v) * (1 - beta_2), state.nu, grads)
+        updates = jax.tree.map(lambda m, v: -((m * alpha) / (jnp.sqrt(v) + epsilon)), mu, nu)
+        return updates, KerasAdamState(state.count + 1, mu, nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _accumulating(learning_rate, epsilon, initial, accumulate) -> optax.GradientTransformation:
+    """``v <- accumulate(v, g)``; the update is ``-lr g / sqrt(v + eps)`` (RMSprop, Adagrad)."""
+    def init_fn(params):
+        return KerasAccumulatorState(jax.tree.map(lambda p: jnp.full_like(p, initial), params))
+
+    def update_fn(grads, state, params=None):
+        nu = jax.tree.map(accumulate, state.nu, grads)
+        updates = jax.tree.map(lambda g, v: -((learning_rate * g) / jnp.sqrt(v + epsilon)), grads, nu)
+        return updates, KerasAccumulatorState(nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def keras_rmsprop(learning_rate, rho=KERAS_DEFAULTS["rho"], epsilon=KERAS_DEFAULTS["epsilon"]):
+    """Keras RMSprop without momentum: ``v <- rho v + (1 - rho) g^2``, ``epsilon`` inside the root.
+
+    Example:
+        >>> tx = keras_rmsprop(0.01)
+        >>> u, _ = tx.update(jnp.ones(1), tx.init(jnp.zeros(1)))
+        >>> round(float(u[0]), 4)  # -0.01 / sqrt(0.1)
+        -0.0316
+    """
+    return _accumulating(learning_rate, epsilon, 0.0, lambda v, g: rho * v + (1 - rho) * jnp.square(g))
+
+
+def keras_adagrad(learning_rate, initial_accumulator_value=KERAS_DEFAULTS["adagrad_initial"],
+                  epsilon=KERAS_DEFAULTS["epsilon"]):
+    """Keras Adagrad: ``v <- v + g^2`` from ``initial_accumulator_value``, ``epsilon`` inside the root.
+
+    Example:
+        >>> tx = keras_adagrad(0.1)
+        >>> u, _ = tx.update(jnp.ones(1), tx.init(jnp.zeros(1)))
+        >>> round(float(u[0]), 4)  # -0.1 / sqrt(1.1)
+        -0.0953
+    """
+    return _accumulating(learning_rate, epsilon, initial_accumulator_value, lambda v, g: v + jnp.square(g))
+
+
+#: The Keras optimisers a grid can mix, by name.
+KERAS_OPTIMIZERS = {"sgd": keras_sgd, "adam": keras_adam, "rmsprop": keras_rmsprop, "adagrad": keras_adagrad}
 
 
 class OptState(NamedTuple):
@@ -49,28 +159,22 @@ def sgd_step(w, m, g, lr_t, momentum):
         >>> [round(float(x), 6) for x in w]
         [0.9, 0.9]
     """
-    m = momentum * m - lr_t * g
-    return w + m, m
+    u, state = keras_sgd(lr_t, momentum).update(g, KerasSgdState(m))
+    return optax.apply_updates(w, u), state.velocity
 
 
-def _one(name, w, m, v, g, lr_t, momentum, step):
-    d = KERAS_DEFAULTS
+def _step(name: str, params, state: OptState, grads, lr_t, momentum, step):
+    """One update of optimiser ``name`` on the union buffers: ``(params, m, v)``."""
     if name == "sgd":
-        w, m = sgd_step(w, m, g, lr_t, momentum)
-        return w, m, v
+        u, s = keras_sgd(lr_t, momentum).update(grads, KerasSgdState(state.m))
+        return optax.apply_updates(params, u), s.velocity, state.v
     if name == "adam":
-        t = (step + 1).astype(jnp.float32)
-        alpha = lr_t * jnp.sqrt(1 - jnp.power(jnp.float32(d["beta_2"]), t)) / (1 - jnp.power(jnp.float32(d["beta_1"]), t))
-        m = m + (g - m) * (1 - d["beta_1"])
-        v = v + (jnp.square(g) - v) * (1 - d["beta_2"])
-        return w - (m * alpha) / (jnp.sqrt(v) + d["epsilon"]), m, v
-    if name == "rmsprop":
-        v = d["rho"] * v + (1 - d["rho"]) * jnp.square(g)
-        return w - (lr_t * g) / jnp.sqrt(v + d["epsilon"]), m, v
-    if name == "adagrad":
-        v = v + jnp.square(g)
-        return w - (lr_t * g) / jnp.sqrt(v + d["epsilon"]), m, v
-    raise ValueError(f"optimizer must be one of ['sgd', 'adam', 'rmsprop', 'adagrad']. Got {name!r} instead.")
+        u, s = keras_adam(lr_t).update(grads, KerasAdamState(step, state.m, state.v))
+        return optax.apply_updates(params, u), s.mu, s.nu
+    if name in ("rmsprop", "adagrad"):
+        u, s = KERAS_OPTIMIZERS[name](lr_t).update(grads, KerasAccumulatorState(state.v))
+        return optax.apply_updates(params, u), state.m, s.nu
+    raise ValueError(f"optimizer must be one of {list(KERAS_OPTIMIZERS)}. Got {name!r} instead.")
 
 
 def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, names: tuple[str, ...]):
@@ -84,15 +188,10 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
         >>> round(float(p["w"][0]), 4)  # Adam's first step moves by about lr
         0.9
     """
-    def per_leaf(w, m, v, g):
-        outs = [_one(n, w, m, v, g, lr_t, momentum, step) for n in names]
-        if len(outs) == 1:
-            return outs[0]
+    outs = [_step(n, params, state, grads, lr_t, momentum, step) for n in names]
+    if len(outs) > 1:
         pick = [optimizer == i for i in range(len(names))]
-        return tuple(jnp.select(pick, [o[j] for o in outs]) for j in range(3))
-
-    flat_p, tree = jax.tree.flatten(params)
-    results = [per_leaf(*leaves) for leaves in zip(flat_p, jax.tree.leaves(state.m), jax.tree.leaves(state.v),
-                                                   jax.tree.leaves(grads))]
-    unflat = lambda j: jax.tree.unflatten(tree, [r[j] for r in results])  # noqa: E731
-    return unflat(0), OptState(unflat(1), unflat(2))
+        outs = [jax.tree.map(lambda *leaves: jnp.select(pick, leaves), *(o[j] for o in outs)) for j in range(3)]
+    else:
+        outs = outs[0]
+    return outs[0], OptState(outs[1], outs[2])

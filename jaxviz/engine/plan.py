@@ -109,35 +109,100 @@ def _n_params(static: Static) -> int:
     return 3 * h + (static.slots - 1) * (h * h + h) + h + 1
 
 
-def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolution: int, length: int):
-    """Bytes, with margins: ``(per model training, per model predicting surfaces, results per
-    model, fixed)``."""
+class _Need(NamedTuple):
+    """Bytes, with margins, of the parts of a run (see :func:`_estimate`)."""
+
+    per_model: int  # per model of a training call: its state in and out, its outputs
+    per_surface: int  # per model of a surface call (0 without surfaces)
+    results: int  # per model, kept for the whole grid
+    data: int  # the datasets, on the host and the devices, once
+    orders: int  # the batch orders of one call (every distinct seed, every epoch of the call)
+    work: int  # the activations of the blocks being trained at once (test set in pieces)
+    mesh: int  # the mesh points and work of the surface prediction (0 without surfaces)
+
+    @property
+    def fixed(self) -> int:
+        return self.data + self.orders + self.work + self.mesh
+
+
+def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolution: int, length: int,
+              record: str = "history", orders: int = 1, blocks: int = 1) -> _Need:
+    """The memory of a run, by part. ``orders``: distinct (seed, size) batch orders; ``blocks``:
+    model blocks trained at once (one per device)."""
+    from jaxviz.engine.steps import TEST_CHUNK
+
     n_train, n_test, n_sets = n_data
     p = _n_params(static)
     points = resolution * resolution
     width = static.hidden * static.slots
+    history = record == "history"
     train = 4 * (
         2 * 3 * p  # state (params, two optimiser buffers), in and out of the call
-        + 3 * p  # gradients and updates of a step
-        + length * (p + 8)  # weights and metrics of each epoch of the call
-        + 3 * (n_train + n_test)  # the model's view of its data
-        + 8 * (static.batch + n_test) * width  # forward and backward activations
+        + length * ((p if history else 0) + 8)  # weights (history only) and metrics of each epoch of the call
     )
-    surfaces = 2 * 2 * frames * points + 4 * frames * p  # float16 out (device and host copy), weights in
-    results = 2 * frames * points + 4 * ((static.epochs + 1) * p + 2 * 5 * static.epochs)
-    mesh_work = 4 * 4 * surface_chunk(static.hidden, resolution) * static.hidden * points
-    fixed = mesh_work + 4 * n_sets * (2 * points + 3 * (n_train + n_test))
-    return int(1.5 * train), int(1.5 * surfaces), int(results), int(fixed)
+    # activations, forward and backward, of a batch and of a piece of the test set, gathered per step
+    work = 4 * (3 * p + 8 * (static.batch + min(n_test, TEST_CHUNK)) * width + 3 * (static.batch + TEST_CHUNK))
+    surfaces = 2 * 2 * frames * points + 4 * frames * p if history else 0  # float16 out (device, host), weights in
+    kept = 2 * frames * points + 4 * (static.epochs + 1) * p if history else 4 * 2 * p  # surfaces and weights
+    results = kept + 4 * (3 * p + 2 * 5 * static.epochs)  # + the checkpoint's state, metrics (and a copy)
+    mesh = 4 * 4 * surface_chunk(static.hidden, resolution) * static.hidden * points + 4 * n_sets * 2 * points
+    return _Need(
+        per_model=int(1.5 * train),
+        per_surface=int(1.5 * surfaces),
+        results=int(results),
+        data=2 * 4 * n_sets * 3 * (n_train + n_test),  # host table and its device copy
+        orders=4 * 4 * length * orders * n_train,  # random bits, sort keys and the orders, per epoch of a call
+        work=int(1.5 * work) * blocks,
+        mesh=mesh if history else 0,
+    )
+
+
+def _smallest(need: _Need, unit: int, devices: int) -> int:
+    """Bytes of the smallest step: one model's results and one call of two blocks per device."""
+    return need.fixed + need.results + max(2 * unit * need.per_model, devices * need.per_surface)
+
+
+def _refuse_smallest(need: _Need, usable: int, memory, unit: int, devices: int, frames: int, resolution: int,
+                     at_least: _Need) -> ValueError:
+    """The refusal when not even the smallest step fits: blame resolution only where lowering it
+    (and frames) would help; otherwise memory, naming the part that needs it."""
+    one = _smallest(need, unit, devices)
+    if _smallest(at_least, unit, devices) <= usable:
+        return ValueError(
+            f"resolution must leave room for the smallest step in memory: at {resolution}x{resolution} with {frames} "
+            f"frames, one model's surfaces or one call of {2 * unit} models need {format_bytes(one)} and "
+            f"{format_bytes(usable)} are usable; lower resolution or frames. Got {resolution} instead.")
+    parts = {"the data (stored once)": (need.data, "use fewer data rows"),
+             "the batch orders of a call": (need.orders, "use fewer seeds or epochs"),
+             f"one call of {2 * unit} models": (need.fixed - need.data - need.orders + 2 * unit * need.per_model,
+                                                "lower batch_size")}
+    part, (size, knob) = max(parts.items(), key=lambda kv: kv[1][0])
+    given = "the default (70% of free memory)" if memory is None else format_bytes(memory)
+    return ValueError(
+        f"memory must hold the smallest step of the run: it needs {format_bytes(one)}, {format_bytes(size)} of them "
+        f"for {part}, and {format_bytes(usable)} are usable; give more memory or {knob}. Got {given} instead.")
+
+
+def _budget(memory: int | None) -> tuple[int, int, bool]:
+    """``(device budget, host budget, shared)``: ``memory`` for both, or ``HEADROOM`` of what is free."""
+    if memory is not None:
+        return int(memory), int(memory), True
+    device_free, host_free, shared = free_memory()
+    return int(HEADROOM * device_free), int(HEADROOM * host_free), shared
 
 
 def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frames: int, resolution: int,
-              length: int, devices: int = 1, memory: int | None = None, block: int = 1) -> Plan:
+              length: int, devices: int = 1, memory: int | None = None, block: int = 1, record: str = "history",
+              orders: int = 1) -> Plan:
     """Estimate the memory of a run and choose how many models each compiled call takes.
 
     ``n_data`` is ``(padded train size, padded test size, number of datasets)``; ``length`` the
     epochs per call; ``memory`` the bytes the run may use (default: ``HEADROOM`` of what is
-    free now). Raises ``ValueError`` naming the figure and what to lower when the results of
-    the grid, or a single model, do not fit. Training chunks hold whole ``block`` s of models on
+    free now); ``record`` what the run keeps (``"final"``: no surfaces and no weights per epoch);
+    ``orders`` the distinct batch orders (seeds) drawn per epoch. The data count once; what
+    grows with the models is each model's state and outputs, and the activations of the blocks
+    being trained. Raises ``ValueError`` naming the figure and what to lower when the results of
+    the grid, or a single step, do not fit. Training chunks hold whole ``block`` s of models on
     every device, at least two (see :func:`model_block`); surfaces are predicted in calls of at
     most ``SURFACE_OUTPUT`` bytes.
 
@@ -147,41 +212,46 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
         >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, block=8)
         >>> p.split, p.chunk, p.surface_models
         (False, 4096, 1024)
-        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_000_000_000, block=8)
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=980_000_000, block=8)
         >>> p.split, p.chunk * p.n_chunks >= 4096, p.chunk % 8
         (True, True, 0)
+        >>> make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1000, block=8)
+        Traceback (most recent call last):
+        ...
+        ValueError: memory must hold the smallest step of the run: it needs ...
     """
-    per_model, per_surface, results_one, fixed = _estimate(static, n_data, frames, resolution, length)
-    if memory is None:
-        device_free, host_free, shared = free_memory()
-        budget, host_budget = int(HEADROOM * device_free), int(HEADROOM * host_free)
-    else:
-        budget, host_budget, shared = int(memory), int(memory), True
+    history = record == "history"
+    need = _estimate(static, n_data, frames, resolution, length, record, orders, devices)
+    budget, host_budget, shared = _budget(memory)
     unit = devices * block  # whole blocks on every device, at least two (see jaxviz.train.run_epochs)
-    results = results_one * n_models
-    one = fixed + results_one + max(2 * unit * per_model, devices * per_surface)
+    results = need.results * n_models
     usable = min(budget, host_budget)
-    if one > usable:
+    if _smallest(need, unit, devices) > usable:
+        least = _estimate(static, n_data, 2, 2, length, record, orders, devices)
+        raise _refuse_smallest(need, usable, memory, unit, devices, frames, resolution, least)
+    if results + need.fixed > host_budget:
+        what = (f"{frames} frames of {resolution}x{resolution} surfaces, weights and metrics" if history
+                else "final weights and every epoch's metrics")
+        knob = "the number of models, frames or resolution, or use record='final'" if history else \
+            "the number of models or epochs"
         raise ValueError(
-            f"resolution must leave room for the smallest step in memory: at {resolution}x{resolution} with {frames} "
-            f"frames, one model's surfaces or one call of {2 * unit} models need {format_bytes(one)} and "
-            f"{format_bytes(usable)} are usable; lower resolution or frames. Got {resolution} instead."
-        )
-    if results + fixed > host_budget:
-        raise ValueError(
-            f"the grid must fit in memory: its results need {format_bytes(results + fixed)} "
-            f"({n_models:,} models x {frames} frames of {resolution}x{resolution} surfaces, weights and metrics) "
-            f"and {format_bytes(host_budget)} are usable; lower the number of models, frames or resolution. "
-            f"Got {n_models} models instead."
-        )
-    room = budget - fixed - (results if shared else 0)
+            f"the grid must fit in memory: its results need {format_bytes(results + need.fixed)} "
+            f"({n_models:,} models x {what}) and {format_bytes(host_budget)} are usable; lower {knob}. "
+            f"Got {n_models} models instead.")
+    return _layout_plan(n_models, need, results, budget, shared, unit, devices, block, frames, resolution, history)
+
+
+def _layout_plan(n_models, need: _Need, results, budget, shared, unit, devices, block, frames, resolution,
+                 history) -> Plan:
+    """Equal chunks of whole blocks that fit the room left; surface calls of a power of two of models."""
+    room = budget - need.fixed - (results if shared else 0)
     blocks = max(2, -(-n_models // unit))
-    fits = max(2, room // (per_model * unit))
+    fits = max(2, room // (need.per_model * unit))
     n_chunks = -(-blocks // fits)
     chunk = unit * -(-blocks // n_chunks)  # equal chunks: every call has the same shape
     # surfaces: a power of two of models per call, whole per device, within the output cap and the room
-    cap = min(SURFACE_OUTPUT // max(1, 2 * frames * resolution**2), max(1, room // per_surface))
+    cap = min(SURFACE_OUTPUT // max(1, 2 * frames * resolution**2), max(1, room // max(1, need.per_surface)))
     count = 1 << max(0, int(cap).bit_length() - 1)
-    surface_models = min(chunk, devices * max(1, count // devices))
-    return Plan(n_models, chunk, n_chunks, surface_models, devices, block, per_model, per_surface, results, fixed,
-                budget, frames, resolution)
+    surface_models = min(chunk, devices * max(1, count // devices)) if history else 0
+    return Plan(n_models, chunk, n_chunks, surface_models, devices, block, need.per_model, need.per_surface,
+                results, need.fixed, budget, frames if history else 0, resolution)

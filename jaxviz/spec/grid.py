@@ -1,4 +1,4 @@
-"""From a hp dict with lists to the grid: one full config per model, and the arrays that vary.
+"""From a hp dict with lists to the grid: one column per hyperparameter, and the arrays that vary.
 
 Any hyperparameter given as a list or tuple is a grid axis; the grid is the Cartesian product of
 the axes in the order given (the first axis varies slowest). Every model of the grid trains in
@@ -7,21 +7,30 @@ including the structure (widths, activation, dataset, batch size, epochs, optimi
 program reads as masks; what fixes shapes is :class:`Static` (hashed into the compiled program):
 the largest width, the number of layer slots, the largest batch, the most epochs. A new grid of
 the same shape with other values reuses the compiled program.
+
+A :class:`Grid` keeps the axes and the fixed values only: the model count is their product, a
+model's settings are computed from its index, and a column (one value per model) is built with
+NumPy when asked for. A grid of a million models costs nothing until it is trained.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
+import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp
+from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp, validate_value
 
-__all__ = ["Grid", "HParams", "Static", "make_grid", "with_dataset", "MIN_MODELS", "dataset_key"]
+__all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
+           "dataset_key"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
+#: Axes this long are checked with NumPy (their range and kind) instead of value by value.
+_LONG_AXIS = 256
 
 
 class HParams(NamedTuple):
@@ -70,47 +79,177 @@ def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
     return config["dataset"], 0.0, 0
 
 
-class Grid(NamedTuple):
-    """A validated grid.
+class Configs(Sequence):
+    """The full hp dict of every model, in grid order, each built when asked for.
+
+    Behaves like a list of dicts (``len``, indexing, slicing, iteration, ``==``) without holding one.
+
+    Example:
+        >>> c = make_grid(lr=[0.1, 0.5], momentum=[0.0, 0.9]).configs
+        >>> len(c), c[-1]["lr"], c[1]["momentum"], [d["lr"] for d in c[:2]]
+        (4, 0.5, 0.9, [0.1, 0.1])
+    """
+
+    def __init__(self, axes: dict[str, list[Any]], fixed: dict[str, Any]):
+        self._axes, self._fixed = axes, fixed
+        self._n = math.prod(len(v) for v in axes.values())
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"model index must be an integer. Got {i!r} instead.")
+        if not -self._n <= i < self._n:
+            raise IndexError(f"model index {i} out of range for {self._n} models")
+        i = int(i) % self._n
+        picked = {}
+        for key in reversed(list(self._axes)):  # the last axis varies fastest
+            i, j = divmod(i, len(self._axes[key]))
+            picked[key] = self._axes[key][j]
+        return {k: picked[k] if k in picked else self._fixed.get(k) for k in HP_DEFAULTS}
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Configs):
+            return self._axes == other._axes and self._fixed == other._fixed
+        return isinstance(other, (list, tuple)) and len(other) == self._n and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # mutable-looking like a list
+
+    def column(self, key: str) -> np.ndarray:
+        """Every model's ``key`` value as one NumPy array, without building the dicts.
+
+        Example:
+            >>> make_grid(lr=[0.1, 0.5], epochs=[3, 4]).configs.column("epochs").tolist()
+            [3, 4, 3, 4]
+        """
+        if key not in self._axes:
+            return np.full(self._n, self._fixed[key])
+        names = list(self._axes)
+        inner = math.prod(len(self._axes[k]) for k in names[names.index(key) + 1:])
+        index = (np.arange(self._n, dtype=np.int64) // inner) % len(self._axes[key])
+        return np.asarray(self._axes[key])[index]
+
+    def __repr__(self) -> str:
+        return f"Configs({self._n} models, axes {list(self._axes)})"
+
+
+class Grid:
+    """A validated grid: its axes (varied keys and their values) and fixed values.
 
     Example:
         >>> g = make_grid({"lr": [0.1, 0.5], "momentum": [0.0, 0.9]}, epochs=5)
-        >>> len(g.configs), g.axes
+        >>> g.n_models, g.axes
         (4, {'lr': [0.1, 0.5], 'momentum': [0.0, 0.9]})
         >>> g.configs[1]["lr"], g.configs[1]["momentum"], g.configs[1]["epochs"]
         (0.1, 0.9, 5)
+        >>> g.column("momentum").tolist()
+        [0.0, 0.9, 0.0, 0.9]
     """
 
-    configs: list[dict[str, Any]]  # the full hp dict of each model, in HP_DEFAULTS order
-    axes: dict[str, list[Any]]  # the varied keys and their values, in the order given
-    fixed: dict[str, Any]  # every hp that is not an axis
+    def __init__(self, axes: dict[str, list[Any]], fixed: dict[str, Any], notes: tuple[str, ...] = ()):
+        self.axes = axes  # the varied keys and their values, in the order given
+        self.fixed = fixed  # every hp that is not an axis
+        self.notes = notes  # one line per setting a later one overrode (see merge_settings)
+        self.n_models = math.prod(len(v) for v in axes.values())
+
+    def __repr__(self) -> str:
+        return f"Grid({self.n_models} models, axes={self.axes!r})"
+
+    @functools.cached_property
+    def configs(self) -> Configs:
+        """The full hp dict of each model, in HP_DEFAULTS order, built lazily (see :class:`Configs`)."""
+        return Configs(self.axes, self.fixed)
+
+    def values(self, key: str) -> list[Any]:
+        """The distinct values ``key`` takes, in order of first use.
+
+        Example:
+            >>> make_grid(n1=[4, 2]).values("n1"), make_grid(n1=[4, 2]).values("n2")
+            ([4, 2], [10])
+        """
+        return list(self.axes[key]) if key in self.axes else [self.fixed[key]]
+
+    def index(self, key: str) -> np.ndarray:
+        """Per model, the index of its ``key`` value in :meth:`values` (int64, read-only).
+
+        Example:
+            >>> make_grid(lr=[0.1, 0.5], n1=[4, 2, 3]).index("n1").tolist()
+            [0, 1, 2, 0, 1, 2]
+        """
+        if key not in self.axes:
+            return np.broadcast_to(np.int64(0), (self.n_models,))
+        names = list(self.axes)
+        inner = math.prod(len(self.axes[k]) for k in names[names.index(key) + 1:])
+        return (np.arange(self.n_models, dtype=np.int64) // inner) % len(self.axes[key])
+
+    def column(self, key: str) -> np.ndarray:
+        """Every model's ``key`` value as one NumPy array (read-only; a fixed value is broadcast).
+
+        Example:
+            >>> make_grid(lr=[0.1, 0.5], n1=[4, 2]).column("n1").tolist()
+            [4, 2, 4, 2]
+        """
+        return np.asarray(self.values(key))[self.index(key)]
 
     def dataset_keys(self) -> list[tuple[str, float, int]]:
         """The distinct datasets of the grid, in order of first use."""
-        return list(dict.fromkeys(dataset_key(c) for c in self.configs))
+        return self._datasets[0]
+
+    @functools.cached_property
+    def _datasets(self) -> tuple[list[tuple[str, float, int]], np.ndarray]:
+        """The distinct dataset keys (first use) and, per model, the index of its key."""
+        names = self.values("dataset")
+        varying = [k for k in ("dataset", "noise", "seed") if k in self.axes]
+        if not any(name in PLAYGROUND_DATASETS for name in names):
+            varying = [k for k in varying if k == "dataset"]  # noise and seed do not change these sets
+        # the first use of each combination of the axes that matter follows their own product order
+        sub = {k: self.axes[k] for k in varying}
+        combos = Configs(sub, self.fixed)
+        keys = [dataset_key(c) for c in combos]
+        distinct = list(dict.fromkeys(keys))
+        position = {k: j for j, k in enumerate(distinct)}
+        code = np.array([position[k] for k in keys], np.int64)
+        flat = np.zeros(self.n_models, np.int64)
+        for k in varying:  # the model's index into the sub-product
+            flat = flat * len(self.axes[k]) + self.index(k)
+        return distinct, code[flat]
+
+    def data_index(self) -> np.ndarray:
+        """Per model, its dataset's row in :meth:`dataset_keys`."""
+        return self._datasets[1]
 
     def static(self, n_train: list[int]) -> Static:
         """Shapes of the program, given the training-set size of each of :meth:`dataset_keys`."""
-        c = self.configs
-        widths = [(m["n1"], m["n2"], m["n3"]) for m in c]
-        sizes = dict(zip(self.dataset_keys(), n_train))
-        steps = max(-(-sizes[dataset_key(m)] // min(m["batch_size"], sizes[dataset_key(m)])) for m in c)
+        sizes = np.asarray(n_train, np.int64)
+        # the most batches of any (dataset, batch size) pair the grid holds
+        bs = np.asarray(self.values("batch_size"), np.int64)
+        n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
+        steps = int((-(-n // np.minimum(bs[None, :], n))).max())
+        widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         return Static(
-            hidden=max(max(w) for w in widths),
-            slots=max(3 if w[2] else 2 if w[1] else 1 for w in widths),
-            activations=tuple(dict.fromkeys(m["activation"] for m in c)),
-            optimizers=tuple(dict.fromkeys(m["optimizer"] for m in c)),
-            batch=max(m["batch_size"] for m in c),
+            hidden=max(widths),
+            slots=3 if widths[2] else 2 if widths[1] else 1,
+            activations=tuple(self.values("activation")),
+            optimizers=tuple(self.values("optimizer")),
+            batch=int(bs.max()),
             steps=steps,
-            epochs=max(m["epochs"] for m in c),
-            shuffle=c[0]["shuffle"],
+            epochs=max(self.values("epochs")),
+            shuffle=self.values("shuffle")[0],
         )
+
+    def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct (seed, size) pairs, sorted, and each model's row among them."""
+        seed = self.column("seed").astype(np.int64)
+        size = np.asarray(n_train, np.int64)[self.data_index()]
+        pairs, inverse = np.unique(seed * (1 << 32) + size, return_inverse=True)  # sorted by seed, then size
+        return (pairs >> 32).astype(np.uint32), (pairs & 0xFFFFFFFF).astype(np.int32), inverse.reshape(-1)
 
     def order_table(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (seed, training-set size) pairs: batch orders are drawn once per pair."""
-        sizes = dict(zip(self.dataset_keys(), n_train))
-        pairs = sorted({(m["seed"], sizes[dataset_key(m)]) for m in self.configs})
-        return np.array([p[0] for p in pairs], np.uint32), np.array([p[1] for p in pairs], np.int32)
+        return self._orders(n_train)[:2]
 
     def hparams(self, n_train: list[int], min_models: int = MIN_MODELS) -> HParams:
         """The per-model settings as NumPy arrays, one row per model (the engine places them on devices).
@@ -120,53 +259,138 @@ class Grid(NamedTuple):
         run in another order), so a lone model would round differently from the same model
         inside a grid. From two models on, results do not depend on the grid. Callers drop
         the padded rows.
+
+        Example:
+            >>> h = make_grid(lr=[0.1, 0.5], n2=[0, 4]).hparams([60])
+            >>> h.lr.tolist(), h.widths[:, 1].tolist()
+            ([0.10000000149011612, 0.10000000149011612, 0.5, 0.5], [0, 4, 0, 4])
         """
-        configs = self.configs + [self.configs[-1]] * max(0, min_models - len(self.configs))
+        rows = np.minimum(np.arange(max(self.n_models, min_models)), self.n_models - 1)
         static = self.static(n_train)
-        keys = self.dataset_keys()
-        sizes = dict(zip(keys, n_train))
-        seeds, ns = self.order_table(n_train)
-        pairs = {(int(s), int(n)): i for i, (s, n) in enumerate(zip(seeds, ns))}
-        col = lambda f, dt: np.array([f(c) for c in configs], dtype=dt)  # noqa: E731
+        col = lambda key, dt: self.column(key).astype(dt)[rows]  # noqa: E731
+        coded = lambda key, names: np.asarray([names.index(v) for v in self.values(key)], np.int32)[self.index(key)][rows]  # noqa: E731
         return HParams(
-            lr=col(lambda c: c["lr"], np.float32),
-            decay=col(lambda c: c["decay"], np.float32),
-            momentum=col(lambda c: c["momentum"], np.float32),
-            kr=col(lambda c: c["kr"], np.float32),
-            patience=col(lambda c: c["patience"], np.int32),
-            seed=col(lambda c: c["seed"], np.uint32),
-            widths=col(lambda c: (c["n1"], c["n2"], c["n3"]), np.int32),
-            activation=col(lambda c: static.activations.index(c["activation"]), np.int32),
-            optimizer=col(lambda c: static.optimizers.index(c["optimizer"]), np.int32),
-            batch_size=col(lambda c: c["batch_size"], np.int32),
-            epochs=col(lambda c: c["epochs"], np.int32),
-            data_index=col(lambda c: keys.index(dataset_key(c)), np.int32),
-            order_index=col(lambda c: pairs[(c["seed"], sizes[dataset_key(c)])], np.int32),
+            lr=col("lr", np.float32),
+            decay=col("decay", np.float32),
+            momentum=col("momentum", np.float32),
+            kr=col("kr", np.float32),
+            patience=col("patience", np.int32),
+            seed=col("seed", np.uint32),
+            widths=np.stack([col(k, np.int32) for k in ("n1", "n2", "n3")], axis=1),
+            activation=coded("activation", static.activations),
+            optimizer=coded("optimizer", static.optimizers),
+            batch_size=col("batch_size", np.int32),
+            epochs=col("epochs", np.int32),
+            data_index=self.data_index().astype(np.int32)[rows],
+            order_index=self._orders(n_train)[2].astype(np.int32)[rows],
         )
 
 
+def _show(value: Any) -> str:
+    return repr(list(value)) if isinstance(value, (list, tuple)) else repr(value)
+
+
+def merge_settings(layers: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], list[str]]:
+    """Merge settings layer by layer, later wins: ``(merged, notes)``.
+
+    ``layers`` are ``(source, settings)`` from first to last (for the CLI: preset, config file,
+    ``--set`` / ``--grid`` in the order typed; in Python: ``hp``, then keyword overrides). A later
+    value replaces an earlier one whatever their kinds (a value replaces an axis, an axis a value
+    or another axis) and moves the key to the end of the axis order. ``notes`` has one line per
+    key whose value was replaced by a different one, for stderr.
+
+    Example:
+        >>> merged, notes = merge_settings([("hp", {"lr": [0.1, 0.5], "n1": 4}), ("overrides", {"lr": 0.3})])
+        >>> merged
+        {'n1': 4, 'lr': 0.3}
+        >>> notes
+        ['jaxviz: note: lr=0.3 overrides lr=[0.1, 0.5] (overrides over hp)']
+    """
+    merged: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    replaced: dict[str, tuple[Any, str]] = {}
+    for name, settings in layers:
+        for key, value in (settings or {}).items():
+            if key in merged and not _same(merged[key], value):
+                replaced[key] = (merged[key], source[key])
+            merged.pop(key, None)
+            merged[key], source[key] = value, name
+    notes = []
+    for key, (old, old_source) in replaced.items():
+        where = f" ({source[key]} over {old_source})" if source[key] and old_source else ""
+        notes.append(f"jaxviz: note: {key}={_show(merged[key])} overrides {key}={_show(old)}{where}")
+    return merged, notes
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays compare elementwise
+        return False
+
+
+def _long_axis(key: str, values) -> list[Any] | None:
+    """A long numeric axis checked with NumPy: its extremes by the usual rule (every rule is a
+    range), its kind and its distinctness as arrays. None when it is not plain numbers (then
+    every value is checked one by one, with the usual message)."""
+    default = HP_DEFAULTS.get(key)
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or len(values) < _LONG_AXIS:
+        return None
+    kinds = set(map(type, values))
+    if not kinds <= {int, float}:
+        return None
+    a = np.asarray(values)
+    if a.ndim != 1 or a.dtype.kind not in "iuf" or not np.isfinite(a).all():
+        return None
+    if isinstance(default, int) and a.dtype.kind == "f" and not (a == np.floor(a)).all():
+        return None
+    try:
+        validate_value(key, a.min().item()), validate_value(key, a.max().item())
+    except ValueError:
+        return None
+    out = a.astype(type(default))
+    ordered = np.sort(out)
+    if (ordered[1:] == ordered[:-1]).any():
+        return None
+    return out.tolist()
+
+
+def _validate(merged: dict[str, Any]) -> dict[str, Any]:
+    """validate_hp, with long numeric axes checked as arrays (2,000,000 seeds in well under a second)."""
+    fast = {}
+    for key, value in merged.items():
+        checked = _long_axis(key, value) if isinstance(value, (list, tuple)) else None
+        if checked is not None:
+            fast[key] = checked
+    given = validate_hp({k: (v[:1] if k in fast else v) for k, v in merged.items()})
+    given.update(fast)  # same keys: the order given is kept
+    return given
+
+
 def make_grid(hp: dict[str, Any] | None = None, /, **overrides: Any) -> Grid:
-    """Validate ``hp`` (then ``overrides`` on top) and expand its lists into a grid.
+    """Validate ``hp`` (then ``overrides`` on top, later wins: see :func:`merge_settings`) into a grid.
+
+    Each axis's values are checked once; the model count is the product of the axis lengths and
+    nothing per model is built here.
 
     Example:
         >>> make_grid(lr=[0.01, 0.1], n1=[2, 10]).axes
         {'lr': [0.01, 0.1], 'n1': [2, 10]}
+        >>> g = make_grid({"lr": [0.1, 0.5]}, lr=0.3)
+        >>> g.fixed["lr"], g.axes, g.notes
+        (0.3, {}, ('jaxviz: note: lr=0.3 overrides lr=[0.1, 0.5] (overrides over hp)',))
     """
-    merged = dict(hp or {})
-    for key, value in overrides.items():
-        merged.pop(key, None)  # an override moves the key to the end of the axis order
-        merged[key] = value
-    given = validate_hp(merged)
+    if hp is not None and not isinstance(hp, dict):
+        raise ValueError(f"hp must be a dict of hyperparameters. Got {type(hp).__name__} instead.")
+    merged, notes = merge_settings([("hp", hp or {}), ("overrides", overrides)])
+    given = _validate(merged)
     axes = {k: v for k, v in given.items() if isinstance(v, list)}
     for key in GRID_WIDE:
         if len(axes.get(key, ())) > 1:
             raise ValueError(f"{key} must be one value within a grid. Got {axes[key]!r} instead.")
     fixed = {**HP_DEFAULTS, **given}
     fixed = {k: v for k, v in fixed.items() if k not in axes}
-    configs = [
-        {k: dict(zip(axes, combo)).get(k, fixed.get(k)) for k in HP_DEFAULTS} for combo in itertools.product(*axes.values())
-    ]
-    return Grid(configs=configs, axes=axes, fixed=fixed)
+    return Grid(axes=axes, fixed=fixed, notes=tuple(notes))
 
 
 def with_dataset(grid: Grid, name: str) -> Grid:
@@ -178,5 +402,4 @@ def with_dataset(grid: Grid, name: str) -> Grid:
     """
     if "dataset" in grid.axes:
         raise ValueError(f"dataset must not be a grid axis when data= is given. Got {grid.axes['dataset']!r} instead.")
-    configs = [{**c, "dataset": name} for c in grid.configs]
-    return Grid(configs, grid.axes, {**grid.fixed, "dataset": name})
+    return Grid(grid.axes, {**grid.fixed, "dataset": name}, grid.notes)

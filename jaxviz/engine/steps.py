@@ -1,0 +1,190 @@
+"""One model's training, as pure functions of its state (the engine vmaps and scans them).
+
+Rules (SEMANTICS.md): clipped binary cross-entropy, Keras optimisers with the legacy decay
+``lr_t = lr_base / (1 + decay t)`` (see :mod:`jaxviz.engine.optim`), batches reshuffled every
+epoch, L2 on hidden kernels, ReduceLROnPlateau on ``val_loss``, Keras History metrics. Batches
+are gathered from the shared data table step by step, and the test set is evaluated in pieces,
+so no model holds a copy of its data.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxviz.spec.grid import HParams, Static
+from jaxviz.engine.model import Structure, init_params, l2_penalty, predict, structure
+from jaxviz.engine.task import task_of
+from jaxviz.engine.optim import OptState, init_opt_state, update
+
+__all__ = ["PLATEAU", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
+           "train_epoch", "evaluate", "loss_fn", "keep"]
+
+#: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
+PLATEAU = {"factor": 0.5, "min_delta": 1e-4, "cooldown": 0, "min_lr": 4e-5}
+#: Test rows evaluated together (see :func:`evaluate`): the seed's test sets fit in one piece.
+TEST_CHUNK = 4096
+
+
+class PlateauState(NamedTuple):
+    best: jax.Array  # () float32, +inf at start
+    wait: jax.Array  # () int32
+    cooldown: jax.Array  # () int32
+
+
+class TrainState(NamedTuple):
+    params: nnx.State  # the model's parameters (padded)
+    opt: OptState  # the optimiser's buffers, shaped like params
+    step: jax.Array  # () int32, batch updates so far (the decay's t)
+    lr_base: jax.Array  # () float32, the plateau-adjusted base learning rate
+    plateau: PlateauState
+    diverged: jax.Array  # () bool: loss or val_loss went NaN/inf; the model is frozen from then on
+
+
+def plateau_update(state: PlateauState, lr_base, val_loss, patience):
+    """Keras ``ReduceLROnPlateau`` (mode min) at the end of an epoch; returns (state, lr_base).
+
+    A NaN ``val_loss`` is never an improvement.
+
+    Example:
+        >>> s = PlateauState(jnp.float32(1.0), jnp.int32(0), jnp.int32(0))
+        >>> s, lr = plateau_update(s, jnp.float32(0.1), jnp.float32(1.0), 1)
+        >>> round(float(lr), 6)
+        0.05
+    """
+    factor, min_delta = PLATEAU["factor"], PLATEAU["min_delta"]
+    cooldown, min_lr = PLATEAU["cooldown"], jnp.float32(PLATEAU["min_lr"])
+    in_cooldown = state.cooldown > 0
+    counter = jnp.where(in_cooldown, state.cooldown - 1, state.cooldown)
+    wait = jnp.where(in_cooldown, 0, state.wait)
+    improved = val_loss < state.best - min_delta
+    best = jnp.where(improved, val_loss, state.best)
+    waits = ~improved & (counter == 0)
+    wait = jnp.where(improved, 0, jnp.where(waits, wait + 1, wait))
+    reduce = waits & (wait >= patience) & (lr_base > min_lr)
+    lr_base = jnp.where(reduce, jnp.maximum(lr_base * factor, min_lr), lr_base)
+    counter = jnp.where(reduce, cooldown, counter)
+    wait = jnp.where(reduce, 0, wait)
+    return PlateauState(best, wait.astype(jnp.int32), counter.astype(jnp.int32)), lr_base
+
+
+def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
+    """The order of the training samples in ``epoch`` (0-based) for ``seed``, padded to ``size``.
+
+    Samples are sorted by random 32-bit keys; a padded dataset's extra rows get the largest key
+    and the sort is stable, so the real samples come first in the order the unpadded dataset
+    would give (a shorter draw of random bits is a prefix of a longer one).
+
+    Example:
+        >>> batch_order(0, 0, 4, 4, shuffle=False).tolist()
+        [0, 1, 2, 3]
+        >>> sorted(batch_order(0, 0, 3, 5, shuffle=True).tolist()[:3])
+        [0, 1, 2]
+    """
+    if not shuffle:
+        return jnp.arange(size)
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), 1), epoch)
+    bits = jax.random.bits(key, (size,), jnp.uint32)
+    bits = jnp.where(jnp.arange(size) < n_real, bits, jnp.uint32(0xFFFFFFFF))
+    return jnp.argsort(bits, stable=True)
+
+
+def loss_fn(params, s: Structure, x, y, weight, kr, static: Static):
+    task = task_of(static.task)
+    p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
+    count = jnp.sum(weight)
+    loss = jnp.sum(weight * task.loss(p, y)) / count + l2_penalty(params, kr)
+    correct = jnp.sum(weight * task.correct(p, y))
+    return loss, correct
+
+
+def evaluate(params, s: Structure, table, d, kr, static: Static):
+    """One model's test loss and correct count on its dataset's (row ``d`` of ``table``) test set.
+
+    A test set of up to ``TEST_CHUNK`` rows is evaluated in one piece; a larger one in pieces of
+    ``TEST_CHUNK`` rows whose sums add up in order, so memory does not grow with the test set.
+    """
+    m, n_test = table.x_test.shape[1], table.n_test[d]
+    if m <= TEST_CHUNK:
+        weight = (jnp.arange(m) < n_test).astype(jnp.float32)
+        return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static)
+    task = task_of(static.task)
+
+    def piece(sums, first):
+        rows = first + jnp.arange(TEST_CHUNK)
+        weight = (rows < n_test).astype(jnp.float32)
+        rows = jnp.minimum(rows, m - 1)
+        y = table.y_test[d, rows]
+        p = predict(params, table.x_test[d, rows], s, static.hidden, static.slots, static.activations, task)
+        return (sums[0] + jnp.sum(weight * task.loss(p, y)), sums[1] + jnp.sum(weight * task.correct(p, y))), None
+
+    zero = jnp.float32(0.0)
+    (loss_sum, correct), _ = jax.lax.scan(piece, (zero, zero), jnp.arange(0, m, TEST_CHUNK))
+    return loss_sum / n_test.astype(jnp.float32) + l2_penalty(params, kr), correct
+
+
+def keep(valid, new, old):
+    """``new`` where ``valid``, else ``old``: a masked step changes nothing."""
+    return jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, old)
+
+
+def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
+    """One epoch of one model over its samples in its row of ``orders``; returns (state, metrics).
+
+    Batches are gathered from the shared ``table`` (the model's dataset is row ``hp.data_index``)
+    step by step: no model holds a copy of its data.
+    """
+    d = hp.data_index
+    n_train, n_test = table.n_train[d], table.n_test[d]
+    s = structure(hp.widths, hp.activation, static.slots, static.hidden)
+    bs = jnp.minimum(hp.batch_size, n_train)
+    n_batches = (n_train + bs - 1) // bs
+    lanes = jnp.arange(static.batch)
+    last = orders.shape[1] - 1
+
+    def step(carry, b):
+        state, loss_sum, correct_sum = carry
+        pos = b * bs + lanes
+        weight = ((lanes < bs) & (pos < n_train)).astype(jnp.float32)
+        idx = orders[hp.order_index, jnp.minimum(pos, last)]
+        (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static
+        )
+        lr_t = state.lr_base / (1.0 + hp.decay * state.step.astype(jnp.float32))
+        params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
+                             static.optimizers)
+        new = state._replace(params=params, opt=opt, step=state.step + 1)
+        valid = b < n_batches
+        count = jnp.sum(weight)
+        return (keep(valid, new, state), loss_sum + jnp.where(valid, loss * count, 0.0),
+                correct_sum + jnp.where(valid, correct, 0.0)), None
+
+    zero = jnp.float32(0.0)
+    (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), jnp.arange(static.steps))
+    val_loss, val_correct = evaluate(state.params, s, table, d, hp.kr, static)
+    lr_in_force = state.lr_base
+    plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
+    state = state._replace(plateau=plateau, lr_base=lr_base)
+    n_train_f = n_train.astype(jnp.float32)
+    metrics = (loss_sum / n_train_f, correct_sum / n_train_f, val_loss, val_correct / n_test.astype(jnp.float32),
+               lr_in_force)
+    return state, metrics
+
+
+def init_state(hp: HParams, static: Static) -> TrainState:
+    """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
+    key = jax.random.fold_in(jax.random.key(hp.seed), 0)
+    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations)
+    return TrainState(
+        params=params,
+        opt=init_opt_state(params, hp.optimizer, static.optimizers),
+        step=jnp.int32(0),
+        lr_base=hp.lr.astype(jnp.float32),
+        plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),
+        diverged=jnp.bool_(False),
+    )
+
+
