@@ -277,6 +277,7 @@ class Run:
         """
         from jaxviz.views.explorer import inline_explorer, write_explorer
 
+        self._needs_history("explore")
         return inline_explorer(self, **options) if path is None else write_explorer(self, path, **options)
 
     def table(self, epoch: int = -1) -> "MetricsTable":
