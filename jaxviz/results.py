@@ -236,7 +236,8 @@ class Run:
 
     def plot_history(self, metric: str = "val_loss", *, by: str | None = None, ax=None, fig=None):
         """Learning curves: one small panel per model (the tiles' layout), or with ``by`` an axis
-        name, every model's curve in one plot coloured by that axis's value. Returns the Figure.
+        name, one line per value of that axis (the median over the other models, with an
+        interquartile band; a log colour bar for a log-spaced axis). Returns the Figure.
 
         Example:
             >>> import jaxviz
@@ -248,8 +249,11 @@ class Run:
 
         return plot_history(self, metric, by=by, ax=ax, fig=fig)
 
-    def plot_summary(self, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None, ax=None):
-        """Heatmap of each model's final ``metric`` over two axes (others averaged). Returns the Figure.
+    def plot_summary(self, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None,
+                     how: str = "mean", ax=None):
+        """Heatmap of each model's final ``metric`` over two axes (default: the two non-replicate
+        axes with the most values), the others (``seed``) aggregated with ``how`` (mean, median,
+        min, max) and their spread noted in each cell. Returns the Figure.
 
         Example:
             >>> import jaxviz
@@ -259,7 +263,7 @@ class Run:
         """
         from jaxviz.views.plots import plot_summary
 
-        return plot_summary(self, metric, x=x, y=y, ax=ax)
+        return plot_summary(self, metric, x=x, y=y, how=how, ax=ax)
 
     def explore(self, path=None, **options):
         """The explorer: every model's surface, linked to a summary heatmap, parallel coordinates,
