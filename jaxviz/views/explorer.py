@@ -205,7 +205,8 @@ def write_explorer(run, path, **options) -> Path:
 
 def inline_explorer(run, height: int = 900, **options):
     """The explorer as an ``IPython.display.HTML`` iframe (``srcdoc``), so its script runs in
-    Jupyter, JupyterLab, VS Code and Colab alike.
+    Jupyter, JupyterLab, VS Code and Colab alike. The page is kept lighter than a file's (a third
+    of :data:`RAW_BUDGET` unless ``budget`` is given): the notebook stores it with its outputs.
 
     Example:
         >>> import jaxviz
@@ -217,6 +218,7 @@ def inline_explorer(run, height: int = 900, **options):
 
     from IPython.display import HTML
 
+    options.setdefault("budget", RAW_BUDGET // 3)
     page = html.escape(explorer_html(run, **options), quote=True)
     with warnings.catch_warnings():  # IPython suggests IFrame, which needs a URL: srcdoc needs none
         warnings.simplefilter("ignore", UserWarning)
