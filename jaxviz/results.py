@@ -60,7 +60,7 @@ class Run:
         """Write the training state (``.npz``, no pickle) that ``sweep(resume=...)`` continues."""
         from jaxviz.io.runfolder import write_checkpoint
 
-        return write_checkpoint(path, self.checkpoint)
+        return write_checkpoint(path, self.checkpoint, self.configs)
 
     @property
     def dataset(self) -> Dataset:
@@ -269,14 +269,16 @@ class Run:
                 data = self.animate(Path(d) / "a.gif", fps=fps, **options).read_bytes()
                 return HTML(f'<img src="data:image/gif;base64,{base64.b64encode(data).decode()}">')
 
-    def save(self, directory) -> Path:
+    def save(self, directory, overwrite: bool = False) -> Path:
         """Write ``run.npz`` (arrays), ``config.toml`` (re-runs it) and ``metrics.csv``.
 
         Plain NumPy / TOML / CSV, no pickle; :func:`jaxviz.load` reads it back without retraining.
+        A folder holding anything but this same run is refused unless ``overwrite=True``, which
+        first removes the outputs of the run there (animation, ``final.png``, frames, checkpoint).
         """
         from jaxviz.io.runfolder import save_run
 
-        return save_run(self, directory)
+        return save_run(self, directory, overwrite=overwrite)
 
     def write_config(self, path) -> Path:
         """The TOML that re-runs this sweep (``jaxviz run --config``)."""

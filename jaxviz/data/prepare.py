@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from jaxviz.data.datasets import playground_dataset, raw_dataset
 from jaxviz.spec.config import PLAYGROUND_DATASETS, validate_value
@@ -49,6 +47,9 @@ class Dataset(NamedTuple):
 
 def _prepare(name: str, X, y, split=None) -> Dataset:
     """Standardise on the whole set, split 60/40 (unless ``split`` is given), find the extent."""
+    from sklearn.model_selection import train_test_split  # here: the CLI answers without scikit-learn
+    from sklearn.preprocessing import StandardScaler
+
     X = np.asarray(X, np.float64)
     if split is None:
         X = StandardScaler().fit_transform(X)

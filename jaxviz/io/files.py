@@ -117,7 +117,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def read_config(path) -> dict[str, Any]:
+def read_config(path, what: str = "config") -> dict[str, Any]:
     """Read a config TOML with ``[hp]`` and optional ``[options]``; refuse anything else.
 
     Example:
@@ -132,9 +132,13 @@ def read_config(path) -> dict[str, Any]:
         with open(path, "rb") as f:
             doc = tomllib.load(f)
     except FileNotFoundError:
-        raise ValueError(f"config must be an existing TOML file. Got {str(path)!r} instead.") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"config {str(path)!r} is not valid TOML: {e}.") from None
+        raise ValueError(f"{what} must be an existing TOML file. Got {str(path)!r} instead.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what} must be an existing TOML file. Got {str(path)!r} (a folder) instead.") from None
+    except OSError as e:
+        raise ValueError(f"{what} must be a readable TOML file. Got {str(path)!r} ({e.strerror or e}) instead.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} {str(path)!r} is not valid TOML: {e}.") from None
     from jaxviz.spec.config import unknown_key
 
     for key in doc:
