@@ -76,10 +76,10 @@ class _Layer(argparse.Action):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from jaxviz import __version__
+    import jaxviz
 
     parser = _Parser(prog="jaxviz", description="Train a grid of small MLPs at once and animate their decision surfaces.")
-    parser.add_argument("--version", action="version", version=f"jaxviz {__version__}")
+    parser.add_argument("--version", action="version", version=f"jaxviz {jaxviz.__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     def outputs(p):
@@ -306,7 +306,19 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["run", "--set", "lr=-1"])  # stderr: jaxviz: error: lr must be a positive number...
         2
     """
-    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv is not None:  # called from Python: an unexpected exception is the caller's to see
+        return _main(list(argv))
+    try:
+        return _main(sys.argv[1:])
+    except Exception as e:  # noqa: BLE001 - the console script never shows a traceback; JAXVIZ_DEBUG=1 does
+        if os.environ.get("JAXVIZ_DEBUG"):
+            raise
+        message = f"{type(e).__name__}: {e}".replace("\n", " ")
+        print(f"jaxviz: error: internal error ({message}); JAXVIZ_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
     try:
         parser = _build_parser()
         if not argv:
@@ -332,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         hp, options = _gather(args)
         return _run(hp, options, args)
     except ValueError as e:
-        print(f"jaxviz: error: {e}", file=sys.stderr)
+        print(f"jaxviz: error: {e}".replace("\n", " "), file=sys.stderr)
         return 2
     except OSError as e:  # a path that cannot be read or made: the user's input, one line
         print(f"jaxviz: error: {_oserror(e)}", file=sys.stderr)
@@ -340,12 +352,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jaxviz: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - never a traceback; JAXVIZ_DEBUG=1 shows it
-        if os.environ.get("JAXVIZ_DEBUG"):
-            raise
-        print(f"jaxviz: error: internal error ({type(e).__name__}: {e}); JAXVIZ_DEBUG=1 shows the traceback",
-              file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

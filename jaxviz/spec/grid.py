@@ -96,7 +96,8 @@ class Grid(NamedTuple):
         sizes = dict(zip(self.dataset_keys(), n_train))
         steps = max(-(-sizes[dataset_key(m)] // min(m["batch_size"], sizes[dataset_key(m)])) for m in c)
         return Static(
-            hidden=max(max(w) for w in widths),
+            # a model without hidden layers (n1 = 0) passes its 2 inputs through the first slot
+            hidden=max(max(max(w) for w in widths), 2 if any(w[0] == 0 for w in widths) else 1),
             slots=max(3 if w[2] else 2 if w[1] else 1 for w in widths),
             activations=tuple(dict.fromkeys(m["activation"] for m in c)),
             optimizers=tuple(dict.fromkeys(m["optimizer"] for m in c)),
