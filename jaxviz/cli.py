@@ -240,15 +240,16 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         if key not in OPTION_KEYS:
             raise api.unknown_key("option", key, OPTION_KEYS)
     data, hp, data_path, test_path = _user_data(args, options, hp)
+    resuming = bool(getattr(args, "resume", None))
+    if resuming:  # first: an edited config.toml is the cause of whatever else would not fit
+        runfolder.check_resumable(args.out, hp, custom=data is not None)
     chosen, size, resolution, frames = _check_outputs(args, options, hp)
     fmt = chosen["format"]
-    resuming = bool(getattr(args, "resume", None))
     out = runfolder.prepare_folder(args.out, overwrite=args.command != "run" or getattr(args, "overwrite", False))
     plan = api.plan_sweep(hp, resolution=resolution, frames=frames, data=data, memory=args.memory)
     runfolder.check_room(out, plan, size, fmt)
     resume = None
     if resuming:
-        runfolder.check_resumable(out, hp, custom=data is not None)
         resume = api.load_checkpoint(out / runfolder.CHECKPOINT)
     t0 = time.perf_counter()
     with _stop_on_signals() as stopped:

@@ -115,7 +115,7 @@ def stopped(tmp_path_factory):
 
 
 @pytest.mark.parametrize("old,new,words", [
-    ("0.1, 0.3", "0.2, 0.3", ["lr=0.2", "lr=0.1"]),
+    ("    0.1,\n", "    0.2,\n", ["lr=0.2", "lr=0.1"]),
     ("epochs = 40", "epochs = 30", ["epochs=30", "epochs=40"]),
     ("lr = [", "lr = [0.05, ", ["3 models"]),
 ])
