@@ -132,7 +132,7 @@ def _layer(option: str, value: str) -> tuple[dict[str, Any], dict[str, Any], str
         return dict(config["hp"]), dict(config["options"]), f"--config {value}"
     key, text = _key_value(option, value)
     parsed = [parse_value(v) for v in text.split(",")] if option == "--grid" else parse_value(text)
-    return {key: parsed}, {}, f"{option} {key}={text}"
+    return {key: parsed}, {}, option
 
 
 def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -153,8 +153,8 @@ def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
         layer_hp, layer_options, where = _layer(option, value)
         for key, new in layer_hp.items():
             if key in hp and hp[key] != new:
-                _note(f"{key}={_shown(new)} from {where} replaces {key}={_shown(hp[key])} from {source[key]} "
-                      "(later options win)")
+                _note(f"{key}={_shown(new)} ({where}) replaces {key}={_shown(hp[key])} ({source[key]}); "
+                      "later options win")
             hp.pop(key, None)  # moves the key to the end: the axis order follows the options
             hp[key], source[key] = new, where
         options.update(layer_options)

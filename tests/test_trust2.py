@@ -222,7 +222,7 @@ def test_config_then_preset_notes_every_key_the_preset_replaces(tmp_path, gather
     assert main(["run", "--config", str(config), "--preset", "explode"]) == 0
     assert gathered["hp"]["lr"] == 0.5 and gathered["hp"]["epochs"] == 150
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("jaxviz: note:")]
-    assert len(notes) == 2 and all("--preset explode replaces" in n for n in notes)  # momentum is the same
+    assert len(notes) == 2 and all("(--preset explode) replaces" in n for n in notes)  # momentum is the same
 
 
 def test_grid_axis_order_follows_the_command_line(gathered):

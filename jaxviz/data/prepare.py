@@ -173,19 +173,20 @@ def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
     rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1) if r and any(c.strip() for c in r)]
     if not rows:
         raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got an empty file instead.")
-    values = []
+    values, header = [], None
     for k, (line, row) in enumerate(rows):
         numbers = [_number(c) for c in row]
         if len(row) == 3 and None not in numbers:
             values.append(numbers)
         elif k == 0 and len(row) == 3 and all(v is None for v in numbers):  # a header: no field is a number
-            print(f"jaxviz: note: {what} {str(path)!r} line {line} {','.join(row)!r} read as a header and skipped",
-                  file=sys.stderr)
+            header = f"jaxviz: note: {what} {str(path)!r} line {line} {','.join(row)!r} read as a header and skipped"
         else:
             raise ValueError(f"{what} {str(path)!r} line {line} must be 'x1,x2,label' with 3 numbers. "
                              f"Got {','.join(row)!r} instead.")
     if not values:
         raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got only a header instead.")
+    if header:  # said once the file is read: an error stays the one line
+        print(header, file=sys.stderr)
     table = np.asarray(values)
     return table[:, :2], table[:, 2]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ else:  # pragma: no cover
 import tomli_w
 
 
-__all__ = ["atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
+__all__ = ["hp_table", "hp_hash", "atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
 
 
 @contextlib.contextmanager
@@ -44,6 +46,26 @@ def atomic_path(path: str | os.PathLike):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def hp_table(configs: list[dict[str, Any]]) -> str:
+    """Every model's full config as canonical JSON: what ``run.npz`` and checkpoints were trained with.
+
+    Example:
+        >>> hp_table([{"lr": 0.1, "epochs": 5}])
+        '[{"epochs":5,"lr":0.1}]'
+    """
+    return json.dumps(configs, sort_keys=True, separators=(",", ":"))
+
+
+def hp_hash(configs: list[dict[str, Any]]) -> str:
+    """SHA-256 of :func:`hp_table`: stored in ``run.npz`` and checkpoints, checked when read back.
+
+    Example:
+        >>> len(hp_hash([{"lr": 0.1}]))
+        64
+    """
+    return hashlib.sha256(hp_table(configs).encode()).hexdigest()
 
 
 def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:

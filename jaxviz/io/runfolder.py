@@ -10,7 +10,6 @@ go to a rescue folder beside it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from jaxviz.analysis import METRICS
-from jaxviz.io.files import read_config, write_config, write_metrics_csv, write_npz
+from jaxviz.io.files import hp_hash, hp_table, read_config, write_config, write_metrics_csv, write_npz
 from jaxviz.io.video import FORMATS
 from jaxviz.spec.config import DATASETS, format_bytes
 from jaxviz.spec.grid import make_grid, with_dataset
 
 __all__ = ["RUN_FILES", "CHECKPOINT", "save_run", "load_run", "write_checkpoint", "read_checkpoint",
-           "animation_name", "disk_needed", "prepare_folder", "write_outputs", "rescue"]
+           "animation_name", "disk_needed", "prepare_folder", "write_outputs", "rescue", "clear_run",
+           "write_run_files", "resume_config", "check_resumable"]
 
 CHECKPOINT = "checkpoint.npz"
 #: What a run folder holds; a run is not written over another without ``overwrite``.
@@ -54,26 +54,6 @@ def run_arrays(metrics: list | dict, weights: list, initial_val: tuple) -> dict[
     arrays = {f"metric_{k}": v for k, v in metrics.items()}
     arrays |= {f"weight_{j}": w for j, w in enumerate(weights)}
     return arrays | {"initial_val_loss": initial_val[0], "initial_val_accuracy": initial_val[1]}
-
-
-def hp_table(configs: list[dict[str, Any]]) -> str:
-    """Every model's full config as canonical JSON: what ``run.npz`` and checkpoints were trained with.
-
-    Example:
-        >>> hp_table([{"lr": 0.1, "epochs": 5}])
-        '[{"epochs":5,"lr":0.1}]'
-    """
-    return json.dumps(configs, sort_keys=True, separators=(",", ":"))
-
-
-def hp_hash(configs: list[dict[str, Any]]) -> str:
-    """SHA-256 of :func:`hp_table`: stored in ``run.npz`` and checkpoints, checked when read back.
-
-    Example:
-        >>> len(hp_hash([{"lr": 0.1}]))
-        64
-    """
-    return hashlib.sha256(hp_table(configs).encode()).hexdigest()
 
 
 def _hp_arrays(configs) -> dict[str, np.ndarray]:
@@ -152,7 +132,7 @@ def check_resumable(folder, hp: dict[str, Any], custom: bool = False) -> None:
                          f"({_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}). "
                          "Restore it, or start a new run with --config.")
     loss = z.get("metric_loss")
-    done = int(z["done"]) if "done" in z else -1
+    done = int(z["done"]) if "done" in z and not any(k not in z for k in ("state_0", "weight_0")) else -1
     if loss is None or loss.ndim != 2 or loss.shape[0] != len(configs) or not 0 <= done <= epochs \
             or loss.shape[1] != done:
         raise ValueError(f"--resume must continue the run as it was configured: {path} does not fit "
@@ -263,6 +243,31 @@ def _check_shape(path, what: str, array: np.ndarray, shape: tuple, described: st
                          f"Got {tuple(array.shape)} instead.")
 
 
+def _check_arrays(npz, z: dict, configs, metrics, weights, initial):
+    """The shapes in ``run.npz`` against the models and epochs of config.toml; returns
+    ``(frame_epochs, surfaces, data_index, number of datasets)``."""
+    n, epochs = len(configs), max(c["epochs"] for c in configs)
+    described = f"{n} models x {epochs} epochs"
+    for k, v in metrics.items():
+        _check_shape(npz, f"metric_{k}", v, (n, epochs), described)
+    for j, w in enumerate(weights):
+        _check_shape(npz, f"weight_{j}", w, (n, epochs + 1), described)
+    for k, v in zip(("initial_val_loss", "initial_val_accuracy"), initial):
+        _check_shape(npz, k, v, (n,), described)
+    shown = _need(npz, z, "frame_epochs")
+    surfaces, data_index = _need(npz, z, "surfaces"), _need(npz, z, "data_index")
+    if shown.ndim != 1 or not len(shown) or shown.min() < 0 or shown.max() > epochs:
+        raise ValueError(f"{npz} must match config.toml ({described}): frame_epochs must lie in [0, {epochs}]. "
+                         f"Got {shown.tolist()[:8]} instead.")
+    _check_shape(npz, "surfaces", surfaces, (n, len(shown)), described)
+    _check_shape(npz, "data_index", data_index, (n,), described)
+    n_data = sum(1 for k in z if k.startswith("data_") and k.endswith("_extent"))
+    if not n_data or data_index.min() < 0 or data_index.max() >= n_data:
+        raise ValueError(f"{npz} must hold the data of every model. Got {n_data} datasets for data_index "
+                         f"{sorted(set(data_index.tolist()))[:8]} instead.")
+    return shown, surfaces, data_index, n_data
+
+
 def load_run(directory):
     """Restore the :class:`~jaxviz.results.Run` in a run folder (``run.npz`` and ``config.toml``),
     checking that they belong together: the hp table's hash, the model count, epochs, frames and
@@ -297,25 +302,7 @@ def load_run(directory):
         raise ValueError(f"{toml} must describe the run saved in {npz.name}. Got an edited config instead: "
                          f"{_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}.")
     metrics, weights, initial = _read_run_arrays(npz, z)
-    n, epochs = len(configs), max(c["epochs"] for c in configs)
-    described = f"{n} models x {epochs} epochs"
-    for k, v in metrics.items():
-        _check_shape(npz, f"metric_{k}", v, (n, epochs), described)
-    for j, w in enumerate(weights):
-        _check_shape(npz, f"weight_{j}", w, (n, epochs + 1), described)
-    for k, v in zip(("initial_val_loss", "initial_val_accuracy"), initial):
-        _check_shape(npz, k, v, (n,), described)
-    shown = _need(npz, z, "frame_epochs")
-    surfaces, data_index = _need(npz, z, "surfaces"), _need(npz, z, "data_index")
-    if shown.ndim != 1 or not len(shown) or shown.min() < 0 or shown.max() > epochs:
-        raise ValueError(f"{npz} must match config.toml ({described}): frame_epochs must lie in [0, {epochs}]. "
-                         f"Got {shown.tolist()[:8]} instead.")
-    _check_shape(npz, "surfaces", surfaces, (n, len(shown)), described)
-    _check_shape(npz, "data_index", data_index, (n,), described)
-    n_data = sum(1 for k in z if k.startswith("data_") and k.endswith("_extent"))
-    if not n_data or data_index.min() < 0 or data_index.max() >= n_data:
-        raise ValueError(f"{npz} must hold the data of every model. Got {n_data} datasets for data_index "
-                         f"{sorted(set(data_index.tolist()))[:8]} instead.")
+    shown, surfaces, data_index, n_data = _check_arrays(npz, z, configs, metrics, weights, initial)
     datasets = [Dataset(str(_need(npz, z, f"data_{j}_name")),
                         *(_need(npz, z, f"data_{j}_{k}") for k in ("x_train", "y_train", "x_test", "y_test")),
                         tuple(float(v) for v in _need(npz, z, f"data_{j}_extent"))) for j in range(n_data)]
