@@ -260,6 +260,9 @@ def _check_arrays(npz, z: dict, configs, metrics, weights, initial):
         raise ValueError(f"{npz} must match config.toml ({described}): frame_epochs must lie in [0, {epochs}]. "
                          f"Got {shown.tolist()[:8]} instead.")
     _check_shape(npz, "surfaces", surfaces, (n, len(shown)), described)
+    if surfaces.ndim != 4 or surfaces.shape[2] != surfaces.shape[3]:
+        raise ValueError(f"{npz} must hold surfaces (models, frames, resolution, resolution). "
+                         f"Got shape {surfaces.shape} instead.")
     _check_shape(npz, "data_index", data_index, (n,), described)
     n_data = sum(1 for k in z if k.startswith("data_") and k.endswith("_extent"))
     if not n_data or data_index.min() < 0 or data_index.max() >= n_data:
