@@ -206,17 +206,17 @@ def _read_npz(path) -> dict[str, np.ndarray]:
     import zipfile
 
     try:
+        with open(path, "rb") as f:
+            if f.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # NumPy would try it as a pickle
+                raise ValueError("not an .npz archive at all")
         with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single array, not an .npz archive")
             return {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ValueError(f"{path} must exist. Got no such file instead.") from None
     except (zipfile.BadZipFile, EOFError) as e:
         why = f"not a complete .npz archive: cut short or not written by jaxviz ({e})"
     except ValueError as e:
-        why = ("Python objects (pickles), which jaxviz never writes" if "pickle" in str(e)
-               else f"not an .npz archive of arrays ({e})")
+        why = "Python objects (pickles), which jaxviz never writes" if "pickle" in str(e) else str(e)
     except Exception as e:  # noqa: BLE001 - zlib, OSError, ...: the file cannot be read as arrays
         why = f"unreadable ({type(e).__name__}: {e})"
     raise ValueError(f"{path} must be a jaxviz .npz of plain arrays. Got a damaged or foreign file instead: {why}.")
