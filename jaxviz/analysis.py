@@ -200,7 +200,8 @@ def csv_rows(run) -> Iterator[list[Any]]:
     marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
     for i, (config, (last, k, x)) in enumerate(zip(run.configs, marks)):
         for e in range(1, last + 1):
-            values = [repr(float(run.metrics[m][i, e - 1])) for m in METRICS]
+            # a float32 in its shortest round-trip form: 0.01, not 0.009999999776482582
+            values = [str(np.asarray(run.metrics[m])[i, e - 1]) for m in METRICS]
             yield [i, *(config[a] for a in axes), e, *values, int(flagged(k, e)), int(flagged(x, e))]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -49,7 +50,7 @@ def _parse_size(text: str | None):
     """
     if text is None:
         return None
-    w, sep, h = text.lower().partition("x")
+    w, sep, h = str(text).lower().partition("x")
     if sep and w.isdigit() and h.isdigit() and 64 <= int(w) <= 8192 and 64 <= int(h) <= 8192:
         return int(w), int(h)
     raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, each in [64, 8192]. Got {text!r} instead.")
@@ -62,18 +63,34 @@ def _key_value(option: str, text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+class _Layer(argparse.Action):
+    """Records ``(option, value)`` in one shared list as well: argparse keeps each option's values
+    apart, and the settings' layers (--preset, --config, --set, --grid) apply in the order typed."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if isinstance(getattr(namespace, self.dest, None), list):
+            setattr(namespace, self.dest, [*getattr(namespace, self.dest), values])
+        else:
+            setattr(namespace, self.dest, values)
+        namespace.layers = [*(getattr(namespace, "layers", None) or []), (option_string, values)]
+
+
 def _build_parser() -> argparse.ArgumentParser:
+    import jaxviz
+
     parser = _Parser(prog="jaxviz", description="Train a grid of small MLPs at once and animate their decision surfaces.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"jaxviz {jaxviz.__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     def outputs(p):
+        # None = not given: a --config's [options] fill it, else the default in OUTPUT_DEFAULTS
         p.add_argument("--out", default="jaxviz-out", help="run folder (default: ./jaxviz-out)")
-        p.add_argument("--format", default="mp4", help="animation format: mp4, gif, or png (frames in a folder)")
-        p.add_argument("--size", default=None, metavar="WxH", help="animation size in pixels (default 1280x720)")
-        p.add_argument("--decision-line", action="store_true", help="draw the p = 0.5 line in every tile")
-        p.add_argument("--fps", type=float, default=10.0, help="animation frames per second")
-        p.add_argument("--hold", type=float, default=0.0, help="seconds to hold the last frame (the seed: 2)")
-        p.add_argument("--resolution", type=int, default=64, help="surface mesh points per side")
+        p.add_argument("--format", help="animation format: mp4 (default), gif, or png (frames in a folder)")
+        p.add_argument("--size", metavar="WxH", help="animation size in pixels (default 1280x720)")
+        p.add_argument("--decision-line", action="store_const", const=True, help="draw the p = 0.5 line in every tile")
+        p.add_argument("--fps", type=float, help="animation frames per second (default 10)")
+        p.add_argument("--hold", type=float, help="seconds to hold the last frame (default 0; the seed: 2)")
+        p.add_argument("--resolution", type=int, help="surface mesh points per side (default 64)")
         p.add_argument("--frames", type=int, default=None, help="snapshots from epoch 0 to the last (default: every epoch)")
         p.add_argument("--memory", default=None, metavar="BYTES",
                        help='memory the run may use, e.g. 4GB (default: 70%% of what is free); larger grids run in chunks')
@@ -81,10 +98,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     outputs(sub.add_parser("demo", help="a small lr x momentum grid on moons, into ./jaxviz-out/"))
     run = sub.add_parser("run", help="train a grid and write its animation, figure, metrics and config")
-    run.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", help="a grid axis (repeatable)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
-    run.add_argument("--preset", help="start from a named preset (see `jaxviz presets`)")
-    run.add_argument("--config", help="start from a config TOML ([hp] and [options])")
+    run.set_defaults(layers=[])
+    run.add_argument("--grid", action=_Layer, default=[], metavar="KEY=V1,V2,...", help="a grid axis (repeatable)")
+    run.add_argument("--set", action=_Layer, default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
+    run.add_argument("--preset", action=_Layer, help="start from a named preset (see `jaxviz presets`)")
+    run.add_argument("--config", action=_Layer, help="start from a config TOML ([hp] and [options])")
     run.add_argument("--resume", metavar="DIR", help="continue an interrupted run in DIR to its full epochs")
     run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1); header optional")
     run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
@@ -97,37 +115,53 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
-    """hp and options from preset, then config file, then --set / --grid (later wins)."""
+def _note(text: str) -> None:
+    print(f"jaxviz: note: {text}", file=sys.stderr)
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _layer(option: str, value: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """One settings layer as ``(hp, options, where it came from)``."""
     from jaxviz.api import preset
     from jaxviz.io.files import read_config
 
-    hp: dict[str, Any] = {}
-    options: dict[str, Any] = {}
-    if getattr(args, "preset", None):
-        hp.update(preset(args.preset))
+    if option == "--preset":
+        return preset(value), {}, f"--preset {value}"
+    if option == "--config":
+        config = read_config(value, "--config")
+        return dict(config["hp"]), dict(config["options"]), f"--config {value}"
+    key, text = _key_value(option, value)
+    parsed = [parse_value(v) for v in text.split(",")] if option == "--grid" else parse_value(text)
+    return {key: parsed}, {}, option
+
+
+def _gather(args) -> tuple[dict[str, Any], dict[str, Any]]:
+    """hp and options from --preset, --config, --set and --grid, applied in the order given: a later
+    option wins, with one note on stderr per setting it replaces."""
     if getattr(args, "resume", None):
-        if getattr(args, "config", None) or getattr(args, "preset", None) or args.set or args.grid:
+        if getattr(args, "layers", None):
             raise ValueError("--resume must be used alone: it continues the run as it was configured. "
                              "Got other settings too instead.")
-        args.config = str(Path(args.resume) / "config.toml")
+        from jaxviz.io.runfolder import resume_config
+
+        args.layers = [("--config", str(resume_config(args.resume)))]
         args.out, args.overwrite = args.resume, True
-    if getattr(args, "config", None):
-        config = read_config(args.config)
-        hp.update(config["hp"])
-        options.update(config["options"])
-    for text in getattr(args, "set", []):
-        key, value = _key_value("--set", text)
-        hp.pop(key, None)
-        hp[key] = parse_value(value)
-    for text in getattr(args, "grid", []):
-        key, values = _key_value("--grid", text)
-        hp.pop(key, None)
-        hp[key] = [parse_value(v) for v in values.split(",")]
+    hp: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for option, value in getattr(args, "layers", []):
+        layer_hp, layer_options, where = _layer(option, value)
+        for key, new in layer_hp.items():
+            if key in hp and hp[key] != new:
+                _note(f"{key}={_shown(new)} ({where}) replaces {key}={_shown(hp[key])} ({source[key]}); "
+                      "later options win")
+            hp.pop(key, None)  # moves the key to the end: the axis order follows the options
+            hp[key], source[key] = new, where
+        options.update(layer_options)
     return hp, options
-
-
-
 
 @contextlib.contextmanager
 def _stop_on_signals():
@@ -146,21 +180,40 @@ def _stop_on_signals():
             signal.signal(sig, handler)
 
 
+#: Output options a config's [options] records and a re-run takes (flags given explicitly win).
+OUTPUT_DEFAULTS = {"format": "mp4", "size": None, "fps": 10.0, "hold": 0.0, "decision_line": False}
+OPTION_KEYS = ["resolution", "frames", "data", "test", *OUTPUT_DEFAULTS]
+
+
+def _output_options(args, options: dict[str, Any]) -> dict[str, Any]:
+    """Each output option: the flag if given, else the config's value, else the default."""
+    out = {}
+    for key, default in OUTPUT_DEFAULTS.items():
+        flag = getattr(args, key, None)
+        out[key] = flag if flag is not None else options.get(key, default)
+    return out
+
+
 def _check_outputs(args, options: dict[str, Any], hp: dict[str, Any]):
-    """Every output option checked before anything compiles: (format, size, resolution, frames)."""
+    """Every output option checked before anything compiles: (outputs, size, resolution, frames)."""
     from jaxviz.api import check_fps, check_frames, check_resolution, epochs_of
     from jaxviz.io.video import FORMATS
 
-    fmt = args.format.lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {list(FORMATS)}. Got {args.format!r} instead.")
-    check_fps(args.fps)
-    size = _parse_size(args.size)
-    if not 0 <= args.hold <= 60:
-        raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {args.hold!r} instead.")
-    resolution = check_resolution(args.resolution if args.resolution != 64 else options.get("resolution", 64))
+    chosen = _output_options(args, options)
+    fmt = chosen["format"]
+    if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+        raise ValueError(f"--format must be one of {list(FORMATS)}. Got {fmt!r} instead.")
+    chosen["format"] = fmt.lower()
+    chosen["fps"] = check_fps(chosen["fps"])
+    size = _parse_size(chosen["size"])
+    hold = chosen["hold"]
+    if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0 <= hold <= 60:
+        raise ValueError(f"--hold must be a number of seconds in [0, 60]. Got {hold!r} instead.")
+    if not isinstance(chosen["decision_line"], bool):
+        raise ValueError(f"decision_line must be true or false. Got {chosen['decision_line']!r} instead.")
+    resolution = check_resolution(args.resolution if args.resolution is not None else options.get("resolution", 64))
     frames = args.frames if args.frames is not None else options.get("frames")
-    return fmt, size, resolution, check_frames(frames, epochs_of(hp))  # epochs_of validates every hp
+    return chosen, size, resolution, check_frames(frames, epochs_of(hp))  # epochs_of validates every hp
 
 
 def _user_data(args, options: dict[str, Any], hp: dict[str, Any]):
@@ -190,16 +243,16 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         if key not in OPTION_KEYS:
             raise api.unknown_key("option", key, OPTION_KEYS)
     data, hp, data_path, test_path = _user_data(args, options, hp)
-    fmt, size, resolution, frames = _check_outputs(args, options, hp)
     resuming = bool(getattr(args, "resume", None))
+    if resuming:  # first: an edited config.toml is the cause of whatever else would not fit
+        runfolder.check_resumable(args.out, hp, custom=data is not None)
+    chosen, size, resolution, frames = _check_outputs(args, options, hp)
+    fmt = chosen["format"]
     out = runfolder.prepare_folder(args.out, overwrite=args.command != "run" or getattr(args, "overwrite", False))
     plan = api.plan_sweep(hp, resolution=resolution, frames=frames, data=data, memory=args.memory)
     runfolder.check_room(out, plan, size, fmt)
     resume = None
     if resuming:
-        if not (out / runfolder.CHECKPOINT).is_file():
-            raise ValueError(f"--resume must name an interrupted run folder (with {runfolder.CHECKPOINT}). "
-                             f"Got {str(out)!r} instead.")
         resume = api.load_checkpoint(out / runfolder.CHECKPOINT)
     t0 = time.perf_counter()
     with _stop_on_signals() as stopped:
@@ -209,10 +262,11 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
             run.options["test"] = str(Path(test_path).resolve())
+    run.options.update({k: v for k, v in chosen.items() if v != OUTPUT_DEFAULTS[k]})  # --config re-runs them
     t1 = time.perf_counter()
     try:
-        animation = runfolder.write_outputs(run, out, fmt, size, fps=args.fps, hold=args.hold,
-                                            decision_line=args.decision_line)
+        animation = runfolder.write_outputs(run, out, fmt, size, fps=chosen["fps"], hold=chosen["hold"],
+                                            decision_line=chosen["decision_line"])
     except OSError as e:  # disk full or gone after training: keep the results elsewhere
         rescued = runfolder.rescue(run, out)
         where = f"the results are saved in {rescued}/" if rescued else "no other place could hold the results either"
@@ -240,18 +294,46 @@ def _summary(run, out: Path, animation: Path, train_s: float, write_s: float, qu
     return 0
 
 
-OPTION_KEYS = ["resolution", "frames", "data", "test"]
+
+def _oserror(e: OSError) -> str:
+    where = f" {str(e.filename)!r}" if e.filename is not None else ""
+    return f"could not use{where}: {e.strerror or e}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaxviz`` console script; returns the exit code.
 
+    Bare ``jaxviz`` prints the help (exit 0). An argument error is answered before JAX (or
+    scikit-learn, or matplotlib) is imported.
+
     Example:
         >>> main(["run", "--set", "lr=-1"])  # stderr: jaxviz: error: lr must be a positive number...
         2
     """
+    if argv is not None:  # called from Python: an unexpected exception is the caller's to see
+        return _main(list(argv))
     try:
-        args = _build_parser().parse_args(argv)
+        return _main(sys.argv[1:])
+    except Exception as e:  # noqa: BLE001 - the console script never shows a traceback; JAXVIZ_DEBUG=1 does
+        if os.environ.get("JAXVIZ_DEBUG"):
+            raise
+        message = f"{type(e).__name__}: {e}".replace("\n", " ")
+        print(f"jaxviz: error: internal error ({message}); JAXVIZ_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        parser = _build_parser()
+        if not argv:
+            parser.print_help()
+            return 0
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help and --version end here
+            return e.code if isinstance(e.code, int) else 0
+        if args.command is None:
+            raise ValueError(f"a command must be given: demo, run or presets. Got {' '.join(argv)!r} instead.")
         if args.command == "presets":
             from jaxviz.api import PRESET_INFO
 
@@ -271,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         hp, options = _gather(args)
         return _run(hp, options, args)
     except ValueError as e:
-        print(f"jaxviz: error: {e}", file=sys.stderr)
+        print(f"jaxviz: error: {e}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except OSError as e:  # a path that cannot be read or made: the user's input, one line
+        print(f"jaxviz: error: {_oserror(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jaxviz: interrupted", file=sys.stderr)

@@ -56,11 +56,30 @@ class Run:
     checkpoint: Any = field(default=None, repr=False)  # what ``sweep(resume=...)`` continues from
     plan: Any = field(default=None, repr=False)  # the memory and device layout it ran with (jaxviz.plan.Plan)
 
+    def __repr__(self) -> str:
+        """A short summary: models, axes, epochs, frames, task, and how many diverged / exploded.
+
+        Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            Run(2 models, axes {lr: [0.1, 0.5]}, 2 epochs, 3 frames of 8x8, task binary, dataset moons, 0 diverged, 0 exploded)
+        """
+        axes = ", ".join(f"{k}: {_short(v)}" for k, v in self.axes.items())
+        done = self.completed_epochs
+        epochs = f"{self.epochs} epochs" + (f" ({done} trained)" if done is not None and done < self.epochs else "")
+        names = list(dict.fromkeys(d.name for d in self.datasets))
+        res = "x".join(map(str, self.surfaces.shape[2:]))
+        task = getattr(self.plan, "task", None) or "binary"
+        return (f"Run({len(self.configs)} model{'s' if len(self.configs) != 1 else ''}, axes {{{axes}}}, {epochs}, "
+                f"{len(self.frame_epochs)} frames of {res}, task {task}, dataset{'s' if len(names) > 1 else ''} "
+                f"{', '.join(names[:4])}{', ...' if len(names) > 4 else ''}, "
+                f"{int((self.diverged_epoch > 0).sum())} diverged, {int((self.exploded_epoch > 0).sum())} exploded)")
+
     def save_checkpoint(self, path) -> Path:
         """Write the training state (``.npz``, no pickle) that ``sweep(resume=...)`` continues."""
         from jaxviz.io.runfolder import write_checkpoint
 
-        return write_checkpoint(path, self.checkpoint)
+        return write_checkpoint(path, self.checkpoint, self.configs)
 
     @property
     def dataset(self) -> Dataset:
@@ -74,7 +93,8 @@ class Run:
     def weights(self, i: int, epoch: int) -> list[np.ndarray]:
         """Model ``i``'s weights after ``epoch`` epochs (0 = initial), as Keras' ``get_weights()``.
 
-        Kernels ``(in, out)`` and biases ``(out,)``, layer by layer.
+        Kernels ``(in, out)`` and biases ``(out,)``, layer by layer. Negative ``i`` and ``epoch``
+        count from the end, as Python indexing does.
 
         Example:
             >>> import jaxviz
@@ -82,8 +102,10 @@ class Run:
             >>> [w.shape for w in run.weights(0, 2)]
             [(2, 10), (10,), (10, 10), (10,), (10, 1), (1,)]
         """
-        if not (isinstance(i, (int, np.integer)) and 0 <= i < len(self.configs)):
-            raise ValueError(f"i must be a model index in [0, {len(self.configs) - 1}]. Got {i!r} instead.")
+        n = len(self.configs)
+        if isinstance(i, bool) or not (isinstance(i, (int, np.integer)) and -n <= i < n):
+            raise ValueError(f"i must be a model index in [0, {n - 1}] (or -{n}..-1 from the end). Got {i!r} instead.")
+        i = int(i) % n  # negative indices count from the end, as for epochs
         c = self.configs[i]
         epochs = c["epochs"]
         if not (isinstance(epoch, (int, np.integer)) and -epochs - 1 <= epoch <= epochs):
@@ -216,11 +238,12 @@ class Run:
             >>> run.animate(f"{tempfile.mkdtemp()}/grid.gif").name
             'grid.gif'
         """
-        from jaxviz.io.video import animation_format, write_animation
+        from jaxviz.io.video import FORMATS, animation_destination, animation_format, write_animation
         from jaxviz.views.compositor import FrameCompositor
 
         self._needs_history("animate")
-        animation_format(path)  # refuse a bad path before drawing anything
+        # refuse a bad path (and make its missing folders) before drawing anything
+        animation_destination(Path(path), bool(FORMATS[animation_format(path)].suffix))
         n = len(self.frame_epochs)
         if frames is None:
             indices = range(n)
@@ -318,20 +341,34 @@ class Run:
                 data = self.animate(Path(d) / "a.gif", fps=fps, **options).read_bytes()
                 return HTML(f'<img src="data:image/gif;base64,{base64.b64encode(data).decode()}">')
 
-    def save(self, directory) -> Path:
+    def save(self, directory, overwrite: bool = False) -> Path:
         """Write ``run.npz`` (arrays), ``config.toml`` (re-runs it) and ``metrics.csv``.
 
         Plain NumPy / TOML / CSV, no pickle; :func:`jaxviz.load` reads it back without retraining.
+        A folder holding anything but this same run is refused unless ``overwrite=True``, which
+        first removes the outputs of the run there (animation, ``final.png``, frames, checkpoint).
         """
         from jaxviz.io.runfolder import save_run
 
-        return save_run(self, directory)
+        return save_run(self, directory, overwrite=overwrite)
 
     def write_config(self, path) -> Path:
         """The TOML that re-runs this sweep (``jaxviz run --config``)."""
         from jaxviz.io.files import write_config
 
         return write_config(path, self.hp, self.options)
+
+
+def _short(values: list) -> str:
+    """An axis's values, the middle elided past 6.
+
+    Example:
+        >>> _short(list(range(10)))
+        '[0, 1, 2, ..., 7, 8, 9] (10 values)'
+    """
+    if len(values) <= 6:
+        return f"[{', '.join(map(str, values))}]"
+    return f"[{', '.join(map(str, values[:3]))}, ..., {', '.join(map(str, values[-3:]))}] ({len(values)} values)"
 
 
 class MetricsTable(NamedTuple):

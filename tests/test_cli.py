@@ -63,7 +63,7 @@ def test_preset_with_override_and_gif(tmp_path):
         (["run", "--frames", "500"], "frames must be an integer in [2, epochs + 1 = 101]. Got 500 instead."),
         (["run", "--resolution", "abc"], "argument --resolution: invalid int value: 'abc'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "the following arguments are required: command"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(argv, message, capsys):

@@ -53,7 +53,7 @@ def test_tricky_concatenates_two_draws():
         ({"epochs": 0}, r"epochs must be an integer in \[1, 100000\]. Got 0 instead."),
         ({"epochs": 2.5}, r"epochs must be an integer"),
         ({"patience": -1}, r"patience must be an integer >= 0"),
-        ({"n1": 0}, r"n1 must be an integer in \[1, 1024\]. Got 0 instead."),
+        ({"n1": -1}, r"n1 must be an integer in \[0, 1024\] \(0 = no layer\). Got -1 instead."),
         ({"n3": -2}, r"n3 must be an integer in \[0, 1024\] \(0 = no layer\)"),
         ({"activation": "gelu"}, r"activation must be one of \['relu', 'lrelu', 'sigmoid', 'tanh'\]. Got 'gelu' instead."),
         ({"dataset": 5}, r"dataset must be one of \['moons', 'circles', 'blobs', 'tricky', 'xor', 'gauss', 'spiral', "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_classification, make_moons
 
 from jaxviz.spec.config import PLAYGROUND_DATASETS, SEED_DATASETS, validate_value
 
@@ -32,6 +31,8 @@ def raw_dataset(name: str | int) -> tuple[np.ndarray, np.ndarray]:
         >>> X.shape
         (200, 2)
     """
+    from sklearn.datasets import make_blobs, make_circles, make_classification, make_moons  # lazy: a fast CLI
+
     name = validate_value("dataset", name)
     if name == "moons":
         return make_moons(noise=0.1, random_state=42)

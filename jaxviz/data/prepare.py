@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from jaxviz.data.datasets import playground_dataset, raw_dataset
 from jaxviz.spec.config import PLAYGROUND_DATASETS, validate_value
@@ -49,20 +48,35 @@ class Dataset(NamedTuple):
 
 def _prepare(name: str, X, y, split=None) -> Dataset:
     """Standardise on the whole set, split 60/40 (unless ``split`` is given), find the extent."""
+    from sklearn.model_selection import train_test_split  # here: the CLI answers without scikit-learn
+    from sklearn.preprocessing import StandardScaler
+
     X = np.asarray(X, np.float64)
-    if split is None:
-        X = StandardScaler().fit_transform(X)
-        x_train, x_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=42)
-    else:
+    with np.errstate(over="ignore", invalid="ignore"):
         scaler = StandardScaler().fit(X)
+        scaled = scaler.transform(X)
+    _check_standardised(name, X, scaler, scaled)
+    if split is None:
+        x_train, x_test, y_train, y_test = train_test_split(scaled, y, test_size=0.4, random_state=42)
+    else:
         (x_train, y_train), (x_test, y_test) = [(scaler.transform(np.asarray(a, np.float64)), b) for a, b in split]
-        X = scaler.transform(X)
+    X = scaled
     lo, hi = X.min(axis=0) - MESH_MARGIN, X.max(axis=0) + MESH_MARGIN
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return Dataset(
         name, f32(x_train), f32(y_train), f32(x_test), f32(y_test),
         (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
     )
+
+
+def _check_standardised(name: str, X: np.ndarray, scaler, scaled: np.ndarray) -> None:
+    """Refuse points whose standardisation overflows (values near 1e154 and beyond square to inf)."""
+    ok = np.isfinite(scaler.mean_) & np.isfinite(scaler.scale_) & np.isfinite(scaled).all(axis=0)
+    ok &= np.abs(scaled).max(axis=0, initial=0.0) < 3.4e38  # float32, as the model sees them
+    for j in np.flatnonzero(~ok):
+        big = float(np.abs(X[:, j]).max())
+        raise ValueError(f"{'data' if name == 'custom' else name} column x{j + 1} must be standardisable (its mean and spread finite in float64). "
+                         f"Got values up to {big:.3g} in magnitude instead; scale that column down first.")
 
 
 @functools.lru_cache(maxsize=64)
@@ -151,7 +165,7 @@ def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
     except FileNotFoundError:
         raise ValueError(f"{what} must be an existing CSV file. Got {str(path)!r} instead.") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -159,21 +173,29 @@ def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
     rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1) if r and any(c.strip() for c in r)]
     if not rows:
         raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got an empty file instead.")
-    values = []
+    values, header = [], None
     for k, (line, row) in enumerate(rows):
-        try:
-            if len(row) != 3:
-                raise ValueError
-            values.append([float(c) for c in row])
-        except ValueError:
-            if k == 0 and len(row) == 3:  # a header line
-                continue
+        numbers = [_number(c) for c in row]
+        if len(row) == 3 and None not in numbers:
+            values.append(numbers)
+        elif k == 0 and len(row) == 3 and all(v is None for v in numbers):  # a header: no field is a number
+            header = f"jaxviz: note: {what} {str(path)!r} line {line} {','.join(row)!r} read as a header and skipped"
+        else:
             raise ValueError(f"{what} {str(path)!r} line {line} must be 'x1,x2,label' with 3 numbers. "
-                             f"Got {','.join(row)!r} instead.") from None
+                             f"Got {','.join(row)!r} instead.")
     if not values:
         raise ValueError(f"{what} {str(path)!r} must hold rows 'x1,x2,label'. Got only a header instead.")
+    if header:  # said once the file is read: an error stays the one line
+        print(header, file=sys.stderr)
     table = np.asarray(values)
     return table[:, :2], table[:, 2]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 class DataTable(NamedTuple):

@@ -101,8 +101,20 @@ class MLP(nnx.Module):
         h = x
         for k, layer in enumerate(self.hidden):
             a = apply_activation(layer(h), s.activation, self.activations) * s.units[k]
-            h = a if k == 0 else jnp.where(s.present[k], a, h)
+            # a missing layer passes its input on; without a first layer (n1 = 0) the 2 inputs,
+            # padded to the hidden width (the grid makes it at least 2)
+            h = jnp.where(s.present[k], a, h if k else pad_inputs(x, a.shape[-1]))
         return self.out(h)
+
+
+def pad_inputs(x: jax.Array, width: int) -> jax.Array:
+    """The points ``(..., 2)`` padded with zero columns to ``(..., width)`` (``width >= 2``).
+
+    Example:
+        >>> pad_inputs(jnp.ones((1, 2)), 3).tolist()
+        [[1.0, 1.0, 0.0]]
+    """
+    return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
 
 
 @functools.lru_cache(maxsize=64)

@@ -54,6 +54,8 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
     k0 = kernels[0]
     z = k0[:, 0, :, None] * points_t[:, 0:1, :] + k0[:, 1, :, None] * points_t[:, 1:2, :] + biases[0][:, :, None]
     h = act(z) * units[:, 0]
+    inputs = jnp.pad(points_t, [(0, 0), (0, hidden - 2), (0, 0)]) if hidden >= 2 else h  # n1 = 0: no first layer
+    h = jnp.where((widths[:, 0] > 0)[:, None, None], h, inputs)
     for k in range(1, len(kernels) - 1):
         a = act(jnp.einsum("cio,cip->cop", kernels[k], h) + biases[k][:, :, None]) * units[:, k]
         h = jnp.where((widths[:, k] > 0)[:, None, None], a, h)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ else:  # pragma: no cover
 import tomli_w
 
 
-__all__ = ["atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
+__all__ = ["hp_table", "hp_hash", "atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
 
 
 @contextlib.contextmanager
@@ -44,6 +46,26 @@ def atomic_path(path: str | os.PathLike):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def hp_table(configs: list[dict[str, Any]]) -> str:
+    """Every model's full config as canonical JSON: what ``run.npz`` and checkpoints were trained with.
+
+    Example:
+        >>> hp_table([{"lr": 0.1, "epochs": 5}])
+        '[{"epochs":5,"lr":0.1}]'
+    """
+    return json.dumps(configs, sort_keys=True, separators=(",", ":"))
+
+
+def hp_hash(configs: list[dict[str, Any]]) -> str:
+    """SHA-256 of :func:`hp_table`: stored in ``run.npz`` and checkpoints, checked when read back.
+
+    Example:
+        >>> len(hp_hash([{"lr": 0.1}]))
+        64
+    """
+    return hashlib.sha256(hp_table(configs).encode()).hexdigest()
 
 
 def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
@@ -117,7 +139,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def read_config(path) -> dict[str, Any]:
+def read_config(path, what: str = "config") -> dict[str, Any]:
     """Read a config TOML with ``[hp]`` and optional ``[options]``; refuse anything else.
 
     Example:
@@ -132,9 +154,13 @@ def read_config(path) -> dict[str, Any]:
         with open(path, "rb") as f:
             doc = tomllib.load(f)
     except FileNotFoundError:
-        raise ValueError(f"config must be an existing TOML file. Got {str(path)!r} instead.") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"config {str(path)!r} is not valid TOML: {e}.") from None
+        raise ValueError(f"{what} must be an existing TOML file. Got {str(path)!r} instead.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what} must be an existing TOML file. Got {str(path)!r} (a folder) instead.") from None
+    except OSError as e:
+        raise ValueError(f"{what} must be a readable TOML file. Got {str(path)!r} ({e.strerror or e}) instead.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} {str(path)!r} is not valid TOML: {e}.") from None
     from jaxviz.spec.config import unknown_key
 
     for key in doc:

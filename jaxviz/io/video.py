@@ -16,7 +16,7 @@ import numpy as np
 from jaxviz.io.files import atomic_path
 from jaxviz.spec.config import check_fps
 
-__all__ = ["FORMATS", "Format", "ENCODER_PRESETS", "animation_format", "write_animation"]
+__all__ = ["FORMATS", "Format", "ENCODER_PRESETS", "animation_format", "animation_destination", "write_animation"]
 
 class Format(NamedTuple):
     """One animation format: how a path names it and how frames are written to it."""
@@ -69,7 +69,7 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
         raise ValueError(f"hold must be a number of seconds in [0, 60]. Got {hold!r} instead.")
     if encoder_preset not in ENCODER_PRESETS:
         raise ValueError(f"encoder_preset must be one of {list(ENCODER_PRESETS)}. Got {encoder_preset!r} instead.")
-    path = Path(path)
+    path = animation_destination(Path(path), bool(FORMATS[fmt].suffix))
     writer = FORMATS[fmt].write
     if not FORMATS[fmt].suffix:  # a folder of frames: each frame is written atomically instead
         writer(path, frames, fps, round(hold * fps), encoder_preset)
@@ -77,6 +77,32 @@ def write_animation(path, frames: Iterable[np.ndarray], fps: float = 10, hold: f
     with atomic_path(path) as tmp:
         if writer(tmp, frames, fps, round(hold * fps), encoder_preset) is None:
             raise ValueError("an animation needs at least one frame. Got none instead.")
+    return path
+
+
+def animation_destination(path: Path, is_file: bool) -> Path:
+    """``path`` checked and its missing parent folders made: a file path must not be a folder,
+    a frames folder must not be a file, and no parent may be a file.
+
+    Example:
+        >>> import tempfile
+        >>> animation_destination(Path(tempfile.mkdtemp()) / "new" / "a.gif", True).parent.is_dir()
+        True
+    """
+    kind = "file" if is_file else "folder of PNG frames"
+    if is_file and path.is_dir():
+        raise ValueError(f"animation path must be a file path. Got {str(path)!r} (an existing folder) instead.")
+    if not is_file and path.exists() and not path.is_dir():
+        raise ValueError(f"animation path must be a folder for PNG frames. Got {str(path)!r} (an existing file) instead.")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"animation path must be under a folder. Got {str(path)!r}, under the file "
+                             f"{str(parent)!r}, instead.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"animation path must be in a folder that can be made for the {kind}. "
+                         f"Got {str(path)!r} ({e.strerror or e}) instead.") from None
     return path
 
 

@@ -70,6 +70,31 @@ MAX_EPOCHS = 100_000
 MAX_RESOLUTION = 16384
 
 
+def plain(value: Any) -> Any:
+    """NumPy / JAX values as plain Python: arrays of one dimension become lists, 0-d arrays and
+    NumPy scalars become ``bool`` / ``int`` / ``float`` / ``str``. A float32 keeps the decimal
+    form it was written in (its shortest round-trip repr: ``np.float32(0.01)`` -> ``0.01``, not
+    ``0.009999999776482582``). Anything else is returned as it is.
+
+    Example:
+        >>> plain(np.array([0.01, 0.1], np.float32)), plain(np.bool_(True)), plain(np.arange(2))
+        ([0.01, 0.1], True, [0, 1])
+    """
+    if isinstance(value, np.generic):
+        if isinstance(value, np.floating) and value.dtype != np.float64:
+            return float(np.format_float_positional(value, unique=True, trim="0")) if np.isfinite(value) else float(value)
+        return value.item()
+    if isinstance(value, (str, bytes, bool, int, float)) or value is None:
+        return value
+    if not isinstance(value, (list, tuple, dict)) and hasattr(value, "__array__") and hasattr(value, "shape"):
+        array = np.asarray(value)  # a NumPy, JAX (or other) array
+        if array.ndim == 0:
+            return plain(array[()])
+        if array.ndim == 1:
+            return [plain(v) for v in array]
+    return value
+
+
 def _fail(name: str, rule: str, value: Any) -> ValueError:
     return ValueError(f"{name} must be {rule}. Got {value!r} instead.")
 
@@ -131,7 +156,7 @@ _RULES = {
     "kr": lambda v: _real("kr", v, "a number >= 0", lambda x: x >= 0),
     "patience": lambda v: _int("patience", v, "an integer >= 0", 0, 10**9),
     "epochs": lambda v: _int("epochs", v, f"an integer in [1, {MAX_EPOCHS}]", 1, MAX_EPOCHS),
-    "n1": lambda v: _int("n1", v, f"an integer in [1, {MAX_WIDTH}]", 1, MAX_WIDTH),
+    "n1": lambda v: _int("n1", v, f"an integer in [0, {MAX_WIDTH}] (0 = no layer)", 0, MAX_WIDTH),
     "n2": lambda v: _int("n2", v, f"an integer in [0, {MAX_WIDTH}] (0 = no layer)", 0, MAX_WIDTH),
     "n3": lambda v: _int("n3", v, f"an integer in [0, {MAX_WIDTH}] (0 = no layer)", 0, MAX_WIDTH),
     "activation": lambda v: _choice("activation", v, ACTIVATIONS),
@@ -171,7 +196,7 @@ def validate_value(key: str, value: Any) -> Any:
     """
     if key not in _RULES:
         raise unknown_key("hyperparameter", key, HP_DEFAULTS)
-    return _RULES[key](value)
+    return _RULES[key](plain(value))
 
 
 def validate_hp(hp: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +213,12 @@ def validate_hp(hp: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"hp must be a dict of hyperparameters. Got {type(hp).__name__} instead.")
     out: dict[str, Any] = {}
     for key, value in hp.items():
+        key = str(key) if isinstance(key, str) else plain(key)
         if not isinstance(key, str) or key not in _RULES:
             raise unknown_key("hyperparameter", key, HP_DEFAULTS)
+        value = plain(value)
         if isinstance(value, (list, tuple)):
+            value = [plain(v) for v in value]
             if not value:
                 raise _fail(key, "a value or a non-empty list of values", value)
             if any(isinstance(v, (list, tuple, dict)) for v in value):
@@ -203,7 +231,20 @@ def validate_hp(hp: dict[str, Any]) -> dict[str, Any]:
             raise _fail(key, "a value or a list of values", value)
         else:
             out[key] = validate_value(key, value)
+    _check_noise(out)
     return out
+
+
+def _check_noise(hp: dict[str, Any]) -> None:
+    """Refuse a ``noise`` that would change nothing: only Playground's sets are drawn with noise;
+    the seed's four are fixed recipes, and data= is the user's own points (which take the
+    default dataset's place here)."""
+    listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+    noisy = [v for v in listed(hp.get("noise", 0.0)) if v != 0]
+    datasets = listed(hp.get("dataset", HP_DEFAULTS["dataset"]))
+    if noisy and not any(d in PLAYGROUND_DATASETS for d in datasets):
+        raise _fail("noise", f"0 unless a dataset is one of Playground's {list(PLAYGROUND_DATASETS)} (the seed's "
+                    "sets and data= have fixed points, which noise would not change)", hp["noise"])
 
 
 def check_resolution(value: Any) -> int:

@@ -230,7 +230,8 @@ class Grid:
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         return Static(
-            hidden=max(widths),
+            # a model without hidden layers (n1 = 0) passes its 2 inputs through the first slot
+            hidden=max(max(widths), 2 if 0 in self.values("n1") else 1),
             slots=3 if widths[2] else 2 if widths[1] else 1,
             activations=tuple(self.values("activation")),
             optimizers=tuple(self.values("optimizer")),
