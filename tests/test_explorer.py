@@ -148,7 +148,7 @@ def test_views_link_to_the_tiles(run, page):
                                                     if c["lr"] == 0.05 and c["kr"] == 0.0]
     page.click("button[data-tab=table]")
     assert page.locator(".jv-table tr").count() == 1 + 2
-    csv_two = handle(page, "h.csv()").splitlines()
+    _ = handle(page, "h.csv()").splitlines()
     handle(page, "h.filter({})")
     page.click("button[data-tab=parallel]")  # brush the top quarter of the lr axis: lr 5 only
     box = page.locator(".jv-view canvas").bounding_box()

@@ -117,6 +117,8 @@ def multiclass_dataset(name: str, classes: int, noise: float = 0.0, seed: int = 
     rng = np.random.default_rng(seed)
     per = n // classes
     if name == "blobs":
+        from sklearn.datasets import make_blobs
+
         return make_blobs(centers=classes, n_features=2, random_state=42)
     if name == "spiral":
         i = np.arange(per)

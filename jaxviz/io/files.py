@@ -55,7 +55,7 @@ def hp_table(configs: list[dict[str, Any]]) -> str:
         >>> hp_table([{"lr": 0.1, "epochs": 5}])
         '[{"epochs":5,"lr":0.1}]'
     """
-    return json.dumps(configs, sort_keys=True, separators=(",", ":"))
+    return json.dumps(list(configs), sort_keys=True, separators=(",", ":"))  # a lazy Configs sequence too
 
 
 def hp_hash(configs: list[dict[str, Any]]) -> str:

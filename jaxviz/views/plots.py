@@ -99,7 +99,7 @@ def _history_by(run, metric: str, by: str, ax, fig):
     value: a log-spaced axis gets a log colour scale and a colour bar, a numeric axis of many
     values a linear one; a few values (up to 3, or up to 6 linear, or categories) get a legend."""
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import BoundaryNorm, LogNorm, Normalize
+    from matplotlib.colors import LogNorm, Normalize
 
     if ax is None:
         fig = fig or _new_figure((7, 4.5), layout="constrained")
