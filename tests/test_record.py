@@ -54,6 +54,15 @@ def test_final_refuses_pictures_with_the_reason(both, tmp_path):
     assert len(final.plot_summary("val_loss").axes) >= 1
 
 
+def test_a_saved_final_run_loads_as_final(both, tmp_path):
+    _, final = both
+    back = jaxviz.load(final.save(tmp_path / "run"))
+    assert back.record == "final"
+    np.testing.assert_array_equal(back.metrics["val_loss"], final.metrics["val_loss"])
+    for a, b in zip(back.weights(5, 3), final.weights(5, 3)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_final_resumes_bit_for_bit(both):
     _, final = both
     stopped = jaxviz.sweep(GRID, epochs=3, resolution=8, progress=False, record="final", should_stop=lambda: True)

@@ -174,8 +174,8 @@ def _refuse_smallest(need: _Need, usable: int, memory, unit: int, devices: int, 
             f"{format_bytes(usable)} are usable; lower resolution or frames. Got {resolution} instead.")
     parts = {"the data (stored once)": (need.data, "use fewer data rows"),
              "the batch orders of a call": (need.orders, "use fewer seeds or epochs"),
-             f"one call of {2 * unit} models": (need.fixed - need.data - need.orders + 2 * unit * need.per_model,
-                                                "lower batch_size")}
+             f"one call of {2 * unit} models": (need.work + 2 * unit * need.per_model, "lower batch_size"),
+             "the surface prediction": (need.mesh + devices * need.per_surface, "lower resolution")}
     part, (size, knob) = max(parts.items(), key=lambda kv: kv[1][0])
     given = "the default (70% of free memory)" if memory is None else format_bytes(memory)
     return ValueError(

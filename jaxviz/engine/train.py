@@ -61,7 +61,7 @@ class Checkpoint(NamedTuple):
     state: list  # the leaves of every model's TrainState (NumPy arrays)
     done: int  # epochs trained
     metrics: list  # History metrics so far, each (n_models, done), in METRICS order
-    weights: list  # weight arrays so far, each (n_models, done + 1, ...)
+    weights: list  # weight arrays so far, each (n_models, done + 1, ...); record="final": the initial only
     initial_val: tuple  # test loss and accuracy before training, each (n_models,)
 
 

@@ -269,7 +269,10 @@ class Grid:
         rows = np.minimum(np.arange(max(self.n_models, min_models)), self.n_models - 1)
         static = self.static(n_train)
         col = lambda key, dt: self.column(key).astype(dt)[rows]  # noqa: E731
-        coded = lambda key, names: np.asarray([names.index(v) for v in self.values(key)], np.int32)[self.index(key)][rows]  # noqa: E731
+
+        def coded(key, names):  # each model's value as its index in ``names``
+            return np.asarray([names.index(v) for v in self.values(key)], np.int32)[self.index(key)][rows]
+
         return HParams(
             lr=col("lr", np.float32),
             decay=col("decay", np.float32),
