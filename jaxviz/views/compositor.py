@@ -13,8 +13,8 @@ import numpy as np
 from jaxviz.analysis import flagged, status, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
                                   Palette, channels, make_palette, rgb_to_yuv, subsample)
-from jaxviz.views.layout import plan_layout, status_line
-from jaxviz.views.tiles import MIN_TILE_FOR_STATUS, draw_overlay
+from jaxviz.views.layout import status_lines
+from jaxviz.views.tiles import draw_overlay, layout_of
 
 __all__ = ["FrameCompositor", "Frames"]
 
@@ -137,7 +137,7 @@ class FrameCompositor:
 
         self.run = run
         self.decision_line = decision_line
-        lay = plan_layout(run.axes, len(run.configs), None if size is None else (size[0] / dpi, size[1] / dpi))
+        self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
         overlay, self.boxes = draw_overlay(run, lay, dpi)
         self.shape = overlay.shape[:2]
         r0, r1, c0, c1 = self.boxes[0]
@@ -168,10 +168,9 @@ class FrameCompositor:
                          np.frombuffer(bytes.fromhex(DIVERGED_GREY[1:]), np.uint8), np.zeros(3, np.uint8)])
         self._colours = (self.shape, lut, drawn, ink, rgb[self._opaque], rgb[self._partial], alpha)
         self._rgb = make_palette(lambda c: c, *self._colours)
-        self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
+        self.show_status = lay.status_px > 0
         path = font_manager.findfont("DejaVu Sans")
-        status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))  # TiledFigure's sizes, in pixels
-        self._text = _GlyphText(ImageFont.truetype(path, max(6, round(status_size * dpi / 72))))
+        self._text = _GlyphText(ImageFont.truetype(path, max(6, round(lay.status_px))))  # TiledFigure's size
         self._flag_text = _GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
 
     @functools.cached_property
@@ -234,10 +233,13 @@ class FrameCompositor:
                 if mark[0] == "diverged":
                     continue
             if self.show_status:
-                text = status_line(*status(run, i, epoch))
-                if self._text.width(text) <= c1 - c0 - 4:  # a tile too narrow for its status line goes without
-                    mask = self._text.mask(text)
-                    yield mask, r1 - 2 - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
+                lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows)
+                if max(map(self._text.width, lines)) <= c1 - c0 - 4:  # a tile too narrow goes without
+                    bottom = r1 - 2
+                    for text in reversed(lines):  # right-aligned lines, the last at the bottom
+                        mask = self._text.mask(text)
+                        yield mask, bottom - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
+                        bottom -= mask.shape[0] - 2
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.
