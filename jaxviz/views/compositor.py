@@ -235,11 +235,20 @@ class FrameCompositor:
             if self.show_status:
                 lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows)
                 if max(map(self._text.width, lines)) <= c1 - c0 - 4:  # a tile too narrow goes without
-                    bottom = r1 - 2
-                    for text in reversed(lines):  # right-aligned lines, the last at the bottom
-                        mask = self._text.mask(text)
-                        yield mask, bottom - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
-                        bottom -= mask.shape[0] - 2
+                    mask = self._lines(lines)
+                    yield mask, r1 - 2 - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
+
+    def _lines(self, lines: list[str]) -> np.ndarray:
+        """Right-aligned lines of text as one mask, spaced as matplotlib spaces them (1.2 em)."""
+        if len(lines) == 1:
+            return self._text.mask(lines[0])
+        masks = [self._text.mask(t) for t in lines]
+        step = round(1.2 * self.layout.status_px)
+        out = np.zeros((step * (len(masks) - 1) + masks[-1].shape[0], max(m.shape[1] for m in masks)), np.uint8)
+        for k, m in enumerate(masks):
+            np.maximum(out[k * step:k * step + m.shape[0], out.shape[1] - m.shape[1]:], m,
+                       out=out[k * step:k * step + m.shape[0], out.shape[1] - m.shape[1]:])
+        return out
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.

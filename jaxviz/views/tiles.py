@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from jaxviz.analysis import status, tile_flag
-from jaxviz.views.colours import CLASS_COLOURS, SURFACE_ALPHA, SURFACE_CMAP
+from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP
 from jaxviz.views.layout import Layout, even_size, plan_layout, status_lines
 
 __all__ = ["TiledFigure", "MIN_TILE_FOR_POINTS", "draw_overlay", "layout_of"]
@@ -35,6 +35,7 @@ __all__ = ["TiledFigure", "MIN_TILE_FOR_POINTS", "draw_overlay", "layout_of"]
 #: Below this tile size (inches), the data points are left out. Status lines go where they would
 #: be under ``MIN_STATUS_PX`` pixels tall (see ``plan_layout``).
 MIN_TILE_FOR_POINTS = 0.25
+_DIVERGED_CMAP = SURFACE_CMAP.with_extremes(bad=DIVERGED_GREY)
 
 
 def layout_of(run, size: tuple[float, float] | None = None, dpi: float = 100) -> Layout:
@@ -176,8 +177,12 @@ class TiledFigure:
             flag.set_text(f"{mark[0]} at epoch {mark[1]}" if mark else "")
             if mark and mark[0] == "diverged":  # a grey tile; an exploded one keeps its surface
                 img.set_data(np.full_like(surface, np.nan))
+                img.set_cmap(_DIVERGED_CMAP)
+                img.set_alpha(1.0)  # flat DIVERGED_GREY, as the compositor paints it
                 text.set_text("")
                 continue
+            img.set_cmap(SURFACE_CMAP)
+            img.set_alpha(SURFACE_ALPHA)
             img.set_data(surface)
             text.set_text("\n".join(status_lines(*status(run, i, epoch), lines=self.layout.status_rows)))
             if self.decision_line and np.nanmin(surface) < 0.5 < np.nanmax(surface):
