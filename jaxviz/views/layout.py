@@ -174,7 +174,7 @@ def _best(axes, n_tiles, width, height, title_h) -> _Arrangement:
             pt = _header_pt(tile)
             head = _line(pt) + 0.04 if len(names) >= 2 else 0.0
             tt = _line(pt) + 0.04 if len(names) == 1 else 0.0
-            ph = _line(pt) + 0.06 if n_panels > 1 else 0.0
+            ph = _line(pt) + 0.06 if len(names) >= 3 else 0.0
             fixed_w = 2 * MARGIN + pc * head + (pc - 1) * PANEL_GAP + (RIGHT_BAND if legend == "right" else 0.0)
             fixed_h = MARGIN + title_h + pr * (head + ph + rows * tt) + (pr - 1) * PANEL_GAP \
                 + (BOTTOM_BAND if legend == "bottom" else 0.0)
@@ -192,13 +192,12 @@ def _best(axes, n_tiles, width, height, title_h) -> _Arrangement:
 
 def _fit_labels(labels: list[str], values: list[str], room: float, pt: float) -> tuple[list[str], float]:
     """Header texts that fit in ``room`` inches each: whole, then smaller, then values only, then
-    every k-th value only."""
+    every k-th value only (unhinted text widths scale with the font size: each is measured once)."""
     for texts in (labels, values):
-        size = pt
-        while size >= MIN_FONT:
-            if max(text_width(t, size, True) for t in texts) <= room:
-                return texts, size
-            size -= 0.5
+        widest = max(text_width(t, 10.0, True) for t in texts) / 10.0  # inches per point
+        size = min(pt, math.floor(room / max(widest, 1e-9) * 2) / 2)
+        if size >= MIN_FONT:
+            return texts, size
     width = max(text_width(t, MIN_FONT, True) for t in values)
     k = max(1, math.ceil(width / max(room, 1e-3)))
     return [v if j % k == 0 else "" for j, v in enumerate(values)], MIN_FONT
@@ -255,10 +254,10 @@ def _place(axes, n_tiles, size, arr: _Arrangement, titles, title_h, epochs, dpi)
     width, height = size
     tile = min(arr.tile, 5.0)
     gap, pt = GAP * tile, _header_pt(tile)
-    table, n_panels = len(names) >= 2, max(1, len(panels))
+    table = len(names) >= 2
     head = _line(pt) + 0.04 if table else 0.0
     tt = _line(pt) + 0.04 if len(names) == 1 else 0.0
-    ph = _line(pt) + 0.06 if n_panels > 1 else 0.0
+    ph = _line(pt) + 0.06 if len(names) >= 3 else 0.0
     rows, cols = arr.rows, arr.cols
     panel_w = head + cols * tile + (cols - 1) * gap
     panel_h = ph + head + rows * (tile + tt) + (rows - 1) * gap
@@ -293,13 +292,16 @@ def _place(axes, n_tiles, size, arr: _Arrangement, titles, title_h, epochs, dpi)
             for c, v in enumerate(axes[col_axis]):
                 spots.append(("col", format_value(v), f"{col_axis} = {format_value(v)}",
                               px + head + c * (tile + gap) + tile / 2, grid_top + 0.02))
-    headers, sizes = [], {}
+    headers, sizes, short = [], {}, []
     room = {"row": tile + gap * 0.5, "col": tile + gap * 0.5, "panel": panel_w - head}
     for kind in ("panel", "row", "col"):
         mine = [s for s in spots if s[0] == kind]
         if not mine:
             continue
         texts, sizes[kind] = _fit_labels([s[2] for s in mine], [s[1] for s in mine], room[kind] - 0.04, pt)
+        if texts != [s[2] for s in mine]:  # abbreviated to values: the title says which axis is where
+            where = {"panel": ", ".join(names[:-2]), "row": row_axis, "col": col_axis}[kind]
+            short.append(f"{ {'panel': 'panels', 'row': 'rows', 'col': 'columns'}[kind]}: {where}")
         for (k, _, _, x, y), text in zip(mine, texts):
             if text:
                 rot, ha, va = (90, "center", "center") if k == "row" else (0, "center", "bottom" if k == "col" else "top")
@@ -317,7 +319,8 @@ def _place(axes, n_tiles, size, arr: _Arrangement, titles, title_h, epochs, dpi)
         size=(width, height), tile=tile, boxes=[fx(b) for b in boxes], tile_titles=tile_titles, headers=headers,
         band=(x0 + block_w + 0.15) / width if right else 1.0, font=font,
         header_font=min(sizes.values()) if sizes else pt, legend=arr.legend, block=block,
-        status_px=status_px, status_rows=status_rows, title=titles, title_top=1 - 0.08 / height, dpi=dpi,
+        status_px=status_px, status_rows=status_rows, title=(titles[0] + (f" ({'; '.join(short)})" if short else ""),
+                                                             titles[1]), title_top=1 - 0.08 / height, dpi=dpi,
     )
 
 
