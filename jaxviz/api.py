@@ -25,7 +25,7 @@ from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
 # argument, and validation refuses bad input, without loading either.
 
-__all__ = ["sweep", "plan_sweep", "load", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
+__all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
            "check_resolution", "unknown_key"]
 
@@ -150,7 +150,7 @@ def plan_sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, fra
 
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
           progress: bool = True, data=None, should_stop=None, resume=None, memory: int | None = None,
-          devices=None, **overrides: Any) -> Run:
+          devices=None, live=None, **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
     Any hyperparameter given as a list or tuple becomes a grid axis (Cartesian product, first
@@ -176,6 +176,9 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         devices: the JAX devices the model axis is sharded over (default: all JAX sees; on
             several hosts, call ``jax.distributed.initialize()`` first). Results do not depend
             on the device count.
+        live: show the tiled picture while training, updated after chunks of epochs: True (an
+            IPython display updated in place), a PNG path (rewritten, e.g. ``preview.png``), or
+            False. Default: on in notebooks for runs expected to take more than a few seconds.
 
     Example:
         >>> import jaxviz
@@ -201,6 +204,7 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
             hparams, grid.order_table(n_train), table, static,
             on_epochs=(lambda done, model_epochs: _advance(bar, model_epochs)) if bar else None,
             should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=devices,
+            **_live(live, grid, datasets, hparams, static, plan, devices),
         )
     finally:
         if bar is not None:
@@ -228,6 +232,36 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         checkpoint=checkpoint,
         plan=plan,
     )
+
+
+def _live(live, grid, datasets, hparams, static, plan, devices) -> dict:
+    """``on_weights`` for train_grid that predicts the surfaces at the epoch reached and hands them
+    to a :class:`~jaxviz.views.live.LiveView` (which updates only as often as keeps it cheap)."""
+    from jaxviz.views.live import LiveView, live_by_default
+
+    n = len(grid.configs)
+    if live is None:
+        live = live_by_default(n * static.epochs, static.steps)
+    if live is False:
+        return {}
+    if not (live is True or isinstance(live, (str, os.PathLike))):
+        raise ValueError(f"live must be True, False, None or a PNG path. Got {live!r} instead.")
+    data_index = np.asarray(hparams.data_index)[:n]
+    view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
+                    plan.resolution)
+    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    extents = [datasets[j].extent for j in data_index]
+
+    def on_weights(done, weights):
+        if view.due() or done == static.epochs:
+            rows = [w[:n, None] for w in weights]  # one frame per model
+            surfaces = predict_surfaces(rows, widths, activation, static.activations, extents, plan.resolution,
+                                        devices)
+            view.show(done, surfaces[:, 0])
+
+    from jaxviz.engine.surfaces import predict_surfaces
+
+    return {"on_weights": on_weights}
 
 
 def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -> np.ndarray:
@@ -274,3 +308,24 @@ def load(directory) -> Run:
     from jaxviz.io.runfolder import load_run
 
     return load_run(directory)
+
+
+def neurons_png(directory, model: int, epoch: int = -1, out=None) -> Path:
+    """Write model ``model``'s unit maps (:meth:`Run.neurons`) of the run saved in ``directory`` as a
+    PNG (default ``directory/neurons-<model>.png``); what ``jaxviz neurons`` does.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> neurons_png(run.save(tempfile.mkdtemp()), 1).name
+        'neurons-1.png'
+    """
+    run = load(directory)
+    if not (isinstance(model, (int, np.integer)) and 0 <= model < len(run.configs)):
+        raise ValueError(f"model must be a model index in [0, {len(run.configs) - 1}]. Got {model!r} instead.")
+    fig = run.neurons(model, epoch)
+    path = Path(out) if out is not None else Path(directory) / f"neurons-{model}.png"
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"out must be a .png path. Got {str(path)!r} instead.")
+    fig.savefig(path)
+    return path

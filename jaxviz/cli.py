@@ -78,6 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--memory", default=None, metavar="BYTES",
                        help='memory the run may use, e.g. 4GB (default: 70%% of what is free); larger grids run in chunks')
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--live", action="store_true", help="keep preview.png in the run folder up to date while training")
 
     outputs(sub.add_parser("demo", help="a small lr x momentum grid on moons, into ./jaxviz-out/"))
     run = sub.add_parser("run", help="train a grid and write its animation, figure, metrics and config")
@@ -91,6 +92,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     outputs(run)
     sub.add_parser("presets", help="list the presets, one line each")
+    nr = sub.add_parser("neurons", help="every unit's map of one model of a saved run, as a PNG")
+    nr.add_argument("dir", help="a run folder (jaxviz run --out)")
+    nr.add_argument("--model", type=int, required=True, help="the model's index (metrics.csv's model column)")
+    nr.add_argument("--epoch", type=int, default=-1, help="after this many epochs (default: the last)")
+    nr.add_argument("--out", default=None, help="the PNG to write (default: DIR/neurons-K.png)")
     return parser
 
 
@@ -201,7 +207,8 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     t0 = time.perf_counter()
     with _stop_on_signals() as stopped:
         run = api.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
-                        should_stop=stopped, resume=resume, memory=args.memory)
+                        should_stop=stopped, resume=resume, memory=args.memory,
+                        live=str(out / "preview.png") if args.live else False)
     if data_path:  # the config re-runs on the same files
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
@@ -255,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
             width = max(map(len, PRESET_INFO))
             for name, info in PRESET_INFO.items():
                 print(f"{name:<{width}}  {info}")
+            return 0
+        if args.command == "neurons":
+            from jaxviz.api import neurons_png
+
+            print(neurons_png(args.dir, args.model, args.epoch, args.out))
             return 0
         if args.command == "demo":
             from jaxviz.api import preset

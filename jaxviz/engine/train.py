@@ -308,7 +308,7 @@ def _programs(static: Static, length: int, block: int, mesh):
 
 
 def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None,
-               chunk: int | None = None, devices=None):
+               chunk: int | None = None, devices=None, on_weights=None):
     """Train every model of a grid: one compiled program, called on chunks of epochs (and of models).
 
     ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
@@ -328,6 +328,9 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     the padded weight arrays ``(n_models, epochs + 1, ...)`` (epoch 0 = initial; frozen after
     a model's last epoch). The programs depend only on ``static`` and the array shapes, so new
     values reuse them.
+
+    ``on_weights(done, weights_at_done)``, if given, gets after each chunk of epochs the host
+    weight arrays at epoch ``done`` (a list, each ``(n_models, ...)``), e.g. for a live picture.
 
     ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
     and the results so far come back (NaN metrics and frozen weights for the epochs not trained).
@@ -403,6 +406,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
             if on_epochs is not None:
                 on_epochs(first + count, first * n + rows[k].stop * count)
         done = first + count
+        if on_weights is not None:
+            on_weights(done, [w[:, done] for w in weights])
         if should_stop is not None and done < e and should_stop():
             break
     for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch
