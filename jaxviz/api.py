@@ -253,11 +253,10 @@ def _live(live, grid, datasets, hparams, static, plan, devices) -> dict:
     extents = [datasets[j].extent for j in data_index]
 
     def on_weights(done, weights):
-        if view.due() or done == static.epochs:
+        if view.due() or done == static.epochs:  # the last epoch is always shown
             rows = [w[:n, None] for w in weights]  # one frame per model
-            surfaces = predict_surfaces(rows, widths, activation, static.activations, extents, plan.resolution,
-                                        devices)
-            view.show(done, surfaces[:, 0])
+            view.show(done, lambda: predict_surfaces(rows, widths, activation, static.activations, extents,
+                                                     plan.resolution, devices)[:, 0])
 
     from jaxviz.engine.surfaces import predict_surfaces
 

@@ -66,7 +66,7 @@ def text_width(text: str, points: float, bold: bool = False) -> float:
 
     Example:
         >>> round(text_width("lr = 0.1", 10.0), 2)
-        0.58
+        0.52
     """
     from matplotlib import font_manager
     from matplotlib.ft2font import LoadFlags

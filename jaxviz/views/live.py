@@ -4,8 +4,8 @@
 and hands them here; a :class:`LiveView` composes the frame with the same
 :class:`~jaxviz.views.compositor.FrameCompositor` as the animation (the static layers drawn once),
 adds the epoch counter and a progress line, and updates an IPython display handle (Jupyter, Colab,
-VS Code: no extra dependency) or rewrites a PNG atomically. It times itself and updates at most
-every ``9 x`` its own cost (and ``min_interval`` seconds), so that it slows training by ~10% at most.
+VS Code: no extra dependency) or rewrites a PNG atomically. It times itself and updates only while
+updates have taken under ``BUDGET`` (9%) of the run's time, so that it slows training by ~10% at most.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ __all__ = ["LiveView", "in_notebook", "live_by_default"]
 #: Model-epochs times batches per epoch above which a notebook sweep is live unless told otherwise:
 #: about what two cores train in a few seconds (~120,000 a second on the benchmarks' machine).
 LIVE_WORK = 500_000
+#: The share of the run's time that updates may take.
+BUDGET = 0.09
 
 
 def in_notebook() -> bool:
@@ -84,16 +86,26 @@ class LiveView:
                  size: tuple[int, int] | None = None):
         self.target = target
         self.partial = _PartialRun(configs, axes, datasets, data_index, resolution)
-        self.compositor = FrameCompositor(self.partial, size=size)
-        self.compositor.show_status = False  # no metrics yet: the progress line says where training is
-        self.min_interval, self.cost, self.last = min_interval, 0.0, -math.inf
+        self.size, self._compositor = size, None
+        self.min_interval, self.cost, self.spent, self.last = min_interval, 0.0, 0.0, -math.inf
         self.started = time.perf_counter()
         self.handle = None
         self.updates: list[int] = []
 
+    @property
+    def compositor(self) -> FrameCompositor:
+        """The frame compositor, built at the first update (its cost counts as the update's)."""
+        if self._compositor is None:
+            self._compositor = FrameCompositor(self.partial, size=self.size)
+            self._compositor.show_status = False  # no metrics yet: the progress line says where training is
+        return self._compositor
+
     def due(self) -> bool:
-        """Whether enough time has passed since the last update (at least 9 times what one costs)."""
-        return time.perf_counter() - self.last >= max(self.min_interval, 9 * self.cost)
+        """Whether an update is wanted now: ``min_interval`` seconds and 9 times the last update's cost
+        since the last, and all updates so far under ``BUDGET`` of the time since the view started."""
+        now = time.perf_counter()
+        return (now - self.last >= max(self.min_interval, 9 * self.cost)
+                and self.spent <= BUDGET * (now - self.started))
 
     def _png(self, done: int) -> bytes:
         from matplotlib import font_manager
@@ -115,15 +127,17 @@ class LiveView:
         image.save(buffer, format="png", compress_level=1)  # fast: it is rewritten every update
         return buffer.getvalue()
 
-    def show(self, done: int, surfaces: np.ndarray):
-        """Draw ``surfaces`` (``(n_models, res, res)``) as the picture at epoch ``done``."""
+    def show(self, done: int, surfaces):
+        """Draw ``surfaces`` (``(n_models, res, res)``, or a function that predicts them, whose time
+        then counts as the update's) as the picture at epoch ``done``."""
         t0 = time.perf_counter()
-        self.partial.surfaces[:, 0] = surfaces
+        self.partial.surfaces[:, 0] = surfaces() if callable(surfaces) else surfaces
         self.partial.frame_epochs[0] = done
         png = self._png(done)
         out = self._publish(png, done)
         self.last = time.perf_counter()
         self.cost = self.last - t0
+        self.spent += self.cost
         self.updates.append(done)
         return out
 
