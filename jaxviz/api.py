@@ -253,7 +253,7 @@ def _live(live, grid, datasets, hparams, static, plan, devices) -> dict:
     extents = [datasets[j].extent for j in data_index]
 
     def on_weights(done, weights):
-        if view.due() or done == static.epochs:  # the last epoch is always shown
+        if view.due(done):
             rows = [w[:n, None] for w in weights]  # one frame per model
             view.show(done, lambda: predict_surfaces(rows, widths, activation, static.activations, extents,
                                                      plan.resolution, devices)[:, 0])

@@ -131,14 +131,15 @@ class FrameCompositor:
         (dtype('uint8'), (720, 1280, 3))
     """
 
-    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False):
+    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False,
+                 exact: bool = True):
         from matplotlib import font_manager
         from PIL import ImageFont
 
         self.run = run
         self.decision_line = decision_line
         self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
-        overlay, self.boxes = draw_overlay(run, lay, dpi)
+        overlay, self.boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
         self.shape = overlay.shape[:2]
         r0, r1, c0, c1 = self.boxes[0]
         res = run.surfaces.shape[-1]

@@ -96,16 +96,23 @@ class LiveView:
     def compositor(self) -> FrameCompositor:
         """The frame compositor, built at the first update (its cost counts as the update's)."""
         if self._compositor is None:
-            self._compositor = FrameCompositor(self.partial, size=self.size)
+            self._compositor = FrameCompositor(self.partial, size=self.size, exact=False)
             self._compositor.show_status = False  # no metrics yet: the progress line says where training is
         return self._compositor
 
-    def due(self) -> bool:
-        """Whether an update is wanted now: ``min_interval`` seconds and 9 times the last update's cost
-        since the last, and all updates so far under ``BUDGET`` of the time since the view started."""
+    def due(self, done: int | None = None) -> bool:
+        """Whether an update is wanted now (at epoch ``done``): ``min_interval`` seconds since the
+        last, the first update whatever it costs (the picture appears early), and later ones only
+        while all updates, this one included (estimated at the last one's cost), stay under
+        ``BUDGET`` of the run's time projected from the epochs done so far."""
         now = time.perf_counter()
-        return (now - self.last >= max(self.min_interval, 9 * self.cost)
-                and self.spent <= BUDGET * (now - self.started))
+        if now - self.last < self.min_interval:
+            return False
+        if not self.updates:
+            return True
+        elapsed = now - self.started
+        total = elapsed * self.partial.epochs / done if done else elapsed
+        return self.spent + self.cost <= BUDGET * total
 
     def _png(self, done: int) -> bytes:
         from matplotlib import font_manager
@@ -124,7 +131,7 @@ class LiveView:
         bar = int((right - left) * done / epochs)
         draw.rectangle((left, bottom + 3, left + bar, bottom + 6), fill=(33, 102, 172))
         buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)  # fast: it is rewritten every update
+        image.save(buffer, format="png", compress_level=1, optimize=False)  # fast: rewritten every update
         return buffer.getvalue()
 
     def show(self, done: int, surfaces):

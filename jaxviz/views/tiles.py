@@ -215,19 +215,20 @@ def _tile_title(fig: Figure, text: str, box, font: float) -> None:
         title.set_transform(offset + Affine2D().translate(0, lift))
 
 
-def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
+def draw_overlay(run, lay: Layout, dpi: float, exact: bool = True) -> tuple[np.ndarray, list]:
     """The picture without surfaces, status lines or backgrounds, as straight RGBA ``(height, width, 4)``
     uint8, and every tile's pixel box ``(top, bottom, left, right)`` (all of one size).
 
     A ``TiledFigure`` builds an Axes per tile, most of its ~0.4 s at 16 tiles. Here one bare Axes
     per dataset is drawn (blitted) at every tile of that dataset, at the tile's exact position:
-    the same pixels, without building the other Axes.
+    the same pixels, without building the other Axes. With ``exact=False`` (the live picture) it
+    is drawn once per dataset and its pixels pasted at the other tiles (up to a pixel off).
     """
     fig = Figure(figsize=even_size(lay.size, dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     fig.patch.set_alpha(0.0)
     _decorate(fig, run, lay)
-    renderer, bare = fig.canvas.get_renderer(), {}
+    renderer, bare, first = fig.canvas.get_renderer(), {}, {}
     # matplotlib wraps a text by measuring every prefix of it (~1.5 ms each); one that fits whole
     # wraps to itself, so one measurement settles it
     for text in fig.texts:
@@ -240,10 +241,14 @@ def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
         if title:
             _tile_title(fig, title, box, lay.font)
     fig.canvas.draw()
+    pasted = {}
     for i, box in enumerate(lay.boxes):
         ds = run.data_of(i)
+        if not exact and id(ds) in bare:
+            pasted[i] = first[id(ds)]
+            continue
         if id(ds) not in bare:
-            bare[id(ds)] = Axes(fig, box)  # not added to the figure: drawn only here
+            bare[id(ds)], first[id(ds)] = Axes(fig, box), i  # not added to the figure: drawn only here
             _draw_points(bare[id(ds)], ds, lay.tile)
         ax = bare[id(ds)]
         ax.set_position(box)
@@ -256,4 +261,9 @@ def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
         (x0, y0), (x1, y1) = np.round(fig.transFigure.transform([(left, bottom), (left + w, bottom + h)])).astype(int)
         boxes.append((height - y1, height - y0, x0, x1))
     h, w = min(b[1] - b[0] for b in boxes), min(b[3] - b[2] for b in boxes)
+    for i, j in pasted.items():  # a drawn tile's pixels (and a pixel around, for the spines) pasted
+        (r0, _, c0, _), (s0, _, d0, _) = boxes[i], boxes[j]
+        src = overlay[s0 - 1:s0 + h + 1, d0 - 1:d0 + w + 1]
+        dst = overlay[r0 - 1:r0 + h + 1, c0 - 1:c0 + w + 1]
+        np.copyto(dst, src, where=src[..., 3:] > 0)
     return overlay, [(r0, r0 + h, c0, c0 + w) for r0, _, c0, _ in boxes]
