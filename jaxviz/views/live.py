@@ -86,7 +86,7 @@ class LiveView:
                  size: tuple[int, int] | None = None):
         self.target = target
         self.partial = _PartialRun(configs, axes, datasets, data_index, resolution)
-        self.size, self._compositor = size, None
+        self.size, self._compositor, self.build = size, None, 0.0
         self.min_interval, self.cost, self.spent, self.last = min_interval, 0.0, 0.0, -math.inf
         self.started = time.perf_counter()
         self.handle = None
@@ -96,7 +96,9 @@ class LiveView:
     def compositor(self) -> FrameCompositor:
         """The frame compositor, built at the first update (its cost counts as the update's)."""
         if self._compositor is None:
+            t0 = time.perf_counter()
             self._compositor = FrameCompositor(self.partial, size=self.size, exact=False)
+            self.build = time.perf_counter() - t0
             self._compositor.show_status = False  # no metrics yet: the progress line says where training is
         return self._compositor
 
@@ -143,8 +145,8 @@ class LiveView:
         png = self._png(done)
         out = self._publish(png, done)
         self.last = time.perf_counter()
-        self.cost = self.last - t0
-        self.spent += self.cost
+        self.spent += self.last - t0
+        self.cost = self.last - t0 - (self.build if len(self.updates) == 0 else 0.0)  # the next one's estimate
         self.updates.append(done)
         return out
 
