@@ -327,10 +327,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     after a model's own last epoch), plus ``initial_val_loss`` / ``initial_val_accuracy``, and
     the padded weight arrays ``(n_models, epochs + 1, ...)`` (epoch 0 = initial; frozen after
     a model's last epoch). The programs depend only on ``static`` and the array shapes, so new
-    values reuse them.
-
-    ``on_weights(done, weights_at_done)``, if given, gets after each chunk of epochs the host
-    weight arrays at epoch ``done`` (a list, each ``(n_models, ...)``), e.g. for a live picture.
+    values reuse them. ``on_weights(done, weights)`` gets the host weights at epoch ``done`` after each chunk.
 
     ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
     and the results so far come back (NaN metrics and frozen weights for the epochs not trained).

@@ -52,7 +52,7 @@ class NeuronFigure:
         >>> import jaxviz
         >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
         >>> nf = NeuronFigure(run, 0, [2])
-        >>> len(nf.units[0]), nf.frame_rgb(0).shape
+        >>> len(nf.units[1]), nf.frame_rgb(0).shape  # the first hidden layer's 10 units
         (10, (720, 1280, 3))
     """
 
