@@ -47,6 +47,7 @@ class _GlyphText:
         ascent, descent = font.getmetrics()
         self.height = ascent + descent + 2
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
+        self._words: dict[str, np.ndarray] = {}
         self._image, self._draw = Image, ImageDraw
 
     def _glyph(self, ch: str):
@@ -57,17 +58,38 @@ class _GlyphText:
             self._glyphs[ch] = (np.asarray(canvas), width, self.font.getlength(ch))
         return self._glyphs[ch]
 
+    def _advance(self, text: str) -> float:
+        return sum(self._glyph(ch)[2] for ch in text)
+
     def width(self, text: str) -> int:
-        return int(math.ceil(sum(self._glyph(ch)[2] for ch in text))) + 4
+        return int(math.ceil(self._advance(text))) + 4
+
+    def _word(self, word: str) -> np.ndarray:
+        """A word's mask from its glyphs, cached: status lines repeat most of their words."""
+        if word not in self._words:
+            if len(self._words) > 4096:
+                self._words.clear()
+            out = np.zeros((self.height, self.width(word)), np.uint8)
+            x = 0.0
+            for ch in word:
+                glyph, width, advance = self._glyph(ch)
+                xi = int(round(x))
+                np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
+                x += advance
+            self._words[word] = out
+        return self._words[word]
 
     def mask(self, text: str) -> np.ndarray:
         out = np.zeros((self.height, self.width(text)), np.uint8)
-        x = 0.0
-        for ch in text:
-            glyph, width, advance = self._glyph(ch)
-            xi = int(round(x))
-            np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
-            x += advance
+        x, space = 0.0, self._advance(" ")
+        for word in text.split(" "):
+            if word:
+                glyphs = self._word(word)
+                xi = int(round(x))
+                w = min(glyphs.shape[1], out.shape[1] - xi)
+                np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
+                x += self._advance(word)
+            x += space
         return out
 
 
