@@ -48,6 +48,7 @@ class _GlyphText:
         self.height = ascent + descent + 2
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
         self._words: dict[str, np.ndarray] = {}
+        self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
     def _glyph(self, ch: str):
@@ -58,17 +59,21 @@ class _GlyphText:
             self._glyphs[ch] = (np.asarray(canvas), width, self.font.getlength(ch))
         return self._glyphs[ch]
 
-    def _advance(self, text: str) -> float:
-        return sum(self._glyph(ch)[2] for ch in text)
+    def _advance(self, word: str) -> float:
+        if word not in self._advances:  # cached per word: status lines repeat most of theirs
+            self._advances[word] = sum(self._glyph(ch)[2] for ch in word)
+        return self._advances[word]
 
     def width(self, text: str) -> int:
-        return int(math.ceil(self._advance(text))) + 4
+        words = text.split(" ")
+        return int(math.ceil(sum(map(self._advance, words)) + (len(words) - 1) * self._advance(" "))) + 4
 
     def _word(self, word: str) -> np.ndarray:
         """A word's mask from its glyphs, cached: status lines repeat most of their words."""
         if word not in self._words:
             if len(self._words) > 4096:
                 self._words.clear()
+                self._advances.clear()
             out = np.zeros((self.height, self.width(word)), np.uint8)
             x = 0.0
             for ch in word:
@@ -95,12 +100,20 @@ class _GlyphText:
 
 def _stamp(px: np.ndarray, mask: np.ndarray, top: int, left: int, box_alpha: float, white, black) -> None:
     """Lay text (``mask``) in ``black`` on a translucent ``white`` box into ``px`` (``(h, w, 4)``
-    uint8) at (top, left)."""
+    uint8) at (top, left). In place in uint16 (every product fits), dividing by 255 with shifts."""
     h, w = mask.shape
     region = px[top:top + h, left:left + w].astype(np.uint16)
-    region = (region * int(round((1 - box_alpha) * 256)) + np.round(box_alpha * 256 * white).astype(np.uint16)) >> 8
+    region *= int(round((1 - box_alpha) * 256))
+    region += np.round(box_alpha * 256 * white).astype(np.uint16)
+    region >>= 8
     ink = mask[..., None].astype(np.uint16)
-    px[top:top + h, left:left + w] = ((region * (255 - ink) + black * ink) // 255).astype(np.uint8)
+    region *= 255 - ink
+    region += np.asarray(black, np.uint16) * ink
+    high = region >> 8  # floor(x / 255) = (x + 1 + (x >> 8)) >> 8 for x <= 255 * 255
+    region += 1
+    region += high
+    region >>= 8
+    px[top:top + h, left:left + w] = region
 
 
 class Frames:
