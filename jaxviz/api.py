@@ -25,7 +25,7 @@ from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
 # argument, and validation refuses bad input, without loading either.
 
-__all__ = ["sweep", "plan_sweep", "load", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
+__all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
            "check_resolution", "unknown_key", "explore"]
 
@@ -174,7 +174,7 @@ def plan_sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, fra
 
 def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: int | None = None,
           progress: bool = True, data=None, should_stop=None, resume=None, memory: int | None = None,
-          devices=None, record: str = "history", **overrides: Any) -> Run:
+          devices=None, record: str = "history", live=None, **overrides: Any) -> Run:
     """Train a grid of models in one compiled program and predict their surfaces.
 
     Any hyperparameter given as a list or tuple is a grid axis (Cartesian product, first
@@ -205,6 +205,10 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
             metrics of every epoch and the initial and final weights only, no surfaces, so that
             memory grows with the models but not with the epochs (trainability maps of many
             models). The metrics are the same bit for bit.
+        live: show the tiled picture while training, updated after chunks of epochs: True (an
+            IPython display updated in place), a PNG path (rewritten, e.g. ``preview.png``), or
+            False. Default: on in notebooks for runs expected to take more than a few seconds
+            (with ``record="history"``; a final run has no surfaces to show).
 
     Example:
         >>> import jaxviz
@@ -222,11 +226,11 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     if prepared.plan.split and progress:
         print(f"jaxviz: {prepared.plan.describe()}", file=sys.stderr)
     enable_compilation_cache()
-    metrics, weights, checkpoint, hparams = _train(prepared, progress, should_stop, resume)
+    metrics, weights, checkpoint, hparams = _train(prepared, progress, should_stop, resume, live)
     return _run_of(prepared, metrics, weights, checkpoint, hparams, frames)
 
 
-def _train(prepared: _Prepared, progress: bool, should_stop, resume):
+def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):
     """Train the grid (see :func:`jaxviz.engine.train.train_grid`) with a progress bar; the
     metrics and weights of the real models (the rows padding a lone model dropped)."""
     from jaxviz.engine.train import train_grid
@@ -242,7 +246,7 @@ def _train(prepared: _Prepared, progress: bool, should_stop, resume):
             hparams, grid.order_table(n_train), table, prepared.static,
             on_epochs=(lambda done, model_epochs: _advance(bar, model_epochs)) if bar else None,
             should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=prepared.devices,
-            record=prepared.record,
+            record=prepared.record, **_live(live, prepared, hparams),
         )
     finally:
         if bar is not None:
@@ -281,6 +285,41 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
         checkpoint=checkpoint,
         plan=plan,
     )
+
+
+def _live(live, prepared: _Prepared, hparams) -> dict:
+    """``on_weights`` for train_grid that predicts the surfaces at the epoch reached and hands them
+    to a :class:`~jaxviz.views.live.LiveView` (which updates only as often as keeps it cheap)."""
+    from jaxviz.views.live import LiveView, live_by_default
+
+    grid, datasets, static, plan, devices = (prepared.grid, prepared.datasets, prepared.static, prepared.plan,
+                                             prepared.devices)
+    if prepared.record != "history":
+        if live not in (None, False):
+            raise ValueError(f"live must be False with record='final' (no surfaces are kept). Got {live!r} instead.")
+        return {}
+    n = grid.n_models
+    if live is None:
+        live = live_by_default(n * static.epochs, static.steps)
+    if live is False:
+        return {}
+    if not (live is True or isinstance(live, (str, os.PathLike))):
+        raise ValueError(f"live must be True, False, None or a PNG path. Got {live!r} instead.")
+    data_index = np.asarray(hparams.data_index)[:n]
+    view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
+                    plan.resolution)
+    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    extents = [datasets[j].extent for j in data_index]
+
+    def on_weights(done, weights):
+        if view.due(done):
+            rows = [w[:n, None] for w in weights]  # one frame per model
+            view.show(done, lambda: predict_surfaces(rows, widths, activation, static.activations, extents,
+                                                     plan.resolution, devices)[:, 0])
+
+    from jaxviz.engine.surfaces import predict_surfaces
+
+    return {"on_weights": on_weights}
 
 
 def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -> np.ndarray:
@@ -343,3 +382,24 @@ def explore(directory, out=None) -> Path:
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"--out must be a file ending in .html. Got {str(out)!r} instead.")
     return load(directory).explore(path)
+
+
+def neurons_png(directory, model: int, epoch: int = -1, out=None) -> Path:
+    """Write model ``model``'s unit maps (:meth:`Run.neurons`) of the run saved in ``directory`` as a
+    PNG (default ``directory/neurons-<model>.png``); what ``jaxviz neurons`` does.
+
+    Example:
+        >>> import jaxviz, tempfile
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> neurons_png(run.save(tempfile.mkdtemp()), 1).name
+        'neurons-1.png'
+    """
+    run = load(directory)
+    if not (isinstance(model, (int, np.integer)) and 0 <= model < len(run.configs)):
+        raise ValueError(f"model must be a model index in [0, {len(run.configs) - 1}]. Got {model!r} instead.")
+    fig = run.neurons(model, epoch)
+    path = Path(out) if out is not None else Path(directory) / f"neurons-{model}.png"
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"out must be a .png path. Got {str(path)!r} instead.")
+    fig.savefig(path)
+    return path

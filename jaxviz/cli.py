@@ -1,4 +1,4 @@
-"""The ``jaxviz`` command: ``demo``, ``run``, ``explore`` and ``presets``. It only parses and calls the library.
+"""The ``jaxviz`` command: ``demo``, ``run``, ``explore``, ``neurons`` and ``presets``. It only parses and calls the library.
 
 Every error is one line on stderr and exit code 2, never a traceback.
 """
@@ -95,6 +95,7 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--memory", default=None, metavar="BYTES",
                        help='memory the run may use, e.g. 4GB (default: 70%% of what is free); larger grids run in chunks')
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--live", action="store_true", help="keep preview.png in the run folder up to date while training")
 
     outputs(sub.add_parser("demo", help="a small lr x momentum grid on moons, into ./jaxviz-out/"))
     run = sub.add_parser("run", help="train a grid and write its animation, figure, metrics and config")
@@ -112,6 +113,11 @@ def _build_parser() -> argparse.ArgumentParser:
     explore = sub.add_parser("explore", help="write the interactive explorer page (one HTML file) of a saved run")
     explore.add_argument("dir", metavar="DIR", help="a run folder (with run.npz)")
     explore.add_argument("--out", default=None, metavar="FILE", help="the page to write (default: DIR/explorer.html)")
+    nr = sub.add_parser("neurons", help="every unit's map of one model of a saved run, as a PNG")
+    nr.add_argument("dir", help="a run folder (jaxviz run --out)")
+    nr.add_argument("--model", type=int, required=True, help="the model's index (metrics.csv's model column)")
+    nr.add_argument("--epoch", type=int, default=-1, help="after this many epochs (default: the last)")
+    nr.add_argument("--out", default=None, help="the PNG to write (default: DIR/neurons-K.png)")
     return parser
 
 
@@ -257,7 +263,8 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     t0 = time.perf_counter()
     with _stop_on_signals() as stopped:
         run = api.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,
-                        should_stop=stopped, resume=resume, memory=args.memory)
+                        should_stop=stopped, resume=resume, memory=args.memory,
+                        live=str(out / "preview.png") if args.live else False)
     if data_path:  # the config re-runs on the same files
         run.options["data"] = str(Path(data_path).resolve())
         if test_path:
@@ -345,6 +352,11 @@ def _main(argv: list[str]) -> int:
             from jaxviz.api import explore
 
             print(explore(args.dir, args.out))
+            return 0
+        if args.command == "neurons":
+            from jaxviz.api import neurons_png
+
+            print(neurons_png(args.dir, args.model, args.epoch, args.out))
             return 0
         if args.command == "demo":
             from jaxviz.api import preset

@@ -257,6 +257,43 @@ class Run:
         compositor = FrameCompositor(self, size=None if size is None else tuple(size), decision_line=decision_line)
         return write_animation(path, compositor.frames(indices), fps=fps, hold=hold, encoder_preset=encoder_preset)
 
+    def neurons(self, i: int, epoch: int = -1, *, size: tuple[int, int] | None = None):
+        """A matplotlib ``Figure`` of model ``i``'s network after ``epoch`` epochs (default: the last),
+        as TensorFlow Playground draws it: every hidden unit's activation over the plane, layer by
+        layer, the output map, and lines whose width and colour show the weights.
+
+        Example:
+            >>> import jaxviz
+            >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+            >>> len(run.neurons(0).axes)  # 2 inputs, 10 + 10 units, the output
+            23
+        """
+        from jaxviz.views.neurons import NeuronFigure
+
+        nf = NeuronFigure(self, i, [epoch], size=size)
+        nf.update(0)
+        return nf.fig
+
+    def animate_neurons(self, i: int, path, fps: float = 10, hold: float = 0.0, *,
+                        size: tuple[int, int] | None = None) -> Path:
+        """Write model ``i``'s :meth:`neurons` view over the recorded frames to ``path`` (``.mp4``,
+        ``.gif`` or a folder of PNG frames), as :meth:`animate` writes the tiles.
+
+        Example:
+            >>> import jaxviz, tempfile
+            >>> run = jaxviz.sweep(epochs=2, resolution=8, progress=False)
+            >>> run.animate_neurons(0, f"{tempfile.mkdtemp()}/units.gif").name
+            'units.gif'
+        """
+        from jaxviz.io.video import animation_format, write_animation
+        from jaxviz.views.neurons import NeuronFigure
+
+        animation_format(path)
+        epochs = [int(min(e, self.configs[i]["epochs"])) for e in self.frame_epochs] if 0 <= i < len(self.configs) \
+            else [0]
+        nf = NeuronFigure(self, i, epochs, size=size)
+        return write_animation(path, nf.frames(), fps=fps, hold=hold)
+
     def plot_history(self, metric: str = "val_loss", *, by: str | None = None, ax=None, fig=None):
         """Learning curves: one small panel per model (the tiles' layout), or with ``by`` an axis
         name, one line per value of that axis (the median over the other models, with an

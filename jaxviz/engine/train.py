@@ -269,7 +269,7 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
 
 
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, weights,
-            record: str, on_epochs, should_stop) -> int:
+            record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
     n = lay.n
     for first in range(done, e, length):
@@ -285,13 +285,15 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
             if on_epochs is not None:
                 on_epochs(first + count, first * n + rows.stop * count)
         done = first + count
+        if on_weights is not None and record == "history":
+            on_weights(done, [w[:, done] for w in weights])
         if should_stop is not None and done < e and should_stop():
             break
     return done
 
 
 def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None, should_stop=None, resume=None,
-               chunk: int | None = None, devices=None, record: str = "history"):
+               chunk: int | None = None, devices=None, record: str = "history", on_weights=None):
     """Train every model of a grid: one compiled program, called on chunks of epochs (and of models).
 
     ``hp`` holds one row per model; ``orders_table`` the distinct ``(seeds, n_train)`` pairs whose
@@ -313,7 +315,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     = initial; frozen after a model's last epoch); with ``record="final"`` ``(n_models, 2, ...)``
     (initial, final), the program then returning no weights per epoch, so memory does not grow
     with the epochs. The metrics are the same bit for bit in both modes. The programs depend only
-    on ``static``, ``record`` and the array shapes, so new values reuse them.
+    on ``static``, ``record`` and the array shapes, so new values reuse them. ``on_weights(done, weights)`` (history only) gets the host
+    weights at epoch ``done`` after each chunk of epochs (the live view uses it).
 
     ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
     and the results so far come back (NaN metrics and frozen weights for the epochs not trained).
@@ -351,7 +354,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         states, weights, val0 = _continue(lay, resume, hp_chunks, table_d, e, metrics, record)
         done = resume.done
     done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, weights, record, on_epochs,
-                   should_stop)
+                   should_stop, on_weights)
     if record == "history":
         for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch
             store[:, done + 1:] = store[:, done:done + 1]

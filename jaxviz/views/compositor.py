@@ -13,8 +13,8 @@ import numpy as np
 from jaxviz.analysis import flagged, status, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
                                   Palette, channels, make_palette, rgb_to_yuv, subsample)
-from jaxviz.views.layout import plan_layout, status_line
-from jaxviz.views.tiles import MIN_TILE_FOR_STATUS, draw_overlay
+from jaxviz.views.layout import status_lines
+from jaxviz.views.tiles import draw_overlay, layout_of
 
 __all__ = ["FrameCompositor", "Frames"]
 
@@ -47,6 +47,8 @@ class _GlyphText:
         ascent, descent = font.getmetrics()
         self.height = ascent + descent + 2
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
+        self._words: dict[str, np.ndarray] = {}
+        self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
     def _glyph(self, ch: str):
@@ -57,28 +59,61 @@ class _GlyphText:
             self._glyphs[ch] = (np.asarray(canvas), width, self.font.getlength(ch))
         return self._glyphs[ch]
 
+    def _advance(self, word: str) -> float:
+        if word not in self._advances:  # cached per word: status lines repeat most of theirs
+            self._advances[word] = sum(self._glyph(ch)[2] for ch in word)
+        return self._advances[word]
+
     def width(self, text: str) -> int:
-        return int(math.ceil(sum(self._glyph(ch)[2] for ch in text))) + 4
+        words = text.split(" ")
+        return int(math.ceil(sum(map(self._advance, words)) + (len(words) - 1) * self._advance(" "))) + 4
+
+    def _word(self, word: str) -> np.ndarray:
+        """A word's mask from its glyphs, cached: status lines repeat most of their words."""
+        if word not in self._words:
+            if len(self._words) > 4096:
+                self._words.clear()
+                self._advances.clear()
+            out = np.zeros((self.height, self.width(word)), np.uint8)
+            x = 0.0
+            for ch in word:
+                glyph, width, advance = self._glyph(ch)
+                xi = int(round(x))
+                np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
+                x += advance
+            self._words[word] = out
+        return self._words[word]
 
     def mask(self, text: str) -> np.ndarray:
         out = np.zeros((self.height, self.width(text)), np.uint8)
-        x = 0.0
-        for ch in text:
-            glyph, width, advance = self._glyph(ch)
-            xi = int(round(x))
-            np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
-            x += advance
+        x, space = 0.0, self._advance(" ")
+        for word in text.split(" "):
+            if word:
+                glyphs = self._word(word)
+                xi = int(round(x))
+                w = min(glyphs.shape[1], out.shape[1] - xi)
+                np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
+                x += self._advance(word)
+            x += space
         return out
 
 
 def _stamp(px: np.ndarray, mask: np.ndarray, top: int, left: int, box_alpha: float, white, black) -> None:
     """Lay text (``mask``) in ``black`` on a translucent ``white`` box into ``px`` (``(h, w, 4)``
-    uint8) at (top, left)."""
+    uint8) at (top, left). In place in uint16 (every product fits), dividing by 255 with shifts."""
     h, w = mask.shape
     region = px[top:top + h, left:left + w].astype(np.uint16)
-    region = (region * int(round((1 - box_alpha) * 256)) + np.round(box_alpha * 256 * white).astype(np.uint16)) >> 8
+    region *= int(round((1 - box_alpha) * 256))
+    region += np.round(box_alpha * 256 * white).astype(np.uint16)
+    region >>= 8
     ink = mask[..., None].astype(np.uint16)
-    px[top:top + h, left:left + w] = ((region * (255 - ink) + black * ink) // 255).astype(np.uint8)
+    region *= 255 - ink
+    region += np.asarray(black, np.uint16) * ink
+    high = region >> 8  # floor(x / 255) = (x + 1 + (x >> 8)) >> 8 for x <= 255 * 255
+    region += 1
+    region += high
+    region >>= 8
+    px[top:top + h, left:left + w] = region
 
 
 class Frames:
@@ -131,14 +166,15 @@ class FrameCompositor:
         (dtype('uint8'), (720, 1280, 3))
     """
 
-    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False):
+    def __init__(self, run, size: tuple[int, int] | None = None, dpi: int = 100, decision_line: bool = False,
+                 exact: bool = True):
         from matplotlib import font_manager
         from PIL import ImageFont
 
         self.run = run
         self.decision_line = decision_line
-        lay = plan_layout(run.axes, len(run.configs), None if size is None else (size[0] / dpi, size[1] / dpi))
-        overlay, self.boxes = draw_overlay(run, lay, dpi)
+        self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
+        overlay, self.boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
         self.shape = overlay.shape[:2]
         r0, r1, c0, c1 = self.boxes[0]
         res = run.surfaces.shape[-1]
@@ -168,10 +204,9 @@ class FrameCompositor:
                          np.frombuffer(bytes.fromhex(DIVERGED_GREY[1:]), np.uint8), np.zeros(3, np.uint8)])
         self._colours = (self.shape, lut, drawn, ink, rgb[self._opaque], rgb[self._partial], alpha)
         self._rgb = make_palette(lambda c: c, *self._colours)
-        self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
+        self.show_status = lay.status_px > 0
         path = font_manager.findfont("DejaVu Sans")
-        status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))  # TiledFigure's sizes, in pixels
-        self._text = _GlyphText(ImageFont.truetype(path, max(6, round(status_size * dpi / 72))))
+        self._text = _GlyphText(ImageFont.truetype(path, max(6, round(lay.status_px))))  # TiledFigure's size
         self._flag_text = _GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
 
     @functools.cached_property
@@ -234,10 +269,22 @@ class FrameCompositor:
                 if mark[0] == "diverged":
                     continue
             if self.show_status:
-                text = status_line(*status(run, i, epoch))
-                if self._text.width(text) <= c1 - c0 - 4:  # a tile too narrow for its status line goes without
-                    mask = self._text.mask(text)
+                lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows)
+                if max(map(self._text.width, lines)) <= c1 - c0 - 4:  # a tile too narrow goes without
+                    mask = self._lines(lines)
                     yield mask, r1 - 2 - mask.shape[0], c1 - 2 - mask.shape[1], 0.6
+
+    def _lines(self, lines: list[str]) -> np.ndarray:
+        """Right-aligned lines of text as one mask, spaced as matplotlib spaces them (1.2 em)."""
+        if len(lines) == 1:
+            return self._text.mask(lines[0])
+        masks = [self._text.mask(t) for t in lines]
+        step = round(1.2 * self.layout.status_px)
+        out = np.zeros((step * (len(masks) - 1) + masks[-1].shape[0], max(m.shape[1] for m in masks)), np.uint8)
+        for k, m in enumerate(masks):
+            np.maximum(out[k * step:k * step + m.shape[0], out.shape[1] - m.shape[1]:], m,
+                       out=out[k * step:k * step + m.shape[0], out.shape[1] - m.shape[1]:])
+        return out
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.

@@ -27,14 +27,29 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from jaxviz.analysis import status, tile_flag
-from jaxviz.views.colours import CLASS_COLOURS, SURFACE_ALPHA, SURFACE_CMAP
-from jaxviz.views.layout import Layout, even_size, format_value, plan_layout, status_line
+from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP
+from jaxviz.views.layout import Layout, even_size, plan_layout, status_lines
 
-__all__ = ["TiledFigure", "MIN_TILE_FOR_STATUS", "MIN_TILE_FOR_POINTS", "draw_overlay"]
+__all__ = ["TiledFigure", "MIN_TILE_FOR_POINTS", "draw_overlay", "layout_of"]
 
-#: Below these tile sizes (inches), per-tile status lines, then tile titles, are left out.
-MIN_TILE_FOR_STATUS = 1.6
+#: Below this tile size (inches), the data points are left out. Status lines go where they would
+#: be under ``MIN_STATUS_PX`` pixels tall (see ``plan_layout``).
 MIN_TILE_FOR_POINTS = 0.25
+_DIVERGED_CMAP = SURFACE_CMAP.with_extremes(bad=DIVERGED_GREY)
+
+
+def layout_of(run, size: tuple[float, float] | None = None, dpi: float = 100) -> Layout:
+    """The layout of ``run``'s tiles on ``size`` inches (default: 1280 x 720 pixels, larger for
+    very large grids), sized for its fixed settings and epochs.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> layout_of(run).title[0]
+        'Neural network prediction maps: lr'
+    """
+    fixed = {k: v for k, v in run.configs[0].items() if k not in run.axes}
+    return plan_layout(run.axes, len(run.configs), size, fixed=fixed, epochs=run.epochs, dpi=dpi)
 
 
 
@@ -55,30 +70,46 @@ def _draw_points(ax, ds, tile: float) -> None:
         spine.set_linewidth(0.6)
 
 
-def _decorate(fig: Figure, run, lay: Layout) -> None:
-    """Everything around the tiles: headers, title, fixed hyperparameters, legend and colour bars."""
-    width, height = lay.size
-    for text, x, y, rotation, ha, va in lay.headers:
-        fig.text(x, y, text, rotation=rotation, ha=ha, va=va, fontsize=lay.font, weight="bold")
-    fixed = {k: v for k, v in run.configs[0].items() if k not in run.axes}
-    shown = ", ".join(f"{k}={format_value(v)}" for k, v in fixed.items())
-    fig.text(0.5 * lay.band, 1 - 0.1 / height, "Neural network prediction maps", ha="center", va="top",
-             fontsize=13)
-    fig.text(0.5 * lay.band, 1 - 0.42 / height, shown, ha="center", va="top", fontsize=7.5, wrap=True)
-    handles = [
+def _legend_handles() -> list:
+    return [
         Line2D([0], [0], marker=m, color="w", markeredgecolor="k", markerfacecolor=c, markersize=7, label=lab)
         for m, c, lab in [("o", "#0000FF", "class 1 train"), ("s", "#0000FF", "class 1 test"),
                           ("o", "#FF0000", "class 0 train"), ("s", "#FF0000", "class 0 test")]
     ]
-    fig.legend(handles=handles, loc="upper left", fontsize=8, frameon=False,
-               bbox_to_anchor=(lay.band - 0.1 / width, 1 - 0.3 / height))
-    # the seed's two colour bars: % prediction class 1 (Blues) and class 2 (Reds)
-    bar_w, bar_h = 0.14 / width, min(0.45, 3.0 / height)
-    for k, (cmap, label) in enumerate([("Blues", "% prediction class 1"), ("Reds", "% prediction class 2")]):
-        cax = fig.add_axes([lay.band + (0.1 + 0.75 * k) / width, 0.12, bar_w, bar_h])
-        bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 100), cmap=colormaps[cmap]), cax=cax)
-        bar.set_label(label, fontsize=7.5)
-        bar.ax.tick_params(labelsize=6.5)
+
+
+def _decorate(fig: Figure, run, lay: Layout) -> None:
+    """Everything around the tiles: headers, the title naming the varied axes (and the fixed
+    settings that differ from the seed's defaults), the legend and the seed's two colour bars,
+    next to the tiles (at their right, or below them, whichever left the tiles larger)."""
+    width, height = lay.size
+    for text, x, y, rotation, ha, va in lay.headers:
+        fig.text(x, y, text, rotation=rotation, ha=ha, va=va, fontsize=lay.header_font, weight="bold")
+    title, subtitle = lay.title
+    left, bottom, right, top = lay.block
+    centre = (left + (lay.band + 1.25 / width if lay.legend == "right" else right)) / 2
+    fig.text(centre, lay.title_top, title, ha="center", va="top", fontsize=13)
+    if subtitle:
+        fig.text(centre, lay.title_top - 0.25 / height, subtitle, ha="center", va="top", fontsize=8, wrap=True)
+    bars = [("Blues", "% prediction class 1"), ("Reds", "% prediction class 2")]  # the seed's two colour bars
+    if lay.legend == "right":
+        fig.legend(handles=_legend_handles(), loc="upper left", fontsize=8, frameon=False, borderaxespad=0,
+                   bbox_to_anchor=(lay.band, top))
+        bar_h = min(2.2, max(0.6, (top - bottom) * height - 1.3)) / height
+        boxes = [[lay.band + (0.05 + 0.7 * k) / width, top - 1.15 / height - bar_h, 0.14 / width, bar_h]
+                 for k in range(2)]
+    else:
+        fig.legend(handles=_legend_handles(), loc="upper left", fontsize=8, frameon=False, ncols=4, borderaxespad=0,
+                   bbox_to_anchor=(left, bottom - 0.08 / height))
+        boxes = [[left + (4.9 + 1.45 * k) / width, bottom - 0.3 / height, 1.15 / width, 0.12 / height]
+                 for k in range(2)]
+    for box, (cmap, label) in zip(boxes, bars):
+        cax = fig.add_axes(box)
+        horizontal = lay.legend != "right"
+        bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 100), cmap=colormaps[cmap]), cax=cax,
+                           orientation="horizontal" if horizontal else "vertical", ticks=[0, 50, 100])
+        bar.set_label(label, fontsize=7.5, labelpad=1)
+        bar.ax.tick_params(labelsize=6.5, pad=1)
 
 
 class TiledFigure:
@@ -103,14 +134,14 @@ class TiledFigure:
         inches = None if size is None else (size[0] / dpi, size[1] / dpi)
         if fig is not None:
             inches = tuple(fig.get_size_inches())
-        self.layout = lay = plan_layout(run.axes, n, inches)
+        self.layout = lay = layout_of(run, inches, dpi)
         if fig is None:
             fig = Figure(figsize=even_size(lay.size, dpi), dpi=dpi)
         if fig.canvas is None or not hasattr(fig.canvas, "buffer_rgba"):
             FigureCanvasAgg(fig)
         self.fig = fig
-        self.show_status = lay.tile >= MIN_TILE_FOR_STATUS
-        self.status_size = float(np.clip(lay.tile * 2.6, 5.0, 9.0))
+        self.show_status = lay.status_px > 0
+        self.status_size = lay.status_px * 72 / dpi
         self.images, self.texts, self.axes, self.flags, self.contours = [], [], [], [], [None] * n
         for i, config in enumerate(run.configs):
             ds = run.data_of(i)
@@ -146,10 +177,14 @@ class TiledFigure:
             flag.set_text(f"{mark[0]} at epoch {mark[1]}" if mark else "")
             if mark and mark[0] == "diverged":  # a grey tile; an exploded one keeps its surface
                 img.set_data(np.full_like(surface, np.nan))
+                img.set_cmap(_DIVERGED_CMAP)
+                img.set_alpha(1.0)  # flat DIVERGED_GREY, as the compositor paints it
                 text.set_text("")
                 continue
+            img.set_cmap(SURFACE_CMAP)
+            img.set_alpha(SURFACE_ALPHA)
             img.set_data(surface)
-            text.set_text(status_line(*status(run, i, epoch)))
+            text.set_text("\n".join(status_lines(*status(run, i, epoch), lines=self.layout.status_rows)))
             if self.decision_line and np.nanmin(surface) < 0.5 < np.nanmax(surface):
                 ds = run.data_of(i)
                 self.contours[i] = ax.contour(surface, levels=[0.5], extent=ds.extent, colors="k",
@@ -180,19 +215,20 @@ def _tile_title(fig: Figure, text: str, box, font: float) -> None:
         title.set_transform(offset + Affine2D().translate(0, lift))
 
 
-def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
+def draw_overlay(run, lay: Layout, dpi: float, exact: bool = True) -> tuple[np.ndarray, list]:
     """The picture without surfaces, status lines or backgrounds, as straight RGBA ``(height, width, 4)``
     uint8, and every tile's pixel box ``(top, bottom, left, right)`` (all of one size).
 
     A ``TiledFigure`` builds an Axes per tile, most of its ~0.4 s at 16 tiles. Here one bare Axes
     per dataset is drawn (blitted) at every tile of that dataset, at the tile's exact position:
-    the same pixels, without building the other Axes.
+    the same pixels, without building the other Axes. With ``exact=False`` (the live picture) it
+    is drawn once per dataset and its pixels pasted at the other tiles (up to a pixel off).
     """
     fig = Figure(figsize=even_size(lay.size, dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     fig.patch.set_alpha(0.0)
     _decorate(fig, run, lay)
-    renderer, bare = fig.canvas.get_renderer(), {}
+    renderer, bare, first = fig.canvas.get_renderer(), {}, {}
     # matplotlib wraps a text by measuring every prefix of it (~1.5 ms each); one that fits whole
     # wraps to itself, so one measurement settles it
     for text in fig.texts:
@@ -205,10 +241,14 @@ def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
         if title:
             _tile_title(fig, title, box, lay.font)
     fig.canvas.draw()
+    pasted = {}
     for i, box in enumerate(lay.boxes):
         ds = run.data_of(i)
+        if not exact and id(ds) in bare:
+            pasted[i] = first[id(ds)]
+            continue
         if id(ds) not in bare:
-            bare[id(ds)] = Axes(fig, box)  # not added to the figure: drawn only here
+            bare[id(ds)], first[id(ds)] = Axes(fig, box), i  # not added to the figure: drawn only here
             _draw_points(bare[id(ds)], ds, lay.tile)
         ax = bare[id(ds)]
         ax.set_position(box)
@@ -221,4 +261,9 @@ def draw_overlay(run, lay: Layout, dpi: float) -> tuple[np.ndarray, list]:
         (x0, y0), (x1, y1) = np.round(fig.transFigure.transform([(left, bottom), (left + w, bottom + h)])).astype(int)
         boxes.append((height - y1, height - y0, x0, x1))
     h, w = min(b[1] - b[0] for b in boxes), min(b[3] - b[2] for b in boxes)
+    for i, j in pasted.items():  # a drawn tile's pixels (and a pixel around, for the spines) pasted
+        (r0, _, c0, _), (s0, _, d0, _) = boxes[i], boxes[j]
+        src = overlay[s0 - 1:s0 + h + 1, d0 - 1:d0 + w + 1]
+        dst = overlay[r0 - 1:r0 + h + 1, c0 - 1:c0 + w + 1]
+        np.copyto(dst, src, where=src[..., 3:] > 0)
     return overlay, [(r0, r0 + h, c0, c0 + w) for r0, _, c0, _ in boxes]
