@@ -47,9 +47,14 @@ def test_each_unit_is_its_activation(shapes):
             np.testing.assert_allclose(nf.output[f], run.surfaces[i, epoch].astype(np.float32), atol=1e-3)
 
 
-def test_a_first_layer_of_width_0_is_refused():
-    with pytest.raises(ValueError, match=r"n1 must be an integer in \[1, 1024\]. Got 0 instead."):
-        jaxviz.sweep(n1=0, epochs=1, resolution=8, progress=False)
+def test_a_model_without_hidden_layers_shows_inputs_and_output():
+    run = jaxviz.sweep(n1=0, n2=0, epochs=2, resolution=8, progress=False)  # logistic regression
+    nf = NeuronFigure(run, 0, [0, 2])
+    assert nf.widths == [] and nf.maps == [] or len(nf.maps) == 0
+    for f, epoch in enumerate((0, 2)):
+        _, out = direct(run, 0, epoch)
+        np.testing.assert_allclose(nf.output[f].ravel(), out, rtol=0, atol=1e-6)
+    assert len(run.neurons(0).axes) == 2 + 1  # the two inputs and the output map
 
 
 def test_figure_has_every_unit_and_the_weights_as_lines(shapes):

@@ -30,11 +30,13 @@ def _frame(arrays, points, widths, activation: str):
     # each unit's map: its weights against the layer below, vmapped over units
     unit = jax.vmap(lambda below, w, b: act(w @ below + b), in_axes=(None, 1, 0))
     h, maps = points, []
-    for k in range(len(kernels) - 1):  # the first layer always exists (n1 >= 1)
+    for k in range(len(kernels) - 1):
         a = unit(h, kernels[k], biases[k]) * (jnp.arange(hidden) < widths[k])[:, None]
         present = widths[k] > 0
         maps.append(jnp.where(present, a, 0.0))
-        h = jnp.where(present, a, h) if k else a
+        # n1 = 0 (no hidden layer): the inputs pass on in the first units (the grid pads hidden to >= 2)
+        below = h if k else jnp.pad(points, [(0, max(0, hidden - 2)), (0, 0)])[:hidden]
+        h = jnp.where(present, a, below)
     z = kernels[-1][:, 0] @ h + biases[-1][0]
     return jnp.stack(maps), BINARY.output(z[:, None])
 
