@@ -250,13 +250,14 @@ def _check_arrays(npz, z: dict, configs, metrics, weights, initial):
     described = f"{n} models x {epochs} epochs"
     for k, v in metrics.items():
         _check_shape(npz, f"metric_{k}", v, (n, epochs), described)
+    shown = _need(npz, z, "frame_epochs")
+    final = shown.ndim == 1 and not len(shown)  # record="final": initial and final weights, no surfaces
     for j, w in enumerate(weights):
-        _check_shape(npz, f"weight_{j}", w, (n, epochs + 1), described)
+        _check_shape(npz, f"weight_{j}", w, (n, 2 if final else epochs + 1), described)
     for k, v in zip(("initial_val_loss", "initial_val_accuracy"), initial):
         _check_shape(npz, k, v, (n,), described)
-    shown = _need(npz, z, "frame_epochs")
     surfaces, data_index = _need(npz, z, "surfaces"), _need(npz, z, "data_index")
-    if shown.ndim != 1 or not len(shown) or shown.min() < 0 or shown.max() > epochs:
+    if shown.ndim != 1 or (len(shown) and (shown.min() < 0 or shown.max() > epochs)):
         raise ValueError(f"{npz} must match config.toml ({described}): frame_epochs must lie in [0, {epochs}]. "
                          f"Got {shown.tolist()[:8]} instead.")
     _check_shape(npz, "surfaces", surfaces, (n, len(shown)), described)

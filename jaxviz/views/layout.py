@@ -157,7 +157,7 @@ def _header_pt(tile: float) -> float:
     return min(11.0, max(MIN_FONT, tile * 4.0))
 
 
-def _best(axes, n_tiles, width, height, title_h) -> _Arrangement:
+def _best(axes, n_tiles, width, height, title_h, strict: bool = True) -> _Arrangement:
     """The arrangement with the largest tile: orientation, table wrap, panel wrap and legend place."""
     names, n_panels = list(axes), max(1, len(_panels(axes)))
     best = _Arrangement(0.0, 1, 1, 1, 1, "right", False)
@@ -180,9 +180,9 @@ def _best(axes, n_tiles, width, height, title_h) -> _Arrangement:
                 + (BOTTOM_BAND if legend == "bottom" else 0.0)
             tw = (width - fixed_w) / (pc * (cols + (cols - 1) * GAP))
             th = (height - fixed_h) / (pr * (rows + (rows - 1) * GAP))
-            if legend == "bottom" and width < 7.5:  # a horizontal legend and two bars need ~7.5 inches
+            if strict and legend == "bottom" and width < 7.5:  # a horizontal legend and two bars need ~7.5 inches
                 tw = 0.0
-            if legend == "right" and height - title_h < 2.4:
+            if strict and legend == "right" and height - title_h < 2.4:
                 th = 0.0
             tile = max(min(tw, th), 1e-3)
         if tile > best.tile + 1e-9:
@@ -242,6 +242,8 @@ def plan_layout(axes: dict[str, list], n_tiles: int, size: tuple[float, float] |
         scale = 0.45 / max(arr.tile, 1e-3) * 1.02
         width, height = 12.8 * scale, 7.2 * scale
         arr = _best(axes, n_tiles, width, height, title_height(width))
+    if arr.tile < 0.05:  # a small canvas: the legend squeezes rather than the tiles vanish
+        arr = _best(axes, n_tiles, width, height, title_height(width), strict=False)
     if arr.tile < 0.05:
         raise ValueError(f"size must leave room for {n_tiles} tiles. Got {size!r} inches instead.")
     return _place(axes, n_tiles, (width, height), arr, (title, subtitle), title_height(width), epochs, dpi)
