@@ -308,16 +308,13 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
     data_index = np.asarray(hparams.data_index)[:n]
     view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
                     plan.resolution)
-    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     extents = [datasets[j].extent for j in data_index]
+    one_frame = np.zeros(1, np.int64)
 
     def on_weights(done, weights):
-        if view.due(done):
-            rows = [w[:n, None] for w in weights]  # one frame per model
-            view.show(done, lambda: predict_surfaces(rows, widths, activation, static.activations, extents,
-                                                     plan.resolution, devices)[:, 0])
-
-    from jaxviz.engine.surfaces import predict_surfaces
+        if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
+            view.show(done, lambda: _surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents,
+                                              static, plan, devices)[:, 0])
 
     return {"on_weights": on_weights}
 

@@ -24,7 +24,7 @@ else:  # pragma: no cover
 import tomli_w
 
 
-__all__ = ["hp_table", "hp_hash", "atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
+__all__ = ["hp_table", "hp_hash", "table_hash", "atomic_path", "write_metrics_csv", "write_config", "read_config", "write_npz", "versions"]
 
 
 @contextlib.contextmanager
@@ -65,7 +65,17 @@ def hp_hash(configs: list[dict[str, Any]]) -> str:
         >>> len(hp_hash([{"lr": 0.1}]))
         64
     """
-    return hashlib.sha256(hp_table(configs).encode()).hexdigest()
+    return table_hash(hp_table(configs))
+
+
+def table_hash(table: str) -> str:
+    """SHA-256 of an :func:`hp_table` already built (it is O(models) to build: build it once).
+
+    Example:
+        >>> table_hash(hp_table([{"lr": 0.1}])) == hp_hash([{"lr": 0.1}])
+        True
+    """
+    return hashlib.sha256(table.encode()).hexdigest()
 
 
 def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from jaxviz.analysis import METRICS
-from jaxviz.io.files import hp_hash, hp_table, read_config, write_config, write_metrics_csv, write_npz
+from jaxviz.io.files import hp_hash, hp_table, read_config, table_hash, write_config, write_metrics_csv, write_npz
 from jaxviz.io.video import FORMATS
 from jaxviz.spec.config import DATASETS, format_bytes
 from jaxviz.spec.grid import make_grid, with_dataset
@@ -57,7 +57,8 @@ def run_arrays(metrics: list | dict, weights: list, initial_val: tuple) -> dict[
 
 
 def _hp_arrays(configs) -> dict[str, np.ndarray]:
-    return {"hp_hash": np.asarray(hp_hash(configs)), "hp_table": np.asarray(hp_table(configs))}
+    table = hp_table(configs)
+    return {"hp_hash": np.asarray(table_hash(table)), "hp_table": np.asarray(table)}
 
 
 def write_checkpoint(path, checkpoint, configs: list[dict[str, Any]] | None = None) -> Path:
