@@ -10,8 +10,8 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import ListedColormap
 
-__all__ = ["CLASS_COLOURS", "SURFACE_CMAP", "SURFACE_ALPHA", "DIVERGED_GREY", "Palette", "make_palette", "rgb_to_yuv",
-           "pack", "channels", "subsample"]
+__all__ = ["CLASS_COLOURS", "SURFACE_CMAP", "SURFACE_ALPHA", "DIVERGED_GREY", "surface_rgb", "Palette", "make_palette",
+           "rgb_to_yuv", "pack", "channels", "subsample"]
 
 CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
 #: RdBu for the class-1 probability; NaN shows as flat grey.
@@ -19,6 +19,17 @@ SURFACE_CMAP = colormaps["RdBu"].with_extremes(bad="#c8c8c8")
 #: The seed draws its map with alpha 0.8 over a white background.
 SURFACE_ALPHA = 0.8
 DIVERGED_GREY = "#bdbdbd"
+
+
+def surface_rgb(levels: int) -> np.ndarray:
+    """``levels`` probabilities from 0 to 1 in the seed's colours: RdBu at alpha 0.8 over white,
+    ``(levels, 3)`` floats in [0, 1] (the compositor's and the explorer's colour tables).
+
+    Example:
+        >>> surface_rgb(256).shape, bool((surface_rgb(2) <= 1).all())
+        ((256, 3), True)
+    """
+    return SURFACE_CMAP(np.linspace(0, 1, levels))[:, :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
 
 
 #: Colour-table entries after the 256 probability levels: NaN, a diverged tile, the decision line.

@@ -12,7 +12,7 @@ import numpy as np
 
 from jaxviz.analysis import flagged, status, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
-                                  Palette, channels, make_palette, rgb_to_yuv, subsample)
+                                  Palette, channels, make_palette, rgb_to_yuv, subsample, surface_rgb)
 from jaxviz.views.layout import status_lines
 from jaxviz.views.tiles import draw_overlay, layout_of
 
@@ -198,7 +198,7 @@ class FrameCompositor:
         self._partial = np.flatnonzero(inside & (a8 > 0) & (a8 < 255))
         alpha = a8[self._partial].astype(np.uint16)[:, None]
         self._under = 255 - alpha  # the surface's share under a translucent overlay pixel
-        colours = SURFACE_CMAP(np.linspace(0, 1, 256))[:, :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+        colours = surface_rgb(256)
         bad = np.asarray(SURFACE_CMAP.get_bad()[:3]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
         lut = np.vstack([np.round(np.vstack([colours, bad]) * 255).astype(np.uint8),
                          np.frombuffer(bytes.fromhex(DIVERGED_GREY[1:]), np.uint8), np.zeros(3, np.uint8)])

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from jaxviz import analysis
-from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP
+from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, surface_rgb
 
 __all__ = ["MAX_BYTES", "RAW_BUDGET", "explorer_html", "write_explorer", "inline_explorer", "thinning"]
 
@@ -95,8 +95,7 @@ def _jsonable(v: Any) -> Any:
 
 def _lut() -> list[int]:
     """256 probability colours (RdBu at the seed's alpha over white), then NaN and diverged greys."""
-    rgba = SURFACE_CMAP(np.linspace(0, 1, 255))
-    rgb = SURFACE_ALPHA * rgba[:, :3] + (1 - SURFACE_ALPHA)
+    rgb = surface_rgb(255)
     grey = [int(DIVERGED_GREY[k:k + 2], 16) / 255 for k in (1, 3, 5)]
     table = np.vstack([rgb, [[200 / 255] * 3], [grey]])
     return np.rint(table * 255).astype(int).ravel().tolist()
