@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 __all__ = [
+    "task_of_run",
     "METRICS",
     "read_only",
     "STALL_EPOCHS",
@@ -49,6 +50,25 @@ METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 STALL_EPOCHS = 10
 #: Axes that repeat a setting rather than change it: summaries aggregate over them by default.
 REPLICATE_AXES = ("seed",)
+
+
+def task_of_run(run) -> tuple[str, int]:
+    """The run's task name (``binary``, ``multiclass`` or ``regression``) and class count.
+
+    What a surface holds follows from it: binary, the class-1 probability ``(n, f, r, r)``;
+    multiclass, every class's probability ``(n, f, r, r, classes)``; regression, the predicted
+    value ``(n, f, r, r)``. Runs saved before tasks existed are binary.
+
+    Example:
+        >>> class R: configs = [{"task": "multiclass", "classes": 3}]
+        >>> task_of_run(R())
+        ('multiclass', 3)
+    """
+    first = run.configs[0] if len(run.configs) else {}
+    name = first.get("task") or "binary"
+    if name == "auto":
+        name = "binary"
+    return name, int(first.get("classes") or 2)
 
 
 def read_only(a: np.ndarray) -> np.ndarray:
