@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp, validate_value
+from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, PARAMETRIZATIONS, PLAYGROUND_DATASETS, feature_code,
+                                validate_hp, validate_value)
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
            "dataset_key"]
@@ -49,6 +50,12 @@ class HParams(NamedTuple):
     epochs: Any  # int32
     data_index: Any  # int32, row of the model's dataset in the DataTable
     order_index: Any  # int32, row of the model's (seed, n_train) in the batch-order table
+    # model options (issue 14): values, not shapes
+    features: Any = None  # int32 bit mask over config.FEATURES (the model's input columns)
+    bias: Any = None  # float32: 1 = biases train, 0 = held at zero
+    init: Any = None  # int32, index into config.INITS
+    parametrization: Any = None  # int32, index into config.PARAMETRIZATIONS
+    l1: Any = None  # float32
 
 
 class Static(NamedTuple):
@@ -63,6 +70,8 @@ class Static(NamedTuple):
     epochs: int  # the most epochs of any model
     shuffle: bool
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
+    # model options (issue 14)
+    inputs: int = 2  # input columns every model is padded to: the most features any model uses
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -229,9 +238,10 @@ class Grid:
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
+        inputs = max(bin(feature_code(f)).count("1") for f in self.values("features"))
         return Static(
-            # a model without hidden layers (n1 = 0) passes its 2 inputs through the first slot
-            hidden=max(max(widths), 2 if 0 in self.values("n1") else 1),
+            # a model without hidden layers (n1 = 0) passes its inputs through the first slot
+            hidden=max(max(widths), inputs if 0 in self.values("n1") else 1),
             slots=3 if widths[2] else 2 if widths[1] else 1,
             activations=tuple(self.values("activation")),
             optimizers=tuple(self.values("optimizer")),
@@ -239,6 +249,7 @@ class Grid:
             steps=steps,
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],
+            inputs=inputs,
         )
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -287,6 +298,11 @@ class Grid:
             epochs=col("epochs", np.int32),
             data_index=self.data_index().astype(np.int32)[rows],
             order_index=self._orders(n_train)[2].astype(np.int32)[rows],
+            features=np.asarray([feature_code(f) for f in self.values("features")], np.int32)[self.index("features")][rows],
+            bias=col("bias", np.float32),
+            init=coded("init", INITS),
+            parametrization=coded("parametrization", PARAMETRIZATIONS),
+            l1=col("l1", np.float32),
         )
 
 
