@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp, validate_value
+from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, LAYER_LR, PLAYGROUND_DATASETS, validate_hp, validate_value
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
            "dataset_key"]
@@ -49,6 +49,9 @@ class HParams(NamedTuple):
     epochs: Any  # int32
     data_index: Any  # int32, row of the model's dataset in the DataTable
     order_index: Any  # int32, row of the model's (seed, n_train) in the batch-order table
+    # optimisers and schedules (issue 14)
+    schedule: Any = None  # int32, index into Static.schedules
+    layer_lr: Any = None  # float32 (n_models, 4): lr1..lr4, multipliers of the real layers' rates
 
 
 class Static(NamedTuple):
@@ -63,6 +66,9 @@ class Static(NamedTuple):
     epochs: int  # the most epochs of any model
     shuffle: bool
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
+    # optimisers and schedules (issue 14)
+    schedules: tuple[str, ...] = ("constant",)  # the lr schedules used in the grid
+    layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -239,6 +245,8 @@ class Grid:
             steps=steps,
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],
+            schedules=tuple(self.values("schedule")),
+            layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
         )
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -287,6 +295,8 @@ class Grid:
             epochs=col("epochs", np.int32),
             data_index=self.data_index().astype(np.int32)[rows],
             order_index=self._orders(n_train)[2].astype(np.int32)[rows],
+            schedule=coded("schedule", static.schedules),
+            layer_lr=np.stack([col(k, np.float32) for k in LAYER_LR], axis=1),
         )
 
 
