@@ -22,6 +22,17 @@ Each is an optax ``GradientTransformation`` (:func:`keras_sgd`, :func:`keras_ada
 masking, ``optax.inject_hyperparams`` for a varying rate). Inside a grid, every model keeps the
 union of their buffers, two arrays shaped like the parameters (:class:`OptState`), and
 :func:`update` runs the grid's optimisers and keeps each model's own.
+
+A grid value ``"optax:NAME"`` is ``optax.NAME`` with optax's defaults under
+``optax.inject_hyperparams`` (:func:`optax_transform`): each step injects the model's rate
+``lr_t`` (and its ``momentum`` where the function has a parameter of that name). Every model
+holds one such state per ``optax:`` optimiser of the grid (``OptState.optax``), so shapes are
+static and one program trains the mix; a model advances only its own optimiser's state.
+
+:func:`learning_rate` multiplies ``lr_t`` by the model's schedule (:func:`schedule_multiplier`)
+and :func:`update` can scale each layer's update by its multiplier (:func:`layer_scales`):
+both are left out entirely when the grid has only ``constant`` and multipliers of 1, so such
+grids train bit for bit as before.
 """
 
 from __future__ import annotations

@@ -49,9 +49,8 @@ class HParams(NamedTuple):
     epochs: Any  # int32
     data_index: Any  # int32, row of the model's dataset in the DataTable
     order_index: Any  # int32, row of the model's (seed, n_train) in the batch-order table
-    # optimisers and schedules (issue 14)
-    schedule: Any = None  # int32, index into Static.schedules
-    layer_lr: Any = None  # float32 (n_models, 4): lr1..lr4, multipliers of the real layers' rates
+    schedule: Any = None  # (optimisers, issue 14) int32, index into Static.schedules
+    layer_lr: Any = None  # (optimisers, issue 14) float32 (n_models, 4): lr1..lr4, the real layers' multipliers
 
 
 class Static(NamedTuple):
@@ -66,9 +65,8 @@ class Static(NamedTuple):
     epochs: int  # the most epochs of any model
     shuffle: bool
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
-    # optimisers and schedules (issue 14)
-    schedules: tuple[str, ...] = ("constant",)  # the lr schedules used in the grid
-    layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
+    schedules: tuple[str, ...] = ("constant",)  # (optimisers, issue 14) the lr schedules used in the grid
+    layer_lr: bool = False  # (optimisers, issue 14) some lr1..lr4 is not 1 (else no update is scaled)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
