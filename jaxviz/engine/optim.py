@@ -315,8 +315,9 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
     if len(outs) > 1:
         pick = [optimizer == i for i in range(len(names))]
         outs = [jax.tree.map(lambda *leaves: jnp.select(pick, leaves), *(o[j] for o in outs)) for j in range(3)]
-        new_optax = [jax.tree.map(lambda new, old, i=names.index(n): jnp.where(optimizer == i, new, old), s, old)
-                     for n, s, old in zip(optax_names, new_optax, state.optax)]
+        mine = [optimizer == names.index(n) for n in optax_names]  # the models this optimiser updates
+        new_optax = [jax.tree.map(lambda a, b, m=m: jnp.where(m, a, b), new, old)
+                     for m, new, old in zip(mine, new_optax, state.optax)]
     else:
         outs = outs[0]
     updates = outs[0] if scales is None else scale_layers(outs[0], scales)
