@@ -237,3 +237,15 @@ def test_optax_names_are_canonical_in_the_grid():
     static = g.static([60])
     assert static.optimizers == ("sgd", "optax:adamw") and static.schedules == ("cosine",) and not static.layer_lr
     assert make_grid(lr3=[1.0, 0.5]).static([60]).layer_lr
+
+
+def test_norm_based_optax_models_do_not_see_their_padding():
+    """lamb, lars and novograd scale by whole-array norms: a narrow model padded into a wider grid
+    trains as it does unpadded (zeros add nothing to a norm)."""
+    hp = dict(optimizer=["optax:lamb", "optax:lars", "optax:novograd"], lr=0.05, epochs=2, batch_size=BATCH, n2=0)
+    padded, unpadded = _sweep({**hp, "n1": [3, 8]}), _sweep({**hp, "n1": 3})
+    for name in hp["optimizer"]:
+        i, j = _model(padded, optimizer=name, n1=3), _model(unpadded, optimizer=name)
+        assert not np.array_equal(padded.weights(i, 0)[0], padded.weights(i, 2)[0])
+        for got, want in zip(padded.weights(i, 2), unpadded.weights(j, 2)):
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=0, err_msg=name)
