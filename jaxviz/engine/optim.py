@@ -48,7 +48,7 @@ from jaxviz.spec.config import OPTAX_OPTIMIZERS, OPTAX_PREFIX
 
 __all__ = ["OptState", "init_opt_state", "update", "sgd_step", "KERAS_DEFAULTS", "keras_sgd", "keras_adam",
            "keras_rmsprop", "keras_adagrad", "KERAS_OPTIMIZERS", "optax_factory", "has_momentum", "optax_transform",
-           "layer_scales", "scale_layers", "schedule_multiplier", "learning_rate", "WARMUP"]
+           "layer_scales", "scale_layers", "schedule_multiplier", "learning_rate", "WARMUP", "buffers_per_weight"]
 
 KERAS_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "rho": 0.9, "epsilon": 1e-7, "adagrad_initial": 0.1}
 
@@ -366,3 +366,20 @@ def learning_rate(lr_base, decay, step, schedule=0, total_steps=1, schedules: tu
         return lr_t
     progress = step.astype(jnp.float32) / jnp.asarray(total_steps, jnp.float32)
     return lr_t * schedule_multiplier(schedule, progress, schedules)
+
+
+def buffers_per_weight(names: tuple[str, ...]) -> int:
+    """How many arrays shaped like the parameters a model's :class:`OptState` holds for a grid
+    of optimisers ``names`` (for a memory estimate): the two Keras union buffers, plus each
+    ``optax:`` optimiser's own.
+
+    Example:
+        >>> buffers_per_weight(("sgd", "adam")), buffers_per_weight(("sgd", "optax:adamw", "optax:lion"))
+        (2, 5)
+    """
+    probe = jax.ShapeDtypeStruct((3,), jnp.float32)
+    count = 2
+    for name in _optax_names(names):
+        state = jax.eval_shape(optax_transform(name, 0.1, 0.9).init, probe)
+        count += sum(leaf.shape == probe.shape for leaf in jax.tree.leaves(state))
+    return count
