@@ -249,3 +249,20 @@ def test_norm_based_optax_models_do_not_see_their_padding():
         assert not np.array_equal(padded.weights(i, 0)[0], padded.weights(i, 2)[0])
         for got, want in zip(padded.weights(i, 2), unpadded.weights(j, 2)):
             np.testing.assert_allclose(got, want, atol=1e-5, rtol=0, err_msg=name)
+
+
+def test_a_stopped_optax_grid_resumes_exactly():
+    """The optax states travel in the checkpoint like the Keras buffers."""
+    from jaxviz.data import pack
+    from jaxviz.engine.train import train_grid
+
+    g = make_grid(optimizer=["sgd", "optax:adamw"], schedule=["constant", "cosine"], lr1=[1.0, 0.5], epochs=EPOCHS,
+                  batch_size=BATCH, n1=6, n2=0)
+    n = [60]
+    args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n)
+    whole, _, _ = train_grid(*args, record="final")
+    _, _, checkpoint = train_grid(*args, record="final", should_stop=lambda: True)
+    assert checkpoint.done == 1  # one epoch per call (chunk_length(3) == 1)
+    resumed, _, _ = train_grid(*args, record="final", resume=checkpoint)
+    for key in ("loss", "val_loss"):
+        assert np.array_equal(whole[key], resumed[key])
