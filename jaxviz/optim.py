@@ -7,7 +7,9 @@
   :data:`OPTAX_OPTIMIZERS`. The model's ``lr`` is injected every step through
   ``optax.inject_hyperparams`` (after the legacy ``decay``, ReduceLROnPlateau and the
   schedule), and its ``momentum`` where optax's function has a parameter literally named
-  ``momentum`` (``sgd``, ``rmsprop``, ``lars``: see :func:`has_momentum`); others ignore it.
+  ``momentum`` (``sgd``, ``rmsprop``, ``lars``: see :func:`has_momentum`), the grid's default
+  0.9 included (``momentum=0`` gives optax's momentum-free ``sgd`` and ``rmsprop``); others
+  ignore it.
 - ``schedule``: one of :data:`SCHEDULES`, a multiplier of every optimiser's rate over the
   model's own training steps (``epochs * batches per epoch``): ``constant`` (the seed),
   ``cosine`` (to 0), ``warmup_cosine`` (linear from 0 over the first :data:`WARMUP` = 10% of

@@ -22,6 +22,17 @@ Each is an optax ``GradientTransformation`` (:func:`keras_sgd`, :func:`keras_ada
 masking, ``optax.inject_hyperparams`` for a varying rate). Inside a grid, every model keeps the
 union of their buffers, two arrays shaped like the parameters (:class:`OptState`), and
 :func:`update` runs the grid's optimisers and keeps each model's own.
+
+A grid value ``"optax:NAME"`` is ``optax.NAME`` with optax's defaults under
+``optax.inject_hyperparams`` (:func:`optax_transform`): each step injects the model's rate
+``lr_t`` (and its ``momentum`` where the function has a parameter of that name). Every model
+holds one such state per ``optax:`` optimiser of the grid (``OptState.optax``), so shapes are
+static and one program trains the mix; a model advances only its own optimiser's state.
+
+:func:`learning_rate` multiplies ``lr_t`` by the model's schedule (:func:`schedule_multiplier`)
+and :func:`update` can scale each layer's update by its multiplier (:func:`layer_scales`):
+both are left out entirely when the grid has only ``constant`` and multipliers of 1, so such
+grids train bit for bit as before.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ from jaxviz.spec.config import OPTAX_OPTIMIZERS, OPTAX_PREFIX
 
 __all__ = ["OptState", "init_opt_state", "update", "sgd_step", "KERAS_DEFAULTS", "keras_sgd", "keras_adam",
            "keras_rmsprop", "keras_adagrad", "KERAS_OPTIMIZERS", "optax_factory", "has_momentum", "optax_transform",
-           "layer_scales", "scale_layers", "schedule_multiplier", "learning_rate", "WARMUP"]
+           "layer_scales", "scale_layers", "schedule_multiplier", "learning_rate", "WARMUP", "buffers_per_weight"]
 
 KERAS_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "rho": 0.9, "epsilon": 1e-7, "adagrad_initial": 0.1}
 
@@ -304,8 +315,9 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
     if len(outs) > 1:
         pick = [optimizer == i for i in range(len(names))]
         outs = [jax.tree.map(lambda *leaves: jnp.select(pick, leaves), *(o[j] for o in outs)) for j in range(3)]
-        new_optax = [jax.tree.map(lambda new, old, i=names.index(n): jnp.where(optimizer == i, new, old), s, old)
-                     for n, s, old in zip(optax_names, new_optax, state.optax)]
+        mine = [optimizer == names.index(n) for n in optax_names]  # the models this optimiser updates
+        new_optax = [jax.tree.map(lambda a, b, m=m: jnp.where(m, a, b), new, old)
+                     for m, new, old in zip(mine, new_optax, state.optax)]
     else:
         outs = outs[0]
     updates = outs[0] if scales is None else scale_layers(outs[0], scales)
@@ -354,3 +366,20 @@ def learning_rate(lr_base, decay, step, schedule=0, total_steps=1, schedules: tu
         return lr_t
     progress = step.astype(jnp.float32) / jnp.asarray(total_steps, jnp.float32)
     return lr_t * schedule_multiplier(schedule, progress, schedules)
+
+
+def buffers_per_weight(names: tuple[str, ...]) -> int:
+    """How many arrays shaped like the parameters a model's :class:`OptState` holds for a grid
+    of optimisers ``names`` (for a memory estimate): the two Keras union buffers, plus each
+    ``optax:`` optimiser's own.
+
+    Example:
+        >>> buffers_per_weight(("sgd", "adam")), buffers_per_weight(("sgd", "optax:adamw", "optax:lion"))
+        (2, 5)
+    """
+    probe = jax.ShapeDtypeStruct((3,), jnp.float32)
+    count = 2
+    for name in _optax_names(names):
+        state = jax.eval_shape(optax_transform(name, 0.1, 0.9).init, probe)
+        count += sum(leaf.shape == probe.shape for leaf in jax.tree.leaves(state))
+    return count
