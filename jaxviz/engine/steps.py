@@ -18,7 +18,7 @@ from flax import nnx
 from jaxviz.spec.grid import HParams, Static
 from jaxviz.engine.model import Structure, init_params, input_columns, l1_penalty, l2_penalty, predict, structure
 from jaxviz.engine.task import task_of
-from jaxviz.engine.optim import OptState, init_opt_state, update
+from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 
 __all__ = ["PLATEAU", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
            "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep"]
@@ -172,6 +172,8 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
     n_batches = (n_train + bs - 1) // bs
     lanes = jnp.arange(static.batch)
     last = orders.shape[1] - 1
+    total_steps = hp.epochs * n_batches  # the schedule's horizon: all of this model's updates
+    scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
 
     def step(carry, b):
         state, loss_sum, correct_sum = carry
@@ -181,9 +183,9 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
         (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static, hp.l1
         )
-        lr_t = state.lr_base / (1.0 + hp.decay * state.step.astype(jnp.float32))
+        lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
         params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
-                             static.optimizers)
+                             static.optimizers, scales)
         new = state._replace(params=params, opt=opt, step=state.step + 1)
         valid = b < n_batches
         count = jnp.sum(weight)
@@ -210,7 +212,7 @@ def init_state(hp: HParams, static: Static) -> TrainState:
                          n_inputs=n_inputs, init=hp.init)
     return TrainState(
         params=params,
-        opt=init_opt_state(params, hp.optimizer, static.optimizers),
+        opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(jnp.float32), hp.momentum),
         step=jnp.int32(0),
         lr_base=hp.lr.astype(jnp.float32),
         plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),

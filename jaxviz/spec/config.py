@@ -35,6 +35,11 @@ __all__ = [
     "PARAMETRIZATIONS",
     "canonical_features",
     "feature_code",
+    # optimisers and schedules (issue 14, section 6)
+    "OPTAX_OPTIMIZERS",
+    "OPTAX_PREFIX",
+    "SCHEDULES",
+    "LAYER_LR",
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -62,10 +67,33 @@ HP_DEFAULTS: dict[str, Any] = {
     "init": "glorot",
     "parametrization": "standard",
     "l1": 0.0,
+    # optimisers and schedules (issue 14): the lr schedule, and per-layer lr multipliers of the
+    # model's real layers in order (lr1 = first hidden layer, ..., the output layer last)
+    "schedule": "constant",
+    "lr1": 1.0,
+    "lr2": 1.0,
+    "lr3": 1.0,
+    "lr4": 1.0,
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+#: A grid value ``"optax:NAME"`` trains with ``optax.NAME`` (see :mod:`jaxviz.optim`).
+OPTAX_PREFIX = "optax:"
+#: The optax optimisers a grid can name: each takes ``learning_rate`` first, works under
+#: ``optax.inject_hyperparams``, scales its update by the rate last (so a per-layer multiplier
+#: is a per-layer rate) and treats every weight on its own or by whole-array norms (so a padded
+#: model trains as its unpadded self). Left out: adafactor (factored by padded shape, scaled by a
+#: mean over the padding), fromage and rprop (not linear in the rate), lbfgs and polyak_sgd (need
+#: the loss), noisy_sgd (random), sm3, optimistic_adam.
+OPTAX_OPTIMIZERS = ("adabelief", "adadelta", "adagrad", "adam", "adamax", "adamaxw", "adamw", "adan", "amsgrad",
+                    "lamb", "lars", "lion", "nadam", "nadamw", "novograd", "optimistic_gradient_descent", "radam",
+                    "rmsprop", "sgd", "sign_sgd", "signum", "yogi")
+#: Learning-rate schedules, each a multiplier of the rate over a model's own training steps
+#: (see :func:`jaxviz.optim.schedule_multiplier`).
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "linear")
+#: Per-layer learning-rate multipliers, for the model's real layers in order.
+LAYER_LR = ("lr1", "lr2", "lr3", "lr4")
 #: The seed's datasets in its numbering: 1 = moons, 2 = circles, 3 = blobs, 4 = tricky.
 SEED_DATASETS = ("moons", "circles", "blobs", "tricky")
 #: TensorFlow Playground's classification sets ("ring" is Playground's "circle").
@@ -141,6 +169,16 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     raise _fail(name, f"one of {list(choices)}", value)
 
 
+def _optimizer(value: Any) -> str:
+    """A Keras-exact optimiser's name, or ``"optax:NAME"`` for one of optax's."""
+    if isinstance(value, str):
+        name = value.lower()
+        if name in OPTIMIZERS or (name.startswith(OPTAX_PREFIX) and name[len(OPTAX_PREFIX):] in OPTAX_OPTIMIZERS):
+            return name
+    raise _fail("optimizer", f"one of {list(OPTIMIZERS)} (Keras-exact) or 'optax:NAME' with NAME one of "
+                f"{list(OPTAX_OPTIMIZERS)}", value)
+
+
 def _dataset(value: Any) -> str:
     if _is_int(value) and 1 <= int(value) <= len(SEED_DATASETS):
         return SEED_DATASETS[int(value) - 1]
@@ -175,7 +213,7 @@ _RULES = {
     "batch_size": lambda v: _int("batch_size", v, "an integer in [1, 100000]", 1, 100_000),
     "seed": lambda v: _int("seed", v, "an integer in [0, 2**31 - 1]", 0, 2**31 - 1),
     "shuffle": lambda v: _bool("shuffle", v),
-    "optimizer": lambda v: _choice("optimizer", v, OPTIMIZERS),
+    "optimizer": lambda v: _optimizer(v),
     "noise": lambda v: _real("noise", v, "a number in [0, 1]", lambda x: 0 <= x <= 1),
     # model options
     "features": lambda v: canonical_features(v),
@@ -183,6 +221,10 @@ _RULES = {
     "init": lambda v: _choice("init", v, INITS),
     "parametrization": lambda v: _choice("parametrization", v, PARAMETRIZATIONS),
     "l1": lambda v: _real("l1", v, "a number >= 0", lambda x: x >= 0),
+    # optimisers and schedules (issue 14)
+    "schedule": lambda v: _choice("schedule", v, SCHEDULES),
+    **{k: (lambda v, k=k: _real(k, v, "a number >= 0 (a multiplier of the layer's learning rate)",
+                                lambda x: x >= 0)) for k in LAYER_LR},
 }
 
 

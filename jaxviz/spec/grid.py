@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, PARAMETRIZATIONS, PLAYGROUND_DATASETS, feature_code,
-                                validate_hp, validate_value)
+from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, PARAMETRIZATIONS, PLAYGROUND_DATASETS,
+                                feature_code, validate_hp, validate_value)
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
            "dataset_key"]
@@ -56,6 +56,9 @@ class HParams(NamedTuple):
     init: Any = None  # int32, index into config.INITS
     parametrization: Any = None  # int32, index into config.PARAMETRIZATIONS
     l1: Any = None  # float32
+    # optimisers and schedules (issue 14)
+    schedule: Any = None  # int32, index into Static.schedules
+    layer_lr: Any = None  # float32 (n_models, 4): lr1..lr4, multipliers of the real layers' rates
 
 
 class Static(NamedTuple):
@@ -72,6 +75,9 @@ class Static(NamedTuple):
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
     # model options (issue 14)
     inputs: int = 2  # input columns every model is padded to: the most features any model uses
+    # optimisers and schedules (issue 14)
+    schedules: tuple[str, ...] = ("constant",)  # the lr schedules used in the grid
+    layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -250,6 +256,8 @@ class Grid:
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],
             inputs=inputs,
+            schedules=tuple(self.values("schedule")),
+            layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
         )
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,6 +311,8 @@ class Grid:
             init=coded("init", INITS),
             parametrization=coded("parametrization", PARAMETRIZATIONS),
             l1=col("l1", np.float32),
+            schedule=coded("schedule", static.schedules),
+            layer_lr=np.stack([col(k, np.float32) for k in LAYER_LR], axis=1),
         )
 
 
