@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.extend.random import threefry2x32_p
 
 from jaxviz.engine.task import BINARY, Task
 
@@ -223,9 +224,10 @@ def forward(arrays, x: jax.Array, s: Structure, activations: tuple[str, ...]) ->
     for k in range(len(kernels) - 1):
         z = jnp.dot(h, kernels[k]) / s.divisors[k] + biases[k] * s.bias
         a = apply_activation(z * gain_in, s.activation, activations) * gain_out * s.units[k]
-        # a missing layer passes its input on; without a first layer (n1 = 0) the inputs,
-        # padded to the hidden width (the grid makes it at least the input width)
-        h = jnp.where(s.present[k], a, h if k else pad_inputs(x, a.shape[-1]))
+        # a missing layer passes its input on; without a first layer (n1 = 0) the inputs, padded to
+        # the hidden width (a grid with n1 = 0 makes it at least the input width; else no model needs them)
+        below = h if k else pad_inputs(x, a.shape[-1]) if a.shape[-1] >= x.shape[-1] else a
+        h = jnp.where(s.present[k], a, below)
     return jnp.dot(h, kernels[-1]) / s.divisors[-1] / s.divisors[-1] + biases[-1] * s.bias
 
 
@@ -302,16 +304,31 @@ def _uniform(floats: jax.Array, lo, hi) -> jax.Array:
     return jnp.maximum(lo, floats * (hi - lo) + lo)
 
 
+def _hash(k1, k2, data):
+    """Threefry-2x32 of the counter ``(0, data)`` under the key words ``(k1, k2)``: what
+    ``jax.random.fold_in(key, data)`` computes for a new key, and ``jax.random.bits`` for word
+    ``data`` of a draw (those XOR the two halves)."""
+    return threefry2x32_p.bind(k1, k2, jnp.zeros_like(data), data)
+
+
 def _row_bits(key, layers, n_rows: int, n_cols: int) -> jax.Array:
-    """Random words ``(len(layers), n_rows, n_cols)``: row ``r`` of layer ``l`` is drawn from
-    ``fold_in(fold_in(key, layers[l]), r)``, so its values do not depend on how many columns or
-    rows the padded kernel has (a shorter draw from the same key is a prefix of a longer one).
-    Every layer and row is one batched draw (a few threefry calls per model, not a few per layer:
-    the draws are most of what compiling ``start`` costs)."""
-    layer_keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, layers)
-    row_keys = jax.vmap(jax.vmap(jax.random.fold_in, in_axes=(None, 0)), in_axes=(0, None))(layer_keys,
-                                                                                       jnp.arange(n_rows))
-    return jax.vmap(jax.vmap(lambda k: jax.random.bits(k, (n_cols,), jnp.uint32)))(row_keys)
+    """Random words ``(len(layers), n_rows, n_cols)``: row ``r`` of layer ``l`` holds
+    ``jax.random.bits(fold_in(fold_in(key, layers[l]), r), (n_cols,))``, so its values do not
+    depend on how many columns or rows the padded kernel has (a shorter draw from the same key
+    is a prefix of a longer one).
+
+    The same numbers as those calls, computed as three flat threefry hashes (layer keys, row
+    keys, words) instead of batched ``fold_in`` / ``bits`` calls: the draws were most of what
+    compiling ``start`` cost, and nested vmaps of them compile about four times slower.
+    """
+    k1, k2 = jax.random.key_data(key)
+    n_layers = layers.shape[0]
+    l1, l2 = _hash(jnp.broadcast_to(k1, (n_layers,)), jnp.broadcast_to(k2, (n_layers,)), layers.astype(jnp.uint32))
+    rows = jnp.tile(jnp.arange(n_rows, dtype=jnp.uint32), n_layers)
+    r1, r2 = _hash(jnp.repeat(l1, n_rows), jnp.repeat(l2, n_rows), rows)
+    cols = jnp.tile(jnp.arange(n_cols, dtype=jnp.uint32), n_layers * n_rows)
+    b1, b2 = _hash(jnp.repeat(r1, n_cols), jnp.repeat(r2, n_cols), cols)
+    return (b1 ^ b2).reshape(n_layers, n_rows, n_cols)
 
 
 def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...], *, inputs: int = 2,

@@ -94,7 +94,8 @@ def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
 
 def structure_of(hp: HParams, static: Static) -> Structure:
     """One model's :class:`~jaxviz.engine.model.Structure` (widths, activation, features, bias,
-    parametrization) in the grid's padded shape.
+    parametrization) in the grid's padded shape. With ``static.raw_inputs`` (data of that many
+    columns, ``static.inputs`` wide) the columns are the data's own and ``features`` is unused.
 
     Example:
         >>> from jaxviz.spec.grid import make_grid
@@ -105,7 +106,8 @@ def structure_of(hp: HParams, static: Static) -> Structure:
         ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [2.4494898319244385, 2.0])
     """
     return structure(hp.widths, hp.activation, static.slots, static.hidden, features=hp.features,
-                     inputs=static.inputs, bias=hp.bias, meanfield=hp.parametrization == 1)
+                     inputs=static.inputs, bias=hp.bias, meanfield=hp.parametrization == 1,
+                     raw_inputs=static.raw_inputs)
 
 
 def penalty(params, kr, l1=0.0):
@@ -207,7 +209,7 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
 def init_state(hp: HParams, static: Static) -> TrainState:
     """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
-    n_inputs = input_columns(hp.features, static.inputs)[2]
+    n_inputs = static.raw_inputs or input_columns(hp.features, static.inputs)[2]
     params = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
                          n_inputs=n_inputs, init=hp.init)
     return TrainState(

@@ -78,6 +78,8 @@ class Static(NamedTuple):
     # optimisers and schedules (issue 14)
     schedules: tuple[str, ...] = ("constant",)  # the lr schedules used in the grid
     layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
+    # model options (issue 14): data of raw_inputs columns taken as they are (no features; 0 = 2-D points)
+    raw_inputs: int = 0
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
