@@ -1,5 +1,7 @@
-"""The picture's colours: the seed's class colours and RdBu surface map, and the colour tables
-the compositor builds in RGB or in the YUV that H.264 takes.
+"""The picture's colours, one rule for every view: the seed's class colours and RdBu surface map
+(binary), class colours blended by confidence as scikit-learn's ``DecisionBoundaryDisplay`` draws
+``multiclass_colors`` (multiclass), the RdBu map centred on the target mean (regression), and the
+colour tables the compositor builds in RGB or in the YUV that H.264 takes.
 """
 
 from __future__ import annotations
@@ -8,10 +10,10 @@ from typing import NamedTuple
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgba_array
 
 __all__ = ["CLASS_COLOURS", "SURFACE_CMAP", "SURFACE_ALPHA", "DIVERGED_GREY", "surface_rgb", "Palette", "make_palette",
-           "rgb_to_yuv", "yuv_bytes", "pack", "channels", "subsample", "box_table"]
+           "rgb_to_yuv", "yuv_bytes", "TAB10", "class_colours", "confidence", "multiclass_rgb", "value_norm", "scalar_rgb", "pack", "channels", "subsample", "box_table"]
 
 CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
 #: RdBu for the class-1 probability; NaN shows as flat grey.
@@ -30,6 +32,85 @@ def surface_rgb(levels: int) -> np.ndarray:
         ((256, 3), True)
     """
     return SURFACE_CMAP(np.linspace(0, 1, levels))[:, :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+
+
+#: Multiclass class colours: matplotlib's tab10, as scikit-learn 1.6-1.7 picks for up to 10 classes.
+TAB10 = np.asarray(colormaps["tab10"].colors)
+
+
+def class_colours(task: str, classes: int) -> np.ndarray:
+    """Each class's point colour, ``(classes, 3)`` floats: the seed's red and blue for binary,
+    tab10 for multiclass (regression points are coloured by value, see ``value_norm``).
+
+    Example:
+        >>> class_colours("binary", 2).tolist(), class_colours("multiclass", 3).shape
+        ([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], (3, 3))
+    """
+    if task == "multiclass":
+        if not 2 <= classes <= len(TAB10):
+            raise ValueError(f"classes must be from 2 to {len(TAB10)}. Got {classes} instead.")
+        return TAB10[:classes].copy()
+    return to_rgba_array(CLASS_COLOURS.colors)[:, :3]
+
+
+def confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The argmax class and how far its probability goes from a tie (``1 / k``) to certainty (1),
+    in [0, 1], of ``(..., k)`` class probabilities.
+
+    Example:
+        >>> cls, t = confidence(np.array([[0.2, 0.3, 0.5], [0.0, 1.0, 0.0]]))
+        >>> cls.tolist(), t.round(2).tolist()
+        ([2, 1], [0.25, 1.0])
+    """
+    k = probs.shape[-1]
+    return probs.argmax(-1), np.clip((probs.max(-1) - 1 / k) / (1 - 1 / k), 0, 1)
+
+
+def multiclass_rgb(probs: np.ndarray, levels: int | None = None) -> np.ndarray:
+    """``(..., k)`` class probabilities as ``(..., 3)`` colours: the argmax class's colour, from white
+    (a tie) to the full colour (certain), as scikit-learn's ``multiclass_colors`` shades each class's
+    region, at the seed's alpha 0.8 over white. NaN probabilities give the NaN grey.
+
+    With ``levels``, the confidence is first rounded to that many steps (the compositor's table).
+
+    Example:
+        >>> rgb = multiclass_rgb(np.array([[0.0, 0.0, 1.0], [1 / 3, 1 / 3, 1 / 3]]))
+        >>> bool(np.allclose(rgb[0], TAB10[2] * 0.8 + 0.2)), rgb[1].tolist()
+        (True, [1.0, 1.0, 1.0])
+    """
+    bad = np.isnan(probs).any(-1)
+    cls, t = confidence(np.nan_to_num(probs))
+    if levels is not None:
+        t = np.round(t * (levels - 1)) / (levels - 1)
+    rgb = 1 + (TAB10[cls] - 1) * t[..., None]
+    rgb = rgb * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+    rgb[bad] = np.asarray(SURFACE_CMAP.get_bad()[:3]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
+    return rgb
+
+
+def value_norm(y_train: np.ndarray) -> tuple[float, float]:
+    """Regression's colour limits ``(low, high)``: centred on the training targets' mean, as far
+    each way as the farthest target, so the mean is the map's white centre.
+
+    Example:
+        >>> value_norm(np.array([0.0, 1.0, 4.0]))
+        (-1.6666666666666667, 4.0)
+    """
+    y = np.asarray(y_train, float).reshape(-1)
+    centre = float(y.mean())
+    half = float(np.abs(y - centre).max()) or 1.0
+    return centre - half, centre + half
+
+
+def scalar_rgb(values: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Binary probabilities (``low, high = 0, 1``) or regression values (``value_norm``) as colours:
+    RdBu from ``low`` to ``high`` at alpha 0.8 over white, ``(..., 3)``; NaN is the NaN grey.
+
+    Example:
+        >>> scalar_rgb(np.array([0.5]), 0.0, 1.0).round(2).tolist()
+        [[0.97, 0.97, 0.97]]
+    """
+    return SURFACE_CMAP((np.asarray(values, float) - low) / (high - low))[..., :3] * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
 
 
 #: Colour-table entries after the 256 probability levels: NaN, a diverged tile, the decision line.

@@ -9,11 +9,15 @@ from typing import Iterator
 
 import numpy as np
 
-from jaxviz.analysis import flagged, status, tile_flag
+from jaxviz.analysis import flagged, score_metric, status, task_of_run, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
-                                  Palette, box_table, channels, make_palette, subsample, surface_rgb, yuv_bytes)
+                                  Palette, box_table, channels, make_palette, multiclass_rgb, subsample, surface_rgb, value_norm,
+                                  yuv_bytes)
 from jaxviz.views.glyphs import GlyphText, TextInk
-from jaxviz.views.layout import status_lines
+from jaxviz.views.layout import score_name, status_lines
+
+#: Multiclass colour-table entries start after the binary ones (256 levels, NaN, diverged, line).
+MULTICLASS_BASE = 259
 from jaxviz.views.tiles import draw_overlay, layout_of
 
 __all__ = ["FrameCompositor", "Frames"]
@@ -119,6 +123,12 @@ class FrameCompositor:
 
         self.run = run
         self.decision_line = decision_line
+        self.task, self.classes = task_of_run(run)
+        self.score = score_name(score_metric(run))
+        self._norm = None
+        if self.task == "regression":  # each tile's value limits, as (low, span) for the grids
+            low, high = np.array([value_norm(run.data_of(i).y_train) for i in range(len(run.configs))]).T
+            self._norm = (low.astype(np.float32)[:, None, None], (high - low).astype(np.float32)[:, None, None])
         self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
         overlay, self.boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
         self.shape = overlay.shape[:2]
@@ -165,6 +175,13 @@ class FrameCompositor:
         bad = np.asarray(SURFACE_CMAP.get_bad()[:3]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)
         lut = np.vstack([np.round(np.vstack([colours, bad]) * 255).astype(np.uint8),
                          np.frombuffer(bytes.fromhex(DIVERGED_GREY[1:]), np.uint8), np.zeros(3, np.uint8)])
+        if self.task == "multiclass":  # after the special entries: each class's 256 confidence levels
+            classes, levels = np.divmod(np.arange(self.classes * 256), 256)
+            probs = np.full((len(classes), self.classes), 0.0)
+            probs[np.arange(len(classes)), classes] = 1.0  # confidence levels / 255 of the class
+            shades = multiclass_rgb(probs, levels=256)
+            shades = 1 + (shades - 1) * (levels / 255)[:, None]  # white (a tie) to the class's colour
+            lut = np.vstack([lut, np.round(shades * 255).astype(np.uint8)])
         return self.shape, lut, drawn, ink, rgb[self._opaque], rgb[self._partial], alpha
 
     @functools.cached_property
@@ -173,49 +190,100 @@ class FrameCompositor:
         palette = make_palette(yuv_bytes, *self._colours)
         return palette, np.concatenate([channels(palette.canvas)[..., 0].ravel(), subsample(palette.canvas).ravel()])
 
-    def _levels(self, frame: int) -> np.ndarray:
-        """Every tile's colour-table entries, ``(n_models, h, w)``: the class-1 probability at 256
-        levels resampled bilinearly as ``imshow`` does, and the NaN, diverged and line entries."""
-        run = self.run
-        levels = run.surfaces[:, frame].astype(np.float32)
-        nan = np.isnan(levels)
-        # Interpolating levels is interpolating probabilities, and clipping before is clipping after
-        # (interpolation never leaves the range), so only the 64 x 64 grids are scaled and clipped.
-        np.clip(levels, 0, 1, out=levels)
-        levels *= 255
-        levels += 0.5
-        if nan.any():
-            levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry below
+    def _resample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, res, res)`` float32 grids resampled bilinearly to the tiles' pixels as ``imshow``
+        does, as two buffers whose sum is the result: ``(step * weight, top)``, each ``(n, h, w)``."""
         (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
         # Columns first, so that the row pass gathers whole rows. np.take, not fancy indexing:
         # that hands back axis-permuted arrays, and everything downstream of one runs 2-4x slower.
-        left, cols = levels.take(c_lo, axis=2), levels.take(c_hi, axis=2)
+        left, cols = grid.take(c_lo, axis=2), grid.take(c_hi, axis=2)
         cols -= left
         cols *= c_w
         cols += left
         # pixel = top + (bottom - top) * w: the differences are taken on the grid's rows (the same
-        # numbers as on the pixels' rows, fewer of them), and the sum cast to entries as it is made
+        # numbers as on the pixels' rows, fewer of them)
         step = cols.take(self._next_row, axis=1)
         step -= cols
-        pixels, top, index = self._px, self._top, self._index
+        pixels, top = self._px, self._top
         np.take(step, r_lo, axis=1, out=pixels, mode="clip")  # "clip": "raise" copies out
         pixels *= r_w[:, None]
         np.take(cols, r_lo, axis=1, out=top, mode="clip")
-        if self.decision_line:
-            pixels += top
-            np.copyto(index, pixels, casting="unsafe")
+        return pixels, top
+
+    def _nan_pixels(self, nan: np.ndarray) -> np.ndarray:
+        """Pixels that interpolate a NaN cell: where any of their four cells is NaN."""
+        (r_lo, r_hi, _), (c_lo, c_hi, _) = self._rows, self._cols
+        nan = nan[:, :, c_lo] | nan[:, :, c_hi]
+        return nan[:, r_lo] | nan[:, r_hi]
+
+    def _levels(self, frame: int) -> np.ndarray:
+        """Every tile's colour-table entries, ``(n_models, h, w)``: the class-1 probability (or the
+        regression value within its limits) at 256 levels resampled bilinearly as ``imshow`` does,
+        or the multiclass entries (``_class_levels``), and the NaN, diverged and line entries."""
+        run = self.run
+        if self.task == "multiclass":
+            index = self._class_levels(frame)
         else:
-            np.add(pixels, top, out=index, casting="unsafe")  # every entry fits
-        if nan.any():  # a pixel is NaN where any of its four cells is, as when interpolating NaN
-            nan = nan[:, :, c_lo] | nan[:, :, c_hi]
-            index[nan[:, r_lo] | nan[:, r_hi]] = NAN_ENTRY
-        if self.decision_line:  # darken pixels where p = 0.5 passes between neighbours
-            above = pixels > 128.0
-            edge = np.zeros_like(above)
-            edge[:, 1:, :] |= above[:, 1:, :] != above[:, :-1, :]
-            edge[:, :, 1:] |= above[:, :, 1:] != above[:, :, :-1]
-            index[edge] = LINE_ENTRY
+            levels = run.surfaces[:, frame].astype(np.float32)
+            if self._norm is not None:  # regression: the value within each tile's limits
+                levels -= self._norm[0]
+                levels /= self._norm[1]
+            nan = np.isnan(levels)
+            # Interpolating levels is interpolating probabilities, and clipping before is clipping
+            # after (interpolation never leaves the range), so only the grids are scaled and clipped.
+            np.clip(levels, 0, 1, out=levels)
+            levels *= 255
+            levels += 0.5
+            if nan.any():
+                levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry below
+            pixels, top = self._resample(levels)
+            index = self._index
+            if self.decision_line:
+                pixels += top
+                np.copyto(index, pixels, casting="unsafe")
+            else:
+                np.add(pixels, top, out=index, casting="unsafe")  # every entry fits, cast as it is made
+            if nan.any():  # a pixel is NaN where any of its four cells is, as when interpolating NaN
+                index[self._nan_pixels(nan)] = NAN_ENTRY
+            if self.decision_line and self._norm is None:  # darken pixels where p = 0.5 passes between neighbours
+                self._mark_edges(pixels > 128.0, index)
         index[flagged(run.diverged_epoch, run.frame_epochs[frame])] = DIVERGED_ENTRY
+        return index
+
+    @staticmethod
+    def _mark_edges(region: np.ndarray, index: np.ndarray) -> None:
+        """Give the line entry to pixels whose ``region`` differs from their upper or left neighbour's."""
+        edge = np.zeros(region.shape, bool)
+        edge[:, 1:, :] |= region[:, 1:, :] != region[:, :-1, :]
+        edge[:, :, 1:] |= region[:, :, 1:] != region[:, :, :-1]
+        index[edge] = LINE_ENTRY
+
+    def _class_levels(self, frame: int) -> np.ndarray:
+        """Multiclass entries: each class's probability resampled, the argmax class per pixel and its
+        confidence (``colours.confidence``) at 256 levels, entry ``MULTICLASS_BASE + class * 256 + level``;
+        the argmax line where the argmax class changes between neighbours."""
+        grid = self.run.surfaces[:, frame].astype(np.float32)  # (n, res, res, k)
+        nan = np.isnan(grid).any(-1)
+        np.nan_to_num(grid, copy=False)
+        best, cls = np.full(self._px.shape, -1.0, np.float32), np.zeros(self._px.shape, np.uint16)
+        for c in range(grid.shape[-1]):
+            pixels, top = self._resample(np.ascontiguousarray(grid[..., c]))
+            pixels += top
+            better = pixels > best
+            np.copyto(best, pixels, where=better)
+            cls[better] = c
+        k = grid.shape[-1]
+        best -= 1 / k
+        best *= 255 / (1 - 1 / k)
+        np.clip(best, 0, 255, out=best)
+        best += 0.5
+        index = self._index
+        np.copyto(index, best, casting="unsafe")
+        index += cls * np.uint16(256) + np.uint16(MULTICLASS_BASE)
+        if nan.any():
+            index[self._nan_pixels(nan)] = NAN_ENTRY
+        if self.decision_line:
+            self._mark_edges(cls, index)
         return index
 
     def _labels(self, frame: int) -> Iterator[tuple[np.ndarray, int, int, float]]:
@@ -235,7 +303,7 @@ class FrameCompositor:
                 if mark[0] == "diverged":
                     continue
             if self.show_status:
-                lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows)
+                lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows, score=self.score)
                 widths = [self._text.width(t) for t in lines]
                 if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
                     self._ink.add(lines, r1 - 2, c1 - 2, widths)
