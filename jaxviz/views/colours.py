@@ -93,8 +93,8 @@ def value_norm(y_train: np.ndarray) -> tuple[float, float]:
     each way as the farthest target, so the mean is the map's white centre.
 
     Example:
-        >>> value_norm(np.array([0.0, 1.0, 4.0]))
-        (-1.6666666666666667, 4.0)
+        >>> value_norm(np.array([0.0, 1.0, 5.0]))  # mean 2, the farthest target 3 away
+        (-1.0, 5.0)
     """
     y = np.asarray(y_train, float).reshape(-1)
     centre = float(y.mean())

@@ -149,6 +149,7 @@ class FrameCompositor:
         self._flag_text = GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
         self._ink = TextInk(self._text, self.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
         self._boxes = {}  # box opacity -> (palette id, box table)
+        self._flags = bool((np.asarray(run.diverged_epoch) > 0).any() or (np.asarray(run.exploded_epoch) > 0).any())
         n, h, w = len(self.boxes), r1 - r0, c1 - c0
         # every frame's arrays, allocated once: fresh ones cost page faults on each frame
         self._px, self._top, self._index = np.empty((n, h, w), np.float32), np.empty((n, h, w), np.float32), \
@@ -291,8 +292,9 @@ class FrameCompositor:
         ``self._ink``, to be laid all at once."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
+        flags = self._flags
         for i, (r0, r1, c0, c1) in enumerate(self.boxes):
-            mark = tile_flag(run, i, epoch)
+            mark = flags and tile_flag(run, i, epoch)
             if mark:  # a flag mid-tile; an exploded tile keeps its surface and status line
                 text = f"{mark[0]} at epoch {mark[1]}"
                 if self._flag_text.width(text) > c1 - c0 - 4:
