@@ -146,3 +146,26 @@ def test_explorer_colours_as_the_tiles(multiclass, regression, tmp_path):
         if script:
             (tmp_path / "page.js").write_text(script)
             assert subprocess.run(["node", "--check", str(tmp_path / "page.js")]).returncode == 0
+
+
+def test_explorer_pages_of_other_tasks_work_in_a_browser(multiclass, regression, tmp_path):
+    test_explorer = pytest.importorskip("test_explorer")
+    pytest.importorskip("playwright")
+    if not test_explorer.CHROMIUM:
+        test_explorer._no_browser("no Chromium browser installed")
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=test_explorer.CHROMIUM)
+        for run, score in ((multiclass, "val_accuracy"), (regression, "val_mae")):
+            pg = browser.new_page(viewport={"width": 1300, "height": 900})
+            errors = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.goto(run.explore(tmp_path / f"{score}.html").as_uri())
+            pg.evaluate("window.jaxvizExplorer.ready")
+            pg.evaluate(f"(async () => {{ const h = window.jaxvizExplorer; await h.sortBy('{score}'); h.open(0); }})()")
+            assert errors == [] and pg.evaluate("window.jaxvizExplorer.errors") == []
+            text = pg.inner_text("body")
+            assert ("test mae" in text) == (score == "val_mae")
+            pg.close()
+        browser.close()
