@@ -5,6 +5,7 @@ colour lookup of the probability grids plus cached text, in RGB or straight in Y
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from typing import Iterator
 
 import numpy as np
@@ -149,6 +150,9 @@ class FrameCompositor:
         self._flag_text = GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
         self._ink = TextInk(self._text, self.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
         self._boxes = {}  # box opacity -> (palette id, box table)
+        # what status lines read, with the configs built once (a Grid's builds a dict per lookup)
+        self._facts = SimpleNamespace(configs=list(run.configs), metrics=getattr(run, "metrics", {}),
+                                      initial_val=getattr(run, "initial_val", None))
         self._flags = bool((np.asarray(run.diverged_epoch) > 0).any() or (np.asarray(run.exploded_epoch) > 0).any())
         n, h, w = len(self.boxes), r1 - r0, c1 - c0
         # every frame's arrays, allocated once: fresh ones cost page faults on each frame
@@ -305,7 +309,7 @@ class FrameCompositor:
                 if mark[0] == "diverged":
                     continue
             if self.show_status:
-                lines = status_lines(*status(run, i, epoch), lines=self.layout.status_rows, score=self.score)
+                lines = status_lines(*status(self._facts, i, epoch), lines=self.layout.status_rows, score=self.score)
                 widths = [self._text.width(t) for t in lines]
                 if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
                     self._ink.add(lines, r1 - 2, c1 - 2, widths)
