@@ -160,7 +160,7 @@ def test_explorer_pages_of_other_tasks_work_in_a_browser(multiclass, regression,
         for run, score in ((multiclass, "val_accuracy"), (regression, "val_mae")):
             pg = browser.new_page(viewport={"width": 1300, "height": 900})
             errors = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             pg.goto(run.explore(tmp_path / f"{score}.html").as_uri())
             pg.evaluate("window.jaxvizExplorer.ready")
             pg.evaluate(f"(async () => {{ const h = window.jaxvizExplorer; await h.sortBy('{score}'); h.open(0); }})()")

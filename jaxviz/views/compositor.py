@@ -198,7 +198,7 @@ class FrameCompositor:
     def _resample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(n, res, res)`` float32 grids resampled bilinearly to the tiles' pixels as ``imshow``
         does, as two buffers whose sum is the result: ``(step * weight, top)``, each ``(n, h, w)``."""
-        (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
+        (r_lo, _, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
         # Columns first, so that the row pass gathers whole rows. np.take, not fancy indexing:
         # that hands back axis-permuted arrays, and everything downstream of one runs 2-4x slower.
         left, cols = grid.take(c_lo, axis=2), grid.take(c_hi, axis=2)
