@@ -158,6 +158,18 @@ def tile_flag(run, i: int, epoch: int) -> tuple[str, int] | None:
     return None
 
 
+def score_metric(run) -> str:
+    """The test metric a run's status lines show beside the loss: ``val_mae`` for regression
+    (its History has no accuracy), ``val_accuracy`` otherwise.
+
+    Example:
+        >>> class R: metrics = {"val_loss": None, "val_mae": None}
+        >>> score_metric(R())
+        'val_mae'
+    """
+    return "val_mae" if "val_mae" in run.metrics and "val_accuracy" not in run.metrics else "val_accuracy"
+
+
 def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
     """Model ``i``'s status line at frame epoch ``epoch``: ``(epoch shown, its epochs, test loss,
     test accuracy, learning rate)``; epoch 0 shows the values before training."""
@@ -166,7 +178,7 @@ def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
         return 0, own, float(run.initial_val[0][i]), float(run.initial_val[1][i]), float(run.configs[i]["lr"])
     e = min(epoch, own) - 1
     m = run.metrics
-    return e + 1, own, float(m["val_loss"][i, e]), float(m["val_accuracy"][i, e]), float(m["learning_rate"][i, e])
+    return e + 1, own, float(m["val_loss"][i, e]), float(m[score_metric(run)][i, e]), float(m["learning_rate"][i, e])
 
 
 def label(run, i: int) -> str:
@@ -234,8 +246,8 @@ def final_values(run, metric: str) -> np.ndarray:
         >>> final_values(run, "loss").shape
         (2,)
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {list(METRICS)}. Got {metric!r} instead.")
+    if metric not in run.metrics:  # the task's History keys (regression: mae instead of accuracy)
+        raise ValueError(f"metric must be one of {list(run.metrics)}. Got {metric!r} instead.")
     last = np.maximum(np.asarray(run.trained_epochs), 1) - 1
     values = run.metrics[metric][np.arange(len(last)), last].astype(np.float64)
     return np.where(run.diverged_epoch > 0, np.nan, values)
@@ -326,8 +338,8 @@ def history_bands(run, metric: str, by: str) -> dict[str, np.ndarray]:
         >>> b["median"].shape, b["count"].tolist()
         ((2, 2), [2, 2])
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {list(METRICS)}. Got {metric!r} instead.")
+    if metric not in run.metrics:  # the task's History keys (regression: mae instead of accuracy)
+        raise ValueError(f"metric must be one of {list(run.metrics)}. Got {metric!r} instead.")
     if by not in run.axes:
         raise ValueError(f"by must be one of the grid's axes {list(run.axes)}. Got {by!r} instead.")
     values = run.axes[by]
