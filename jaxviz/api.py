@@ -115,7 +115,7 @@ class _Prepared(NamedTuple):
     record: str
 
 
-def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history") -> _Prepared:
+def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history", kept=None) -> _Prepared:
     """Validated grid, data, shapes and plan; nothing per model is built (the plan refuses what
     cannot fit first, so an absurd grid is refused at once)."""
     from jaxviz.data import dataset_from_arrays, load_dataset, pack
@@ -144,7 +144,7 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="h
     n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))
     orders = len(grid.values("seed")) * len(keys)  # distinct batch orders, at most
     plan = make_plan(max(grid.n_models, MIN_MODELS), static, n_data, frames, resolution, chunk_length(epochs),
-                     len(devices), memory, model_block(devices[0].platform), record, orders)
+                     len(devices), memory, model_block(devices[0].platform), record, orders, kept)
     return _Prepared(grid, datasets, static, table, devices, plan, record)
 
 
