@@ -199,3 +199,30 @@ def test_cli_map_writes_the_folder(tmp_path):
     back = jaxviz.load(out)
     assert back.score.shape == (3, 4) and back.axes["lr"] == jaxviz.logspace(-2, np.log10(50), 4)
     assert back.score[0, -1] > 0  # lr=50 diverged
+
+
+SHARDED = """
+import jax, numpy as np, jaxviz
+grid = dict(lr=jaxviz.logspace(-2, 1.7, 16), momentum=jaxviz.linspace(0, 0.95, 16), epochs=3, progress=False)
+one = jaxviz.trainability(**grid, devices=jax.devices()[:1])
+two = jaxviz.trainability(**grid)
+p = two.plan
+split = jaxviz.trainability(**grid, memory=p.fixed + p.results + 128 * p.per_model + 1)
+print(p.devices, two.plan.n_chunks, split.plan.n_chunks, split.plan.chunk)
+for m in (two, split):
+    same = (m.score == one.score).all() and (m.converged == one.converged).all()
+    same &= all(np.array_equal(m.final[k], one.final[k], equal_nan=True) for k in one.final)
+    print(bool(same))
+"""
+
+
+@pytest.mark.slow
+def test_map_sharded_over_two_devices_and_chunked_equals_one_device():
+    import os
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    layout, *same = out.stdout.split("\n")[:3]
+    assert layout.split() == ["2", "1", "2", "128"]  # 256 models: one call on 2 devices; split: 2 calls of 128
+    assert same == ["True", "True"]  # bit for bit

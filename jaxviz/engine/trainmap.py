@@ -71,7 +71,7 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
         rows = lay.rows(k)
         m = rows.stop - rows.start
         index = np.minimum(np.arange(k * lay.chunk, (k + 1) * lay.chunk), n - 1)  # the last chunk padded
-        h = jax.tree.map(lambda a: place(np.asarray(a)[index], lay.sharded), hp)
+        h = jax.tree.map(lambda a, index=index: place(np.asarray(a)[index], lay.sharded), hp)
         state = lay.start(h, table_d)[0]
         acc = _empty(lay.chunk, lay.sharded)
         last = own_last[rows]
@@ -83,7 +83,8 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
                 at = (last[hit] - first).astype(np.int64)
                 for j, x in enumerate(ms):
                     final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)]
-            if on_models is not None:
+            if on_models is not None:  # calls run asynchronously: report the epochs done, not dispatched
+                jax.block_until_ready(ms[0])
                 on_models(rows.start + m * (first + count) / e)
         s, c = _score(acc)
         score[rows], converged[rows] = to_host(s)[:m], to_host(c)[:m]
