@@ -9,9 +9,12 @@ Example:
 """
 
 from jaxviz.api import load, plan_sweep, sweep
+from jaxviz.maps import TrainabilityMap, trainability
 from jaxviz.results import Run
+from jaxviz.spec.axes import linspace, logspace
 from jaxviz.spec.config import HP_DEFAULTS
 from jaxviz.spec.presets import PRESET_INFO, PRESETS
 
-__all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "load", "plan_sweep", "sweep"]
+__all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "TrainabilityMap", "linspace", "load", "logspace",
+           "plan_sweep", "sweep", "trainability"]
 __version__ = "0.1.0"

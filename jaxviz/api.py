@@ -16,7 +16,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from jaxviz.analysis import METRICS, marked_models
+from jaxviz.maps import trainability
 from jaxviz.results import Run
+from jaxviz.spec.axes import is_range, linspace, logspace, parse_range
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, with_dataset
@@ -27,7 +29,8 @@ from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 __all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
-           "check_resolution", "unknown_key", "explore"]
+           "check_resolution", "unknown_key", "explore",
+           "trainability", "logspace", "linspace", "parse_range", "is_range"]  # trainability maps (jaxviz.maps)
 
 
 def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
@@ -115,7 +118,7 @@ class _Prepared(NamedTuple):
     record: str
 
 
-def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history") -> _Prepared:
+def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history", kept=None) -> _Prepared:
     """Validated grid, data, shapes and plan; nothing per model is built (the plan refuses what
     cannot fit first, so an absurd grid is refused at once)."""
     from jaxviz.data import dataset_from_arrays, load_dataset, pack
@@ -144,7 +147,7 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="h
     n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))
     orders = len(grid.values("seed")) * len(keys)  # distinct batch orders, at most
     plan = make_plan(max(grid.n_models, MIN_MODELS), static, n_data, frames, resolution, chunk_length(epochs),
-                     len(devices), memory, model_block(devices[0].platform), record, orders)
+                     len(devices), memory, model_block(devices[0].platform), record, orders, kept)
     return _Prepared(grid, datasets, static, table, devices, plan, record)
 
 
@@ -353,7 +356,8 @@ def load_checkpoint(path):
 
 
 def load(directory) -> Run:
-    """Restore a :class:`Run` saved by :meth:`Run.save` (or a CLI run folder), without training.
+    """Restore a :class:`Run` saved by :meth:`Run.save` (or a CLI run folder), without training;
+    a folder with a ``map.npz`` gives its :class:`~jaxviz.maps.TrainabilityMap`.
 
     Example:
         >>> import jaxviz, tempfile
@@ -362,8 +366,13 @@ def load(directory) -> Run:
         >>> bool((back.metrics["loss"] == run.metrics["loss"]).all())
         True
     """
+    from jaxviz.io.mapfile import holds_map
     from jaxviz.io.runfolder import load_run
 
+    if holds_map(directory):  # a trainability map (jaxviz.maps)
+        from jaxviz.maps import load_map
+
+        return load_map(directory)
     return load_run(directory)
 
 

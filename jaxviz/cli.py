@@ -1,4 +1,5 @@
-"""The ``jaxviz`` command: ``demo``, ``run``, ``explore``, ``neurons`` and ``presets``. It only parses and calls the library.
+"""The ``jaxviz`` command: ``demo``, ``run``, ``map``, ``explore``, ``neurons`` and ``presets``. It only parses and calls
+the library. ``--grid KEY=LO..HI:N[log]`` builds a dense axis (``run`` and ``map``).
 
 Every error is one line on stderr and exit code 2, never a traceback.
 """
@@ -109,6 +110,15 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     outputs(run)
+    mp = sub.add_parser("map", help="a trainability map over two --grid axes: map.png, map.npz, config.toml")
+    mp.set_defaults(layers=[])
+    mp.add_argument("--grid", action=_Layer, default=[], metavar="KEY=LO..HI:N[log]", help="x, then y (exactly two)")
+    mp.add_argument("--set", action=_Layer, default=[], metavar="KEY=VALUE", help="a fixed value (repeatable)")
+    mp.add_argument("--preset", action=_Layer, help="start from a named preset (see `jaxviz presets`)")
+    mp.add_argument("--config", action=_Layer, help="start from a config TOML (e.g. a map's config.toml)")
+    mp.add_argument("--out", default="jaxviz-map", help="map folder (default: ./jaxviz-map)")
+    mp.add_argument("--memory", default=None, metavar="BYTES", help="memory the map may use (default: 1 GB on a CPU)")
+    mp.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the presets, one line each")
     explore = sub.add_parser("explore", help="write the interactive explorer page (one HTML file) of a saved run")
     explore.add_argument("dir", metavar="DIR", help="a run folder (with run.npz)")
@@ -140,6 +150,10 @@ def _layer(option: str, value: str) -> tuple[dict[str, Any], dict[str, Any], str
         config = read_config(value, "--config")
         return dict(config["hp"]), dict(config["options"]), f"--config {value}"
     key, text = _key_value(option, value)
+    if option == "--grid" and ".." in text:  # LO..HI:N[log]
+        from jaxviz.api import parse_range
+
+        return {key: parse_range(text, f"--grid {key}")}, {}, option
     parsed = [parse_value(v) for v in text.split(",")] if option == "--grid" else parse_value(text)
     return {key: parsed}, {}, option
 
@@ -300,6 +314,21 @@ def _summary(run, out: Path, animation: Path, train_s: float, write_s: float, qu
             print(f"{len(marked)} {'model' if len(marked) == 1 else 'models'} {what}: {'; '.join(marked)}")
     return 0
 
+def _map(hp: dict[str, Any], options: dict[str, Any], args) -> int:
+    """``jaxviz map``: train the map and write map.png, map.npz and config.toml into --out."""
+    from jaxviz.api import trainability, unknown_key
+
+    for key in options:
+        if key not in ("kind", "x", "y", "seconds"):  # what a map's own config.toml records
+            raise unknown_key("map option", key, ["kind", "x", "y", "seconds"])
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out must be a folder. Got {args.out!r} (a file) instead.")
+    tmap = trainability(hp, progress=not args.quiet, memory=args.memory)
+    out = tmap.save(args.out)
+    if not args.quiet:
+        print(f"trained {tmap.score.size:,} models in {tmap.seconds:.1f} s ({tmap.models_per_second:,.0f} models/s), "
+              f"{float(tmap.converged.mean()):.1%} converged; wrote map.png, map.npz, config.toml -> {out}/")
+    return 0
 
 
 def _oserror(e: OSError) -> str:
@@ -363,7 +392,7 @@ def _main(argv: list[str]) -> int:
 
             return _run(preset("demo"), {}, args)
         hp, options = _gather(args)
-        return _run(hp, options, args)
+        return _map(hp, options, args) if args.command == "map" else _run(hp, options, args)
     except ValueError as e:
         print(f"jaxviz: error: {e}".replace("\n", " "), file=sys.stderr)
         return 2

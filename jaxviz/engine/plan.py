@@ -193,13 +193,15 @@ def _budget(memory: int | None) -> tuple[int, int, bool]:
 
 def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frames: int, resolution: int,
               length: int, devices: int = 1, memory: int | None = None, block: int = 1, record: str = "history",
-              orders: int = 1) -> Plan:
+              orders: int = 1, kept: int | None = None) -> Plan:
     """Estimate the memory of a run and choose how many models each compiled call takes.
 
     ``n_data`` is ``(padded train size, padded test size, number of datasets)``; ``length`` the
     epochs per call; ``memory`` the bytes the run may use (default: ``HEADROOM`` of what is
     free now); ``record`` what the run keeps (``"final"``: no surfaces and no weights per epoch);
-    ``orders`` the distinct batch orders (seeds) drawn per epoch. The data count once; what
+    ``orders`` the distinct batch orders (seeds) drawn per epoch; ``kept`` the bytes per model
+    kept for the whole run when the caller keeps less than a run's results (a trainability map:
+    a score and the last metrics). The data count once; what
     grows with the models is each model's state and outputs, and the activations of the blocks
     being trained. Raises ``ValueError`` naming the figure and what to lower when the results of
     the grid, or a single step, do not fit. Training chunks hold whole ``block`` s of models on
@@ -222,6 +224,8 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
     """
     history = record == "history"
     need = _estimate(static, n_data, frames, resolution, length, record, orders, devices)
+    if kept is not None:  # trainability maps (jaxviz.maps)
+        need = need._replace(results=int(kept))
     budget, host_budget, shared = _budget(memory)
     unit = devices * block  # whole blocks on every device, at least two (see jaxviz.train.run_epochs)
     results = need.results * n_models

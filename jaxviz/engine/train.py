@@ -27,6 +27,7 @@ from jaxviz.engine.task import EPSILON, bce
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
+from jaxviz.engine.score import convergence_update
 
 __all__ = [
     "EPSILON",
@@ -97,7 +98,7 @@ def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
 
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))
 def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int, block: int = MIN_MODELS,
-               record: str = "history"):
+               record: str = "history", score=None):
     """Epochs ``first .. first + length - 1`` of every model: ONE program.
 
     Models run in blocks of ``block`` (vmapped inside a block, one block after another), so a
@@ -111,6 +112,10 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
     state, metrics ``(length, n_models)`` in History order and, with ``record="history"``, the
     weight arrays after each epoch ``(length, n_models, ...)`` (``record="final"``: none, so the
     outputs do not grow with the epochs).
+
+    ``score`` (``record="final"`` only): every model's running trainability measure (a
+    :class:`~jaxviz.engine.score.Convergence`), updated with each epoch's training loss inside the
+    program; it is then returned as a third value, so a map keeps no loss history.
     """
     seeds, sizes = orders_table
     n_max = table.x_train.shape[1]
@@ -120,9 +125,10 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
     train = jax.vmap(lambda state, hp, order: train_epoch(state, hp, order, table, static), in_axes=(0, 0, None))
 
     def one_block(args):
-        state, hp = args
+        state, hp, acc = args
 
-        def epoch(state, xs):
+        def epoch(carry, xs):
+            state, acc = carry
             e, order = xs
             new, metrics = train(state, hp, order)
             valid = (e < hp.epochs) & ~state.diverged
@@ -132,13 +138,20 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
             state = jax.vmap(keep)(valid & finite, new, state)
             state = state._replace(diverged=state.diverged | (valid & ~finite))
             metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
-            return state, (metrics, jax.vmap(params_to_arrays)(state.params) if record == "history" else [])
+            if acc is not None:  # a diverged model's NaN epochs count (as the notebook's inf losses do)
+                acc = jax.vmap(convergence_update)(acc, metrics[0], e < hp.epochs)
+            return (state, acc), (metrics, jax.vmap(params_to_arrays)(state.params) if record == "history" else [])
 
-        return jax.lax.scan(epoch, state, (epochs, orders))
+        return jax.lax.scan(epoch, (state, acc), (epochs, orders))
 
-    state, (metrics, history) = jax.lax.map(one_block, (_blocks(state, block), _blocks(hp, block)))
+    if score is not None and record != "final":
+        raise ValueError(f"record must be 'final' when a score is kept. Got {record!r} instead.")
+    (state, score), (metrics, history) = jax.lax.map(
+        one_block, (_blocks(state, block), _blocks(hp, block), _blocks(score, block)))
     # (blocks, length, block, ...) -> (length, n_models, ...)
     metrics, history = jax.tree.map(lambda a: _unblock(jnp.moveaxis(a, 0, 1), 1), (metrics, history))
+    if score is not None:
+        return _unblock(state), (metrics, history), _unblock(score)
     return _unblock(state), (metrics, history)
 
 
@@ -159,20 +172,21 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def _programs(static: Static, length: int, block: int, mesh, record: str):
+def _programs(static: Static, length: int, block: int, mesh, record: str, scored: bool = False):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
-    device count."""
+    device count. ``scored``: run_epochs takes and returns every model's trainability measure too."""
     start_one = lambda hp, table: start(hp, table, static, block)  # noqa: E731
-    epochs_one = lambda state, hp, orders, table, first: run_epochs(  # noqa: E731
-        state, hp, orders, table, first, static, length, block, record)
+    epochs_one = lambda state, hp, orders, table, first, *score: run_epochs(  # noqa: E731
+        state, hp, orders, table, first, static, length, block, record, *score)
     if mesh is None:
         return start_one, epochs_one
     models, everywhere = P(MODEL_AXIS), P()
     spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
+    ins = (models, models, everywhere, everywhere, everywhere) + ((models,) if scored else ())
+    outs = (models, P(None, MODEL_AXIS)) + ((models,) if scored else ())
     return (jax.jit(spmd(start_one, in_specs=(models, everywhere), out_specs=models)),
-            jax.jit(spmd(epochs_one, in_specs=(models, models, everywhere, everywhere, everywhere),
-                         out_specs=(models, P(None, MODEL_AXIS)))))
+            jax.jit(spmd(epochs_one, in_specs=ins, out_specs=outs)))
 
 
 def check_record(record) -> str:
@@ -211,7 +225,7 @@ class _Layout(NamedTuple):
         return place(a[k * self.chunk:(k + 1) * self.chunk], self.sharded)
 
 
-def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str) -> _Layout:
+def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str, scored: bool = False) -> _Layout:
     devices = layout_devices(devices)
     d, block = len(devices), model_block(devices[0].platform)
     unit = d * block  # every device gets whole blocks, at least two (see run_epochs)
@@ -220,7 +234,7 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
         raise ValueError(f"chunk must be a multiple of {unit} ({d} devices x blocks of {block}), at least "
                          f"{2 * unit}. Got {chunk} instead.")
     mesh = model_mesh(devices)
-    start_fn, epochs_fn = _programs(static, length, block, mesh, record)
+    start_fn, epochs_fn = _programs(static, length, block, mesh, record, scored)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:

@@ -1,0 +1,92 @@
+"""Training for trainability maps: every model's score and last-epoch metrics, nothing per epoch.
+
+The same compiled program as a ``record="final"`` sweep (:func:`jaxviz.engine.train.run_epochs`,
+models in fixed blocks, so a pixel computes exactly as that model in any other grid), with the
+trainability measure (:mod:`jaxviz.engine.score`) carried inside it. Chunks of models run one
+after another, each through all its epochs, so only one chunk's training state exists at a time
+and the host keeps a few numbers per model: a million-model map fits in a few hundred megabytes.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxviz.engine.devices import place, to_host
+from jaxviz.engine.score import WINDOW, Convergence, convergence_score
+from jaxviz.engine.train import METRICS, _layout, chunk_length
+from jaxviz.spec.grid import HParams, Static
+
+__all__ = ["MapResults", "train_map"]
+
+
+class MapResults(NamedTuple):
+    """What a map keeps per model (flat model order, as the grid's)."""
+
+    score: np.ndarray  # (n,) float32: the trainability measure, negative = converged
+    converged: np.ndarray  # (n,) bool
+    final: dict  # History name -> (n,) float32, at each model's own last epoch (NaN if it diverged)
+
+
+_score = jax.jit(jax.vmap(convergence_score))
+
+
+def _empty(rows: int, sharding) -> Convergence:
+    z = np.zeros(rows, np.float32)
+    return Convergence(*(place(a, sharding) for a in (z, z, z, np.zeros((rows, WINDOW), np.float32),
+                                                       np.zeros(rows, np.int32))))
+
+
+def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | None = None, devices=None,
+              on_models=None) -> MapResults:
+    """Train every model of ``hp`` (rows as in :func:`jaxviz.engine.train.train_grid`) and return its
+    trainability score, whether it converged and its metrics at its last epoch.
+
+    Chunks of ``chunk`` models (whole blocks on every device; default all at once) train one after
+    another through all epochs; the model axis of a chunk is sharded over ``devices``.
+    ``on_models(done)`` gets the models trained so far (a float: chunk progress counts by epochs).
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> from jaxviz.data import load_dataset, pack
+        >>> g = make_grid(lr=[0.1, 50.0], epochs=3)
+        >>> n = [60]
+        >>> out = train_map(g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n))
+        >>> out.converged.tolist(), bool(out.score[1] > 0), out.final["loss"].shape
+        ([True, False], True, (2,))
+    """
+    e = static.epochs
+    length = chunk_length(e)
+    n = len(np.asarray(hp.lr))
+    lay = _layout(n, static, length, chunk, devices, "final", scored=True)
+    table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
+    orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
+    score, converged = np.empty(n, np.float32), np.empty(n, bool)
+    final = np.full((len(METRICS), n), np.nan, np.float32)
+    own_last = np.asarray(hp.epochs, np.int64) - 1
+    for k in range(lay.n_chunks):
+        rows = lay.rows(k)
+        m = rows.stop - rows.start
+        index = np.minimum(np.arange(k * lay.chunk, (k + 1) * lay.chunk), n - 1)  # the last chunk padded
+        h = jax.tree.map(lambda a, index=index: place(np.asarray(a)[index], lay.sharded), hp)
+        state = lay.start(h, table_d)[0]
+        acc = _empty(lay.chunk, lay.sharded)
+        last = own_last[rows]
+        for first in range(0, e, length):
+            count = min(length, e - first)
+            state, (ms, _), acc = lay.epochs(state, h, orders_d, table_d, jnp.int32(first), acc)
+            hit = (last >= first) & (last < first + count)  # models whose last epoch is in this call
+            if hit.any():
+                at = (last[hit] - first).astype(np.int64)
+                for j, x in enumerate(ms):
+                    final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)]
+            if on_models is not None:  # calls run asynchronously: report the epochs done, not dispatched
+                jax.block_until_ready(ms[0])
+                on_models(rows.start + m * (first + count) / e)
+        s, c = _score(acc)
+        score[rows], converged[rows] = to_host(s)[:m], to_host(c)[:m]
+        del state, acc
+    return MapResults(score, converged, dict(zip(METRICS, final)))
