@@ -26,6 +26,7 @@ from jaxviz.engine.model import params_to_arrays, structure
 from jaxviz.engine.task import EPSILON, bce
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, train_epoch)
+from jaxviz.engine.plan import epoch_chunk
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "init_state",
     "start",
     "run_epochs",
+    "draw_orders",
     "chunk_length",
     "check_record",
     "train_grid",
@@ -95,8 +97,28 @@ def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
     return _unblock(jax.lax.map(one_block, _blocks(hp, block)))
 
 
+@functools.partial(jax.jit, static_argnames=("n_max", "length", "shuffle"))
+def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
+    """The batch orders of epochs ``first .. first + length - 1`` of every distinct ``(seed, n_train)``
+    pair of ``orders_table``: ``(length, pairs, n_max)`` int32.
+
+    A small program of its own (integer arithmetic only, so its orders are the same bits wherever
+    they are drawn): the epoch program takes them as an input instead of compiling the draws
+    and the sort into itself, and it is shared by every chunk of models.
+
+    Example:
+        >>> o = draw_orders((np.array([0, 1], np.uint32), np.array([3, 4], np.int32)), 0, n_max=5, length=2,
+        ...                 shuffle=True)
+        >>> o.shape, sorted(o[0, 0, :3].tolist()), bool((o[1, 1] == batch_order(1, 1, 4, 5, True)).all())
+        ((2, 2, 5), [0, 1, 2], True)
+    """
+    seeds, sizes = orders_table
+    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, shuffle)  # noqa: E731
+    return jax.vmap(draw)(first + jnp.arange(length)).astype(jnp.int32)
+
+
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))
-def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int, block: int = MIN_MODELS,
+def run_epochs(state, hp: HParams, orders, table, first, static: Static, length: int, block: int = MIN_MODELS,
                record: str = "history"):
     """Epochs ``first .. first + length - 1`` of every model: ONE program.
 
@@ -112,11 +134,7 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
     weight arrays after each epoch ``(length, n_models, ...)`` (``record="final"``: none, so the
     outputs do not grow with the epochs).
     """
-    seeds, sizes = orders_table
-    n_max = table.x_train.shape[1]
     epochs = first + jnp.arange(length)
-    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)  # noqa: E731
-    orders = jax.vmap(draw)(epochs)  # (length, distinct seeds, n_max): drawn once, shared by every block
     train = jax.vmap(lambda state, hp, order: train_epoch(state, hp, order, table, static), in_axes=(0, 0, None))
 
     def one_block(args):
@@ -149,13 +167,14 @@ def _arrays_of(state):
 
 
 def chunk_length(epochs: int, chunks: int = 20) -> int:
-    """Epochs per compiled call: about ``chunks`` calls per run, for progress between them.
+    """Epochs per compiled call: at least ``chunks`` calls per run, for progress between them,
+    and one of a few lengths (:func:`jaxviz.engine.plan.epoch_chunk`), so runs share programs.
 
     Example:
         >>> chunk_length(100), chunk_length(7), chunk_length(1000)
         (5, 1, 50)
     """
-    return max(1, -(-epochs // chunks))
+    return epoch_chunk(epochs, chunks)
 
 
 @functools.lru_cache(maxsize=None)
@@ -201,6 +220,7 @@ class _Layout(NamedTuple):
     everywhere: object  # sharding of what every device holds (data, batch orders)
     start: object  # compiled start(hp, table)
     epochs: object  # compiled run_epochs(state, hp, orders, table, first)
+    shuffle: bool  # whether batch orders are reshuffled every epoch (see draw_orders)
 
     def rows(self, k: int) -> slice:
         """The real model rows of chunk ``k``."""
@@ -220,12 +240,14 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
         raise ValueError(f"chunk must be a multiple of {unit} ({d} devices x blocks of {block}), at least "
                          f"{2 * unit}. Got {chunk} instead.")
     mesh = model_mesh(devices)
-    start_fn, epochs_fn = _programs(static, length, block, mesh, record)
+    # the programs do not read the epoch count (each model's own epochs travel in hp, the calls
+    # cover them): runs that differ only in epochs share them
+    start_fn, epochs_fn = _programs(static._replace(epochs=0), length, block, mesh, record)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
-    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn)
+    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle)
 
 
 def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
@@ -271,11 +293,12 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, weights,
             record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
-    n = lay.n
+    n, n_max, shuffle = lay.n, table_d.x_train.shape[1], lay.shuffle
     for first in range(done, e, length):
         count = min(length, e - first)
+        orders = draw_orders(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=shuffle)
         for k in range(lay.n_chunks):
-            states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders_d, table_d, jnp.int32(first))
+            states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders, table_d, jnp.int32(first))
             rows = lay.rows(k)
             m = rows.stop - rows.start
             for j, x in enumerate(ms):
@@ -332,10 +355,10 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         >>> args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n)
         >>> m, w, _ = train_grid(*args)
         >>> m["val_loss"].shape, w[0].shape
-        ((2, 2), (2, 3, 2, 10))
+        ((2, 2), (2, 3, 2, 12))
         >>> m2, w2, _ = train_grid(*args, record="final")
         >>> bool((m2["val_loss"] == m["val_loss"]).all()), w2[0].shape, bool((w2[0][:, 1] == w[0][:, 2]).all())
-        (True, (2, 2, 2, 10), True)
+        (True, (2, 2, 2, 12), True)
     """
     record = check_record(record)
     e = static.epochs
