@@ -24,13 +24,13 @@ def _sizes():
 
 
 def test_widths_inside_one_bucket_compile_start_and_run_epochs_once():
-    assert bucket(9) == bucket(10) == bucket(12) == 12
+    assert bucket(9) == bucket(10) == bucket(12) == 16
     jaxviz.sweep(n1=[9, 10], **TINY)
     before = _sizes()
     jaxviz.sweep(n1=[11, 12], **TINY)  # a new maximum width, the same bucket
     jaxviz.sweep(n1=12, n2=11, **TINY)
     assert _sizes() == before
-    jaxviz.sweep(n1=[13], **TINY)  # the next bucket (16) is a new program
+    jaxviz.sweep(n1=[17], **TINY)  # the next bucket (32) is a new program
     assert _sizes()[1] == before[1] + 1
 
 
@@ -46,7 +46,7 @@ def test_runs_differing_only_in_epochs_share_the_programs():
 
 @pytest.fixture(scope="module")
 def bucket_grid():
-    """Widths 9, 10, 12 in one program of width 12."""
+    """Widths 9, 10, 12 in one program of width 16."""
     return jaxviz.sweep({"n1": [9, 10, 12], "lr": 0.3}, epochs=5, resolution=8, progress=False)
 
 
@@ -63,12 +63,12 @@ def test_a_model_inside_a_bucket_equals_its_solo_run_bitwise(bucket_grid, i):
 
 
 def test_bucket_padding_changes_no_result():
-    """The same model trained at its own width (10) and padded to its bucket (12)."""
+    """The same model trained at its own width (10) and padded to its bucket (16)."""
     g = make_grid(n1=10, lr=[0.1, 0.5], epochs=5)
     n = [60]
     args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
     static = g.static(n)
-    assert static.hidden == 12
+    assert static.hidden == 16
     padded, wp, _ = train_grid(*args, static)
     exact, we, _ = train_grid(*args, static._replace(hidden=10))
     for key in METRICS:

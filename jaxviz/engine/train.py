@@ -355,10 +355,10 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         >>> args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n)
         >>> m, w, _ = train_grid(*args)
         >>> m["val_loss"].shape, w[0].shape
-        ((2, 2), (2, 3, 2, 12))
+        ((2, 2), (2, 3, 2, 16))
         >>> m2, w2, _ = train_grid(*args, record="final")
         >>> bool((m2["val_loss"] == m["val_loss"]).all()), w2[0].shape, bool((w2[0][:, 1] == w[0][:, 2]).all())
-        (True, (2, 2, 2, 12), True)
+        (True, (2, 2, 2, 16), True)
     """
     record = check_record(record)
     e = static.epochs
