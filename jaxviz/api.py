@@ -20,6 +20,8 @@ from jaxviz.results import Run
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, with_dataset
+from jaxviz.spec.shapes import cut_to_width
+from jaxviz.io.cache import enable_compilation_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
@@ -58,57 +60,6 @@ def read_csv(path, what: str = "--data"):
     from jaxviz.data import read_csv as read
 
     return read(path, what)
-
-
-#: Most bytes the persistent compilation cache keeps; the least recently used programs go first.
-CACHE_BYTES = 2 << 30
-
-
-def enable_compilation_cache() -> str | None:
-    """Keep compiled programs on disk, so that a later process with the same grid shape starts
-    without compiling. On by default for every :func:`sweep`.
-
-    The folder is ``$JAXVIZ_CACHE_DIR`` or ``~/.cache/jaxviz/programs``; ``JAXVIZ_CACHE_DIR=off``
-    disables it. The folder keeps at most :data:`CACHE_BYTES` (least recently used programs go
-    first) and every read and write of it holds a file lock, so several processes can share it
-    (without the lock a process could read an entry another one is still writing). Entries an
-    unlocked writer left (older jaxviz) get an access time, so the size limit can count them.
-    A folder set by the user through ``jax.config`` is left as it is. Returns the folder in use.
-
-    Example:
-        >>> enable_compilation_cache() is None or isinstance(enable_compilation_cache(), str)
-        True
-    """
-    import jax
-
-    folder = os.environ.get("JAXVIZ_CACHE_DIR", str(Path.home() / ".cache" / "jaxviz" / "programs"))
-    if folder.lower() == "off":
-        return None
-    current = jax.config.jax_compilation_cache_dir
-    if current and current != folder:
-        return current
-    if current != folder:
-        jax.config.update("jax_compilation_cache_dir", folder)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-        if jax.config.jax_compilation_cache_max_size == -1:  # a size the user set is kept
-            # a size limit is what makes JAX lock the folder (it needs the filelock package)
-            _stamp_entries(Path(folder))
-            jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
-    return folder
-
-
-def _stamp_entries(folder: Path) -> None:
-    """Give every cache entry without an access-time file the oldest time, 0 (JAX's size limit reads
-    one per entry; an entry written without the limit has none)."""
-    if not folder.is_dir():
-        return
-    for entry in folder.glob("*-cache"):
-        stamp = entry.with_name(entry.name[: -len("-cache")] + "-atime")
-        if not stamp.exists():
-            try:
-                stamp.write_bytes(bytes(8))
-            except OSError:  # a read-only folder: JAX reports it when it writes
-                pass
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -276,23 +227,8 @@ def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):
     finally:
         if bar is not None:
             bar.close()
-    return {k: v[:n] for k, v in metrics.items()}, _unbucket(weights, n, prepared.static.hidden, grid.width()), \
+    return {k: v[:n] for k, v in metrics.items()}, cut_to_width(weights, n, prepared.static.hidden, grid.width()), \
         checkpoint, hparams
-
-
-def _unbucket(weights, n: int, hidden: int, width: int) -> list:
-    """The weight arrays of the ``n`` real models cut from the program's bucket width ``hidden``
-    to the grid's own ``width``: the cut units are padding (zero), so the Run, its surfaces and
-    its files are those of a program of the grid's own width (see :func:`jaxviz.spec.grid.bucket`).
-
-    Example:
-        >>> [w.shape for w in _unbucket([np.zeros((3, 2, 2, 16)), np.zeros((3, 2, 16, 1))], 2, 16, 10)]
-        [(2, 2, 2, 10), (2, 2, 10, 1)]
-    """
-    def cut(w):
-        return w[(slice(n), slice(None)) + tuple(slice(width) if d == hidden else slice(None) for d in w.shape[2:])]
-
-    return [cut(w) for w in weights]
 
 
 def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) -> Run:
@@ -354,7 +290,7 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
 
     def on_weights(done, weights):
         if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: _surfaces(_unbucket([w[:, None] for w in weights], n, static.hidden, grid.width()),
+            view.show(done, lambda: _surfaces(cut_to_width([w[:, None] for w in weights], n, static.hidden, grid.width()),
                                               hparams, n, one_frame, extents, static, plan, devices)[:, 0])
 
     return {"on_weights": on_weights}

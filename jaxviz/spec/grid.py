@@ -23,37 +23,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp, validate_value
+from jaxviz.spec.shapes import bucket
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
            "dataset_key", "bucket"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
-#: Above this width the size ladder of :func:`bucket` also has the points halfway (x1.5) between powers of two.
-_FINE_ABOVE = 32
-
-
-def bucket(n: int) -> int:
-    """The width a program is compiled for: ``n`` rounded up to 1, 2, 4, 8, 16, 32, 48, 64, 96,
-    128, 192, ... (powers of two; above 32 also 1.5 times them).
-
-    Grids whose hidden widths fall in one bucket share one compiled program (in this process and
-    through the persistent cache); the padding is invisible to the results (see
-    :mod:`jaxviz.engine.model`). Small widths cost the same to train padded (per-step overheads
-    dominate: 10, 12 and 16 units train at the same speed on CPU); above 32 the finer steps keep
-    the padding under 50%.
-
-    Example:
-        >>> [bucket(n) for n in (1, 2, 3, 10, 16, 17, 33, 50, 100)]
-        [1, 2, 4, 16, 16, 32, 48, 64, 128]
-    """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be a whole number of at least 0. Got {n!r} instead.")
-    power = 1 << max(0, int(n) - 1).bit_length()  # the power of two at or above n (1 for 0 and 1)
-    half = power // 4 * 3
-    return half if power > _FINE_ABOVE and n <= half else power
-
-
 #: Axes this long are checked with NumPy (their range and kind) instead of value by value.
 _LONG_AXIS = 256
 
@@ -267,8 +243,7 @@ class Grid:
         )
 
     def width(self) -> int:
-        """The widest hidden layer of the grid (at least 2 when a model has none, ``n1 = 0``: its 2
-        inputs pass through the first slot); programs pad it to its :func:`bucket`.
+        """The widest hidden layer (2 at least with ``n1 = 0``: the inputs pass through), before :func:`bucket`.
 
         Example:
             >>> make_grid(n1=[4, 10], n2=3).width(), make_grid(n1=0, n2=0).width()
