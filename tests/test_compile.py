@@ -20,7 +20,9 @@ TINY = dict(lr=[0.1, 0.5], epochs=4, resolution=8, progress=False)
 
 
 def _sizes():
-    return start._cache_size(), run_epochs._cache_size()
+    from jaxviz.engine.train import _start_quick  # what start compiles to on CPU (QUICK_COMPILE)
+
+    return start._cache_size() + _start_quick._cache_size(), run_epochs._cache_size()
 
 
 def test_widths_inside_one_bucket_compile_start_and_run_epochs_once():

@@ -117,6 +117,16 @@ def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
     return jax.vmap(draw)(first + jnp.arange(length)).astype(jnp.int32)
 
 
+#: XLA options, on CPU, of the program a run calls once (``start``) and of the integer-only
+#: ``draw_orders``: without LLVM's optimisation passes they compile about 3x faster (``start`` of
+#: the demo: 24 s instead of 67 s on a loaded 2-core machine) and their run time hardly counts.
+#: Every run compiles them the same way, so grids and solo runs still start bit for bit alike.
+QUICK_COMPILE = {"xla_backend_optimization_level": 0}
+_start_quick = jax.jit(start.__wrapped__, static_argnames=("static", "block"), compiler_options=QUICK_COMPILE)
+_draw_quick = jax.jit(draw_orders.__wrapped__, static_argnames=("n_max", "length", "shuffle"),
+                      compiler_options=QUICK_COMPILE)
+
+
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))
 def run_epochs(state, hp: HParams, orders, table, first, static: Static, length: int, block: int = MIN_MODELS,
                record: str = "history"):
@@ -178,11 +188,12 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def _programs(static: Static, length: int, block: int, mesh, record: str):
+def _programs(static: Static, length: int, block: int, mesh, record: str, quick: bool = False):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
-    device count."""
-    start_one = lambda hp, table: start(hp, table, static, block)  # noqa: E731
+    device count. ``quick``: ``start`` compiled with :data:`QUICK_COMPILE`."""
+    begin = _start_quick if quick else start
+    start_one = lambda hp, table: begin(hp, table, static, block)  # noqa: E731
     epochs_one = lambda state, hp, orders, table, first: run_epochs(  # noqa: E731
         state, hp, orders, table, first, static, length, block, record)
     if mesh is None:
@@ -221,6 +232,7 @@ class _Layout(NamedTuple):
     start: object  # compiled start(hp, table)
     epochs: object  # compiled run_epochs(state, hp, orders, table, first)
     shuffle: bool  # whether batch orders are reshuffled every epoch (see draw_orders)
+    draw: object  # draw_orders, compiled for this platform
 
     def rows(self, k: int) -> slice:
         """The real model rows of chunk ``k``."""
@@ -242,12 +254,14 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
     mesh = model_mesh(devices)
     # the programs do not read the epoch count (each model's own epochs travel in hp, the calls
     # cover them): runs that differ only in epochs share them
-    start_fn, epochs_fn = _programs(static._replace(epochs=0), length, block, mesh, record)
+    quick = devices[0].platform == "cpu"
+    start_fn, epochs_fn = _programs(static._replace(epochs=0), length, block, mesh, record, quick)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
-    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle)
+    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
+                   _draw_quick if quick else draw_orders)
 
 
 def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
@@ -296,7 +310,7 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
     n, n_max, shuffle = lay.n, table_d.x_train.shape[1], lay.shuffle
     for first in range(done, e, length):
         count = min(length, e - first)
-        orders = draw_orders(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=shuffle)
+        orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=shuffle)
         for k in range(lay.n_chunks):
             states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders, table_d, jnp.int32(first))
             rows = lay.rows(k)
