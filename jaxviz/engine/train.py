@@ -122,7 +122,6 @@ def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
 #: the demo: 24 s instead of 67 s on a loaded 2-core machine) and their run time hardly counts.
 #: Every run compiles them the same way, so grids and solo runs still start bit for bit alike.
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
-_start_quick = jax.jit(start.__wrapped__, static_argnames=("static", "block"), compiler_options=QUICK_COMPILE)
 _draw_quick = jax.jit(draw_orders.__wrapped__, static_argnames=("n_max", "length", "shuffle"),
                       compiler_options=QUICK_COMPILE)
 
@@ -191,16 +190,19 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
 def _programs(static: Static, length: int, block: int, mesh, record: str, quick: bool = False):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
-    device count. ``quick``: ``start`` compiled with :data:`QUICK_COMPILE`."""
-    begin = _start_quick if quick else start
-    start_one = lambda hp, table: begin(hp, table, static, block)  # noqa: E731
+    device count. ``quick``: ``start`` compiled with :data:`QUICK_COMPILE` (XLA takes compiler
+    options on the outermost jit only, hence the jit around ``start`` here)."""
+    def start_program(hp, table):
+        return start(hp, table, static, block)
+
     epochs_one = lambda state, hp, orders, table, first: run_epochs(  # noqa: E731
         state, hp, orders, table, first, static, length, block, record)
+    options = QUICK_COMPILE if quick else None
     if mesh is None:
-        return start_one, epochs_one
+        return jax.jit(start_program, compiler_options=options), epochs_one
     models, everywhere = P(MODEL_AXIS), P()
     spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
-    return (jax.jit(spmd(start_one, in_specs=(models, everywhere), out_specs=models)),
+    return (jax.jit(spmd(start_program, in_specs=(models, everywhere), out_specs=models), compiler_options=options),
             jax.jit(spmd(epochs_one, in_specs=(models, models, everywhere, everywhere, everywhere),
                          out_specs=(models, P(None, MODEL_AXIS)))))
 
@@ -290,7 +292,7 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
     if record == "history" and kept != done + 1:
         raise ValueError(f"resume must be a checkpoint of a record='history' run (weights of epochs 0-{done}). "
                          f"Got one with {kept} epochs of weights instead.")
-    structure = jax.tree.structure(jax.eval_shape(lay.start, hp_chunks[0], table_d)[0])
+    structure = jax.tree.structure(lay.start.eval_shape(hp_chunks[0], table_d)[0])
     leaves = [pad_rows(v, lay.chunk * lay.n_chunks) for v in resume.state]
     states = [jax.tree.unflatten(structure, [lay.split(v, k) for v in leaves]) for k in range(lay.n_chunks)]
     metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])
