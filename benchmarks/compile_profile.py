@@ -2,7 +2,8 @@
 then the epoch program with one construct changed at a time (what that construct costs).
 
 Programs (demo grid: 6 models padded to two blocks, 100 epochs, 5 per call):
-- ``start``: every model's initial weights, optimiser state and initial test figures;
+- ``start``: every model's initial weights, optimiser state and initial test figures (with XLA's
+  default options, and with ``QUICK_COMPILE`` as runs on CPU compile it);
 - ``draw_orders``: the batch orders of one call's epochs (its own program since issue 11);
 - ``run_epochs``: one call's epochs of training;
 - the surfaces of one call of models (64 x 64 mesh).
@@ -67,7 +68,10 @@ def programs() -> list[str]:
     length = T.chunk_length(p.static.epochs)
     rows = []
     times, start = _time(T.start, hp, table, static=static, block=block)
-    rows.append(("start", times))
+    rows.append(("start (default XLA options)", times))
+    quick = jax.jit(T.start.__wrapped__, static_argnames=("static", "block"), compiler_options=T.QUICK_COMPILE)
+    times, start = _time(quick, hp, table, static=static, block=block)
+    rows.append(("start (QUICK_COMPILE, as runs on CPU compile it)", times))
     state = start(hp, table)[0]
     n_max = table.x_train.shape[1]
     times, draw = _time(T.draw_orders, orders, jnp.int32(0), n_max=n_max, length=length, shuffle=static.shuffle)
