@@ -96,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     keras = child(KERAS, "off")["keras"]
     rows = [("seed's Keras loop, 1 model, 100 epochs, mesh every epoch", keras)]
     with tempfile.TemporaryDirectory() as cache:
@@ -105,6 +106,7 @@ def main() -> None:
     lines = ["| run | seconds | x Keras loop |", "|---|---:|---:|"]
     lines += [f"| {name} | {t:.2f} | {t / keras:.2f} |" for name, t in rows]
     table = "\n".join(lines)
+    table += f"\n\nLoad average (1 min) at the start and the end: {load:.1f}, {os.getloadavg()[0]:.1f}."
     print(table)
     if args.write:
         from common import append_results

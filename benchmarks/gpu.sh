@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The scale benchmark on a GPU machine, up to 65,536 models, results appended to
-# benchmarks/RESULTS.md (and copied to $OUT when that is set, as on a lent device machine).
+# The scale benchmark on a GPU machine, up to 65,536 models, and the time to the first picture
+# (first_picture.py: the Keras loop, the demo cold and cached, one-setting changes, as ratios to
+# the Keras loop in the same run; it needs keras), results appended to benchmarks/RESULTS.md
+# (and copied to $OUT when that is set, as on a lent device machine).
 # Installs nothing: it needs a Python whose jax sees a GPU and that has jaxviz's dependencies
 # (pip install -e . "jax[cuda12]"). Run it from anywhere:  bash benchmarks/gpu.sh
 set -euo pipefail
@@ -10,4 +12,5 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" -c 'import jax, sys; b = jax.default_backend(); print("jax", jax.__version__, b, jax.devices()); sys.exit(0 if b == "gpu" else f"no GPU: jax runs on {b}")'
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 "$PY" benchmarks/scale.py --models 1 64 1024 4096 16384 65536 --write
+"$PY" benchmarks/first_picture.py --write
 if [ -n "${OUT:-}" ]; then cp benchmarks/RESULTS.md "$OUT/RESULTS.md"; fi

@@ -22,6 +22,8 @@ from jaxviz.spec.axes import is_range, linspace, logspace, parse_range
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, with_dataset
+from jaxviz.spec.shapes import cut_to_width
+from jaxviz.io.cache import enable_compilation_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
@@ -61,32 +63,6 @@ def read_csv(path, what: str = "--data"):
     from jaxviz.data import read_csv as read
 
     return read(path, what)
-
-
-def enable_compilation_cache() -> str | None:
-    """Keep compiled programs on disk, so that a later process with the same grid shape starts
-    without compiling. On by default for every :func:`sweep`.
-
-    The folder is ``$JAXVIZ_CACHE_DIR`` or ``~/.cache/jaxviz/xla``; ``JAXVIZ_CACHE_DIR=off``
-    disables it. JAX writes each entry atomically, so several processes can share the folder.
-    A folder set by the user through ``jax.config`` is left as it is. Returns the folder in use.
-
-    Example:
-        >>> enable_compilation_cache() is None or isinstance(enable_compilation_cache(), str)
-        True
-    """
-    import jax
-
-    folder = os.environ.get("JAXVIZ_CACHE_DIR", str(Path.home() / ".cache" / "jaxviz" / "xla"))
-    if folder.lower() == "off":
-        return None
-    current = jax.config.jax_compilation_cache_dir
-    if current and current != folder:
-        return current
-    if current != folder:
-        jax.config.update("jax_compilation_cache_dir", folder)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-    return folder
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -254,7 +230,8 @@ def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):
     finally:
         if bar is not None:
             bar.close()
-    return {k: v[:n] for k, v in metrics.items()}, [w[:n] for w in weights], checkpoint, hparams
+    return {k: v[:n] for k, v in metrics.items()}, cut_to_width(weights, n, prepared.static.hidden, grid.width()), \
+        checkpoint, hparams
 
 
 def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) -> Run:
@@ -316,8 +293,8 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
 
     def on_weights(done, weights):
         if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: _surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents,
-                                              static, plan, devices)[:, 0])
+            view.show(done, lambda: _surfaces(cut_to_width([w[:, None] for w in weights], n, static.hidden, grid.width()),
+                                              hparams, n, one_frame, extents, static, plan, devices)[:, 0])
 
     return {"on_weights": on_weights}
 

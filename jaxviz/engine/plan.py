@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
+import numpy as np
 
 from jaxviz.spec.config import format_bytes
 from jaxviz.spec.grid import Static
 
-__all__ = ["HEADROOM", "Plan", "free_memory", "make_plan", "surface_chunk"]
+__all__ = ["HEADROOM", "CHUNK_LENGTHS", "Plan", "epoch_chunk", "free_memory", "make_plan", "surface_chunk"]
 
 #: Share of the free memory a run plans to fill; the rest absorbs what the estimate misses.
 HEADROOM = 0.7
@@ -26,6 +27,25 @@ SURFACE_WORK = 1 << 26
 SURFACE_OUTPUT = 1 << 28
 #: Model-frames predicted together at most (keeps each intermediate in cache at 64 x 64).
 MAX_SURFACE_CHUNK = 16
+
+
+#: Epochs per compiled training call come from this set, so that runs of nearby lengths (100 and
+#: 150 epochs) share one compiled program; a run's last call masks the epochs past its end.
+CHUNK_LENGTHS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def epoch_chunk(epochs: int, calls: int = 20) -> int:
+    """Epochs per compiled call: the largest of :data:`CHUNK_LENGTHS` that gives at least
+    ``calls`` calls (progress between them), so a program's length is one of a few.
+
+    Example:
+        >>> epoch_chunk(100), epoch_chunk(150), epoch_chunk(7), epoch_chunk(1000), epoch_chunk(10**6)
+        (5, 5, 1, 50, 1000)
+    """
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1. Got {epochs!r} instead.")
+    most = max(1, -(-int(epochs) // calls))
+    return max(n for n in CHUNK_LENGTHS if n <= most)
 
 
 def surface_chunk(hidden: int, resolution: int) -> int:
@@ -214,7 +234,7 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
         >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, block=8)
         >>> p.split, p.chunk, p.surface_models
         (False, 4096, 1024)
-        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=980_000_000, block=8)
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_100_000_000, block=8)
         >>> p.split, p.chunk * p.n_chunks >= 4096, p.chunk % 8
         (True, True, 0)
         >>> make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1000, block=8)

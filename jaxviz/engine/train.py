@@ -26,6 +26,7 @@ from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
+from jaxviz.engine.plan import epoch_chunk
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
 
@@ -43,6 +44,7 @@ __all__ = [
     "init_state",
     "start",
     "run_epochs",
+    "draw_orders",
     "chunk_length",
     "check_record",
     "train_grid",
@@ -96,8 +98,37 @@ def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
     return _unblock(jax.lax.map(one_block, _blocks(hp, block)))
 
 
+@functools.partial(jax.jit, static_argnames=("n_max", "length", "shuffle"))
+def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
+    """The batch orders of epochs ``first .. first + length - 1`` of every distinct ``(seed, n_train)``
+    pair of ``orders_table``: ``(length, pairs, n_max)`` int32.
+
+    A small program of its own (integer arithmetic only, so its orders are the same bits wherever
+    they are drawn): the epoch program takes them as an input instead of compiling the draws
+    and the sort into itself, and it is shared by every chunk of models.
+
+    Example:
+        >>> o = draw_orders((np.array([0, 1], np.uint32), np.array([3, 4], np.int32)), 0, n_max=5, length=2,
+        ...                 shuffle=True)
+        >>> o.shape, sorted(o[0, 0, :3].tolist()), bool((o[1, 1] == batch_order(1, 1, 4, 5, True)).all())
+        ((2, 2, 5), [0, 1, 2], True)
+    """
+    seeds, sizes = orders_table
+    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, shuffle)  # noqa: E731
+    return jax.vmap(draw)(first + jnp.arange(length)).astype(jnp.int32)
+
+
+#: XLA options, on CPU, of the program a run calls once (``start``) and of the integer-only
+#: ``draw_orders``: without LLVM's optimisation passes they compile about 3x faster (``start`` of
+#: the demo: 24 s instead of 67 s on a loaded 2-core machine) and their run time hardly counts.
+#: Every run compiles them the same way, so grids and solo runs still start bit for bit alike.
+QUICK_COMPILE = {"xla_backend_optimization_level": 0}
+_draw_quick = jax.jit(draw_orders.__wrapped__, static_argnames=("n_max", "length", "shuffle"),
+                      compiler_options=QUICK_COMPILE)
+
+
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))
-def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, length: int, block: int = MIN_MODELS,
+def run_epochs(state, hp: HParams, orders, table, first, static: Static, length: int, block: int = MIN_MODELS,
                record: str = "history", score=None):
     """Epochs ``first .. first + length - 1`` of every model: ONE program.
 
@@ -117,11 +148,7 @@ def run_epochs(state, hp: HParams, orders_table, table, first, static: Static, l
     :class:`~jaxviz.engine.score.Convergence`), updated with each epoch's training loss inside the
     program; it is then returned as a third value, so a map keeps no loss history.
     """
-    seeds, sizes = orders_table
-    n_max = table.x_train.shape[1]
     epochs = first + jnp.arange(length)
-    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, static.shuffle)  # noqa: E731
-    orders = jax.vmap(draw)(epochs)  # (length, distinct seeds, n_max): drawn once, shared by every block
     train = jax.vmap(lambda state, hp, order: train_epoch(state, hp, order, table, static), in_axes=(0, 0, None))
 
     def one_block(args):
@@ -162,30 +189,36 @@ def _arrays_of(state):
 
 
 def chunk_length(epochs: int, chunks: int = 20) -> int:
-    """Epochs per compiled call: about ``chunks`` calls per run, for progress between them.
+    """Epochs per compiled call: at least ``chunks`` calls per run, for progress between them,
+    and one of a few lengths (:func:`jaxviz.engine.plan.epoch_chunk`), so runs share programs.
 
     Example:
         >>> chunk_length(100), chunk_length(7), chunk_length(1000)
         (5, 1, 50)
     """
-    return max(1, -(-epochs // chunks))
+    return epoch_chunk(epochs, chunks)
 
 
 @functools.lru_cache(maxsize=None)
-def _programs(static: Static, length: int, block: int, mesh, record: str, scored: bool = False):
+def _programs(static: Static, length: int, block: int, mesh, record: str, scored: bool = False, quick: bool = False):
     """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
-    device count. ``scored``: run_epochs takes and returns every model's trainability measure too."""
-    start_one = lambda hp, table: start(hp, table, static, block)  # noqa: E731
+    device count. ``scored``: run_epochs takes and returns every model's trainability measure too.
+    ``quick``: ``start`` compiled with :data:`QUICK_COMPILE` (XLA takes compiler options on the
+    outermost jit only, hence the jit around ``start`` here)."""
+    def start_program(hp, table):
+        return start(hp, table, static, block)
+
     epochs_one = lambda state, hp, orders, table, first, *score: run_epochs(  # noqa: E731
         state, hp, orders, table, first, static, length, block, record, *score)
+    options = QUICK_COMPILE if quick else None
     if mesh is None:
-        return start_one, epochs_one
+        return jax.jit(start_program, compiler_options=options), epochs_one
     models, everywhere = P(MODEL_AXIS), P()
     spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
     ins = (models, models, everywhere, everywhere, everywhere) + ((models,) if scored else ())
     outs = (models, P(None, MODEL_AXIS)) + ((models,) if scored else ())
-    return (jax.jit(spmd(start_one, in_specs=(models, everywhere), out_specs=models)),
+    return (jax.jit(spmd(start_program, in_specs=(models, everywhere), out_specs=models), compiler_options=options),
             jax.jit(spmd(epochs_one, in_specs=ins, out_specs=outs)))
 
 
@@ -215,6 +248,8 @@ class _Layout(NamedTuple):
     everywhere: object  # sharding of what every device holds (data, batch orders)
     start: object  # compiled start(hp, table)
     epochs: object  # compiled run_epochs(state, hp, orders, table, first)
+    shuffle: bool  # whether batch orders are reshuffled every epoch (see draw_orders)
+    draw: object  # draw_orders, compiled for this platform
 
     def rows(self, k: int) -> slice:
         """The real model rows of chunk ``k``."""
@@ -234,12 +269,16 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
         raise ValueError(f"chunk must be a multiple of {unit} ({d} devices x blocks of {block}), at least "
                          f"{2 * unit}. Got {chunk} instead.")
     mesh = model_mesh(devices)
-    start_fn, epochs_fn = _programs(static, length, block, mesh, record, scored)
+    # the programs do not read the epoch count (each model's own epochs travel in hp, the calls
+    # cover them): runs that differ only in epochs share them
+    quick = devices[0].platform == "cpu"
+    start_fn, epochs_fn = _programs(static._replace(epochs=0), length, block, mesh, record, scored, quick)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
-    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn)
+    return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
+                   _draw_quick if quick else draw_orders)
 
 
 def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
@@ -268,7 +307,7 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
     if record == "history" and kept != done + 1:
         raise ValueError(f"resume must be a checkpoint of a record='history' run (weights of epochs 0-{done}). "
                          f"Got one with {kept} epochs of weights instead.")
-    structure = jax.tree.structure(jax.eval_shape(lay.start, hp_chunks[0], table_d)[0])
+    structure = jax.tree.structure(lay.start.eval_shape(hp_chunks[0], table_d)[0])
     leaves = [pad_rows(v, lay.chunk * lay.n_chunks) for v in resume.state]
     states = [jax.tree.unflatten(structure, [lay.split(v, k) for v in leaves]) for k in range(lay.n_chunks)]
     metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])
@@ -285,11 +324,12 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, weights,
             record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
-    n = lay.n
+    n, n_max, shuffle = lay.n, table_d.x_train.shape[1], lay.shuffle
     for first in range(done, e, length):
         count = min(length, e - first)
+        orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=shuffle)
         for k in range(lay.n_chunks):
-            states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders_d, table_d, jnp.int32(first))
+            states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders, table_d, jnp.int32(first))
             rows = lay.rows(k)
             m = rows.stop - rows.start
             for j, x in enumerate(ms):
@@ -346,10 +386,10 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         >>> args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")]), g.static(n)
         >>> m, w, _ = train_grid(*args)
         >>> m["val_loss"].shape, w[0].shape
-        ((2, 2), (2, 3, 2, 10))
+        ((2, 2), (2, 3, 2, 16))
         >>> m2, w2, _ = train_grid(*args, record="final")
         >>> bool((m2["val_loss"] == m["val_loss"]).all()), w2[0].shape, bool((w2[0][:, 1] == w[0][:, 2]).all())
-        (True, (2, 2, 2, 10), True)
+        (True, (2, 2, 2, 16), True)
     """
     record = check_record(record)
     e = static.epochs

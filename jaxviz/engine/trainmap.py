@@ -67,6 +67,7 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
     score, converged = np.empty(n, np.float32), np.empty(n, bool)
     final = np.full((len(METRICS), n), np.nan, np.float32)
     own_last = np.asarray(hp.epochs, np.int64) - 1
+    n_max = table.x_train.shape[1]
     for k in range(lay.n_chunks):
         rows = lay.rows(k)
         m = rows.stop - rows.start
@@ -77,7 +78,8 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
         last = own_last[rows]
         for first in range(0, e, length):
             count = min(length, e - first)
-            state, (ms, _), acc = lay.epochs(state, h, orders_d, table_d, jnp.int32(first), acc)
+            orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=lay.shuffle)
+            state, (ms, _), acc = lay.epochs(state, h, orders, table_d, jnp.int32(first), acc)
             hit = (last >= first) & (last < first + count)  # models whose last epoch is in this call
             if hit.any():
                 at = (last[hit] - first).astype(np.int64)

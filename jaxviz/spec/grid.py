@@ -24,9 +24,10 @@ import numpy as np
 
 from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, PARAMETRIZATIONS, PLAYGROUND_DATASETS,
                                 feature_code, validate_hp, validate_value)
+from jaxviz.spec.shapes import bucket
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
-           "dataset_key"]
+           "dataset_key", "bucket"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
@@ -246,10 +247,10 @@ class Grid:
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
-        inputs = max(bin(feature_code(f)).count("1") for f in self.values("features"))
+        inputs = self.inputs()
         return Static(
-            # a model without hidden layers (n1 = 0) passes its inputs through the first slot
-            hidden=max(max(widths), inputs if 0 in self.values("n1") else 1),
+            # the width of the program is a bucket (see :func:`bucket`), so nearby grids share it
+            hidden=bucket(self.width()),
             slots=3 if widths[2] else 2 if widths[1] else 1,
             activations=tuple(self.values("activation")),
             optimizers=tuple(self.values("optimizer")),
@@ -261,6 +262,26 @@ class Grid:
             schedules=tuple(self.values("schedule")),
             layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
         )
+
+    def width(self) -> int:
+        """The widest hidden layer (2 at least with ``n1 = 0``: the inputs pass through), before :func:`bucket`.
+
+        Example:
+            >>> make_grid(n1=[4, 10], n2=3).width(), make_grid(n1=0, n2=0).width()
+            (10, 2)
+        """
+        widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
+        # a model without hidden layers (n1 = 0) passes its inputs through the first slot
+        return max(max(widths), self.inputs() if 0 in self.values("n1") else 1)
+
+    def inputs(self) -> int:
+        """Input columns every model is padded to: the most features any model uses.
+
+        Example:
+            >>> make_grid(features=["x", "x+sq"]).inputs()
+            4
+        """
+        return max(bin(feature_code(f)).count("1") for f in self.values("features"))
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distinct (seed, size) pairs, sorted, and each model's row among them."""

@@ -1,0 +1,133 @@
+"""Program sharing (issue 11): grids that differ only inside a shape bucket, or only in their epoch
+count, reuse one compiled program; the bucket padding changes no result; batch orders drawn by
+their own program are the orders of steps.batch_order; the persistent cache is shared safely."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxviz
+from jaxviz.engine.steps import batch_order
+from jaxviz.engine.train import METRICS, draw_orders, train_grid
+from jaxviz.spec.grid import bucket, make_grid
+from jaxviz.data import load_dataset, pack
+
+TINY = dict(lr=[0.1, 0.5], epochs=4, resolution=8, progress=False)
+
+
+BUILT = []  # the name of every program built (compiled, or loaded from the persistent cache)
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, _, fun_name=None, **kw: BUILT.append(fun_name) if event.endswith("backend_compile_duration") else None)
+
+
+def _sizes():
+    """How many start and run_epochs programs this process has built so far."""
+    return BUILT.count("jit(start_program)"), BUILT.count("jit(run_epochs)")
+
+
+def test_widths_inside_one_bucket_compile_start_and_run_epochs_once():
+    assert bucket(9) == bucket(10) == bucket(12) == 16
+    jaxviz.sweep(n1=[9, 10], **TINY)
+    before = _sizes()
+    jaxviz.sweep(n1=[11, 12], **TINY)  # a new maximum width, the same bucket
+    jaxviz.sweep(n1=12, n2=11, **TINY)
+    assert _sizes() == before
+    jaxviz.sweep(n1=[17], **TINY)  # the next bucket (32) is a new program
+    assert _sizes()[1] == before[1] + 1
+
+
+def test_runs_differing_only_in_epochs_share_the_programs():
+    run = jaxviz.sweep(**{**TINY, "epochs": 40})
+    before = _sizes()
+    longer = jaxviz.sweep(**{**TINY, "epochs": 50})  # 2 epochs per call for both (epoch_chunk)
+    assert _sizes() == before
+    # the shared program trains the same first 40 epochs bit for bit
+    for key in METRICS:
+        np.testing.assert_array_equal(longer.metrics[key][:, :40], run.metrics[key], err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def bucket_grid():
+    """Widths 9, 10, 12 in one program of width 16."""
+    return jaxviz.sweep({"n1": [9, 10, 12], "lr": 0.3}, epochs=5, resolution=8, progress=False)
+
+
+@pytest.mark.parametrize("i", [0, 1])
+def test_a_model_inside_a_bucket_equals_its_solo_run_bitwise(bucket_grid, i):
+    config = bucket_grid.configs[i]
+    solo = jaxviz.sweep(config, resolution=8, progress=False)
+    for key in METRICS:
+        np.testing.assert_array_equal(bucket_grid.metrics[key][i], solo.metrics[key][0], err_msg=key)
+    for epoch in (0, 5):
+        for a, b in zip(bucket_grid.weights(i, epoch), solo.weights(0, epoch)):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(bucket_grid.surfaces[i], solo.surfaces[0])
+
+
+def test_bucket_padding_changes_no_result():
+    """The same model trained at its own width (10) and padded to its bucket (16)."""
+    g = make_grid(n1=10, lr=[0.1, 0.5], epochs=5)
+    n = [60]
+    args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
+    static = g.static(n)
+    assert static.hidden == 16
+    padded, wp, _ = train_grid(*args, static)
+    exact, we, _ = train_grid(*args, static._replace(hidden=10))
+    for key in METRICS:
+        np.testing.assert_allclose(padded[key], exact[key], rtol=0, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(wp[0][..., :10], we[0], rtol=0, atol=1e-6)
+    assert not wp[0][..., 10:].any()  # the padded units stay zero
+
+
+def test_orders_drawn_by_their_own_program_are_batch_orders():
+    seeds, sizes = np.array([0, 3, 3], np.uint32), np.array([60, 60, 45], np.int32)
+    orders = np.asarray(draw_orders((seeds, sizes), jnp.int32(7), n_max=64, length=3, shuffle=True))
+    for j in range(3):
+        for k in range(3):
+            want = np.asarray(batch_order(seeds[k], 7 + j, sizes[k], 64, True))
+            np.testing.assert_array_equal(orders[j, k], want)
+    plain = np.asarray(draw_orders((seeds, sizes), jnp.int32(0), n_max=8, length=1, shuffle=False))
+    assert (plain == np.arange(8)).all()
+
+
+SCRIPT = (
+    "import sys, warnings, jax.monitoring as m\n"
+    "hits = []\n"
+    "m.register_event_listener(lambda e, **k: hits.append(e) if e.endswith('cache_hits') else None)\n"
+    "import jaxviz\n"
+    "with warnings.catch_warnings(record=True) as caught:\n"
+    "    warnings.simplefilter('always')\n"
+    "    jaxviz.sweep(lr=[float(sys.argv[1]), 0.2], epochs=3, resolution=8, progress=False)\n"
+    "bad = [str(w.message) for w in caught if 'cache' in str(w.message)]\n"
+    "print(len(hits), len(bad))\n"
+)
+
+
+def _sweep_processes(values, env):
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, v], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for v in values]
+    out = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=600)
+        assert p.returncode == 0, stderr[-2000:]
+        out.append(tuple(int(x) for x in stdout.split()))
+    return out
+
+
+@pytest.mark.slow
+def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": str(cache)}
+    # two processes filling the same empty folder at once: neither meets a half-written entry
+    together = _sweep_processes(["0.1", "0.3"], env)
+    assert all(bad == 0 for _, bad in together)
+    assert (cache / ".lockfile").exists() and len([p for p in cache.iterdir() if p.name.endswith("-cache")]) >= 2
+    (hits, bad), = _sweep_processes(["0.4"], env)  # a later process loads the programs
+    assert hits >= 2 and bad == 0
+    (hits, _), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
+    assert hits == 0
