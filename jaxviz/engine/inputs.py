@@ -33,11 +33,12 @@ def input_columns(code, inputs: int) -> tuple[jax.Array, jax.Array, jax.Array]:
 
     Example:
         >>> [a.tolist() for a in input_columns(1 + 4 + 16, 4)]
-        [[0, 2, 4, 1], [1.0, 1.0, 1.0, 0.0], 3]
+        [[0, 2, 4, 0], [1.0, 1.0, 1.0, 0.0], 3]
     """
     bits = (jnp.asarray(code, jnp.int32) >> jnp.arange(N_FEATURES)) & 1
-    order = jnp.argsort(1 - bits, stable=True)  # used features first, in their canonical order
-    columns = order[jnp.minimum(jnp.arange(inputs), N_FEATURES - 1)]
+    rank = jnp.cumsum(bits) - 1  # a used feature's column (no sort: sorts are slow to compile)
+    slot = (rank[None, :] == jnp.arange(inputs)[:, None]) & (bits[None, :] == 1)  # (inputs, N_FEATURES)
+    columns = jnp.sum(jnp.where(slot, jnp.arange(N_FEATURES)[None, :], 0), axis=1).astype(jnp.int32)
     count = jnp.sum(bits).astype(jnp.int32)
     return columns, (jnp.arange(inputs) < count).astype(jnp.float32), count
 
