@@ -118,10 +118,10 @@ class Run:
                                  f"use record='history' for every epoch's weights. Got {epoch!r} instead.")
             epoch = int(epoch == epochs)
         from jaxviz.engine.model import keras_weights
-        from jaxviz.spec.config import feature_code
+        from jaxviz.spec.features import feature_count
 
-        inputs = bin(feature_code(c["features"])).count("1")
-        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]), inputs, c["bias"])
+        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]),
+                             feature_count(c["features"]), c["bias"])
 
     @property
     def record(self) -> str:

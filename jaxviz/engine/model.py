@@ -32,6 +32,7 @@ import numpy as np
 from flax import nnx
 from jax.extend.random import threefry2x32_p
 
+from jaxviz.engine.inputs import N_FEATURES, expand_inputs, feature_table, input_columns
 from jaxviz.engine.task import BINARY, Task
 
 __all__ = [
@@ -77,8 +78,6 @@ MEANFIELD_GAINS = {
     "linear": (1.0, 1.0),
 }
 
-#: Input features computed from the 2-D points (see :func:`feature_table`).
-N_FEATURES = 7
 
 
 def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
@@ -104,52 +103,6 @@ def gains(index, names: tuple[str, ...], meanfield) -> tuple[jax.Array, jax.Arra
     pick = lambda j: jnp.float32(MEANFIELD_GAINS[names[0]][j]) if len(names) == 1 else jnp.select(  # noqa: E731
         [index == i for i in range(len(names))], [jnp.float32(MEANFIELD_GAINS[n][j]) for n in names])
     return tuple(jnp.where(meanfield, pick(j), jnp.float32(1.0)) for j in (0, 1))
-
-
-def feature_table(x: jax.Array, axis: int = -1) -> jax.Array:
-    """Every feature of the 2-D points ``x`` along ``axis``: x1, x2, x1^2, x2^2, x1x2, sin x1, sin x2.
-
-    Example:
-        >>> np.round(np.asarray(feature_table(jnp.array([[2.0, 3.0]])), np.float64), 3).tolist()
-        [[2.0, 3.0, 4.0, 9.0, 6.0, 0.909, 0.141]]
-    """
-    x1, x2 = jnp.take(x, 0, axis=axis), jnp.take(x, 1, axis=axis)
-    return jnp.stack([x1, x2, x1 * x1, x2 * x2, x1 * x2, jnp.sin(x1), jnp.sin(x2)], axis=axis)
-
-
-def input_columns(code, inputs: int) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The model's input columns from its feature bit mask ``code``: indices into
-    :func:`feature_table` ``(inputs,)``, their 0/1 mask and the number used.
-
-    Example:
-        >>> [a.tolist() for a in input_columns(1 + 4 + 16, 4)]
-        [[0, 2, 4, 1], [1.0, 1.0, 1.0, 0.0], 3]
-    """
-    bits = (jnp.asarray(code, jnp.int32) >> jnp.arange(N_FEATURES)) & 1
-    order = jnp.argsort(1 - bits, stable=True)  # used features first, in their canonical order
-    columns = order[jnp.minimum(jnp.arange(inputs), N_FEATURES - 1)]
-    count = jnp.sum(bits).astype(jnp.int32)
-    return columns, (jnp.arange(inputs) < count).astype(jnp.float32), count
-
-
-def expand_inputs(x: jax.Array, columns: jax.Array, mask: jax.Array, axis: int = -1) -> jax.Array:
-    """The model's inputs from the points ``x`` (2 coordinates along ``axis``): the features in
-    ``columns``, masked columns zero. Data of another width (raw inputs, no features) are only
-    padded with zero columns to ``len(columns)``.
-
-    Example:
-        >>> columns, mask, _ = input_columns(3 + 4, 4)
-        >>> expand_inputs(jnp.array([[2.0, 3.0]]), columns, mask).tolist()
-        [[2.0, 3.0, 4.0, 0.0]]
-    """
-    axis = axis % x.ndim
-    if x.shape[axis] != 2:
-        pad = [(0, 0)] * x.ndim
-        pad[axis] = (0, columns.shape[-1] - x.shape[axis])
-        return jnp.pad(x, pad)
-    shape = [1] * x.ndim
-    shape[axis] = -1
-    return jnp.take(feature_table(x, axis), columns, axis=axis) * mask.reshape(shape)
 
 
 def fan_ins(widths, n_inputs) -> jax.Array:

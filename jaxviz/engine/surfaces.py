@@ -53,10 +53,12 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
     """
     kernels, biases = arrays[0::2], arrays[1::2]
     c, inputs, hidden = kernels[0].shape
-    features = jnp.full(c, 3, jnp.int32) if features is None else features
     meanfield = jnp.zeros(c, bool) if meanfield is None else jnp.asarray(meanfield, bool)
-    columns, mask, count = jax.vmap(input_columns, in_axes=(0, None))(features, inputs)
-    x = jnp.take_along_axis(feature_table(points_t, axis=1), columns[:, :, None], axis=1) * mask[:, :, None]
+    if features is None:  # every model takes x1, x2: the points as they are (no feature computed)
+        x, count = jnp.pad(points_t, [(0, 0), (0, inputs - 2), (0, 0)]), jnp.full(c, 2, jnp.int32)
+    else:
+        columns, mask, count = jax.vmap(input_columns, in_axes=(0, None))(features, inputs)
+        x = jnp.take_along_axis(feature_table(points_t, axis=1), columns[:, :, None], axis=1) * mask[:, :, None]
     fans = jax.vmap(fan_ins)(widths[:, :len(kernels) - 1], count).astype(jnp.float32)
     div = jnp.where(meanfield[:, None], jnp.sqrt(fans), jnp.float32(1.0))[:, :, None, None]  # (c, slots + 1, 1, 1)
     gain_in, gain_out = (g[:, None, None] for g in jax.vmap(gains, in_axes=(0, None, 0))(activation, activations,
@@ -75,15 +77,16 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
     return task.output(z[..., None])
 
 
-def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, meanfield, activations, chunk):
+def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, meanfield, activations, chunk,
+                  plain_inputs):
     n = arrays[0].shape[0]
     pad = -n % chunk
     split = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, chunk, *a.shape[1:])  # noqa: E731
 
     def one_chunk(c):
         arrays, index, widths, activation, features, meanfield = c
-        return mesh_forward(arrays, meshes[index], widths, activation, activations, features=features,
-                            meanfield=meanfield).astype(jnp.float16)
+        return mesh_forward(arrays, meshes[index], widths, activation, activations,
+                            features=None if plain_inputs else features, meanfield=meanfield).astype(jnp.float16)
 
     xs = ([split(a) for a in arrays], split(mesh_index), split(widths), split(activation), split(features),
           split(meanfield))
@@ -91,9 +94,9 @@ def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, mean
 
 
 @functools.lru_cache(maxsize=None)
-def _program(activations: tuple[str, ...], chunk: int, mesh):
+def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool = True):
     """The surface program; with a mesh, each device predicts its own block of model-frames."""
-    fn = functools.partial(_predict_flat, activations=activations, chunk=chunk)
+    fn = functools.partial(_predict_flat, activations=activations, chunk=chunk, plain_inputs=plain_inputs)
     if mesh is None:
         return jax.jit(fn)
     rows, everywhere = P(MODEL_AXIS), P()
@@ -134,7 +137,8 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     args = [flat, meshes, per_frame(mesh_index), per_frame(widths), per_frame(activation), per_frame(features),
             per_frame(parametrization)]
     mesh_ = model_mesh(devices)
-    program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_)
+    plain = bool((np.asarray(features) == 3).all())  # x1, x2 only: no features to compute (the seed's case)
+    program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_, plain)
     if mesh_ is not None:
         rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
         specs = (rows, everywhere) + (rows,) * (len(args) - 2)

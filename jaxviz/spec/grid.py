@@ -23,7 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, PARAMETRIZATIONS, PLAYGROUND_DATASETS,
-                                feature_code, validate_hp, validate_value)
+                                feature_code, feature_count, validate_hp, validate_value)
+from jaxviz.spec.settings import merge_settings
 from jaxviz.spec.shapes import bucket
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
@@ -281,7 +282,7 @@ class Grid:
             >>> make_grid(features=["x", "x+sq"]).inputs()
             4
         """
-        return max(bin(feature_code(f)).count("1") for f in self.values("features"))
+        return max(feature_count(f) for f in self.values("features"))
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distinct (seed, size) pairs, sorted, and each model's row among them."""
@@ -337,49 +338,6 @@ class Grid:
             schedule=coded("schedule", static.schedules),
             layer_lr=np.stack([col(k, np.float32) for k in LAYER_LR], axis=1),
         )
-
-
-def _show(value: Any) -> str:
-    return repr(list(value)) if isinstance(value, (list, tuple)) else repr(value)
-
-
-def merge_settings(layers: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], list[str]]:
-    """Merge settings layer by layer, later wins: ``(merged, notes)``.
-
-    ``layers`` are ``(source, settings)`` from first to last (for the CLI: preset, config file,
-    ``--set`` / ``--grid`` in the order typed; in Python: ``hp``, then keyword overrides). A later
-    value replaces an earlier one whatever their kinds (a value replaces an axis, an axis a value
-    or another axis) and moves the key to the end of the axis order. ``notes`` has one line per
-    key whose value was replaced by a different one, for stderr.
-
-    Example:
-        >>> merged, notes = merge_settings([("hp", {"lr": [0.1, 0.5], "n1": 4}), ("overrides", {"lr": 0.3})])
-        >>> merged
-        {'n1': 4, 'lr': 0.3}
-        >>> notes
-        ['jaxviz: note: lr=0.3 overrides lr=[0.1, 0.5] (overrides over hp)']
-    """
-    merged: dict[str, Any] = {}
-    source: dict[str, str] = {}
-    replaced: dict[str, tuple[Any, str]] = {}
-    for name, settings in layers:
-        for key, value in (settings or {}).items():
-            if key in merged and not _same(merged[key], value):
-                replaced[key] = (merged[key], source[key])
-            merged.pop(key, None)
-            merged[key], source[key] = value, name
-    notes = []
-    for key, (old, old_source) in replaced.items():
-        where = f" ({source[key]} over {old_source})" if source[key] and old_source else ""
-        notes.append(f"jaxviz: note: {key}={_show(merged[key])} overrides {key}={_show(old)}{where}")
-    return merged, notes
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except (TypeError, ValueError):  # e.g. arrays compare elementwise
-        return False
 
 
 def _long_axis(key: str, values) -> list[Any] | None:
