@@ -118,13 +118,13 @@ def pad_inputs(x: jax.Array, width: int) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=64)
-def _abstract(hidden: int, slots: int, activations: tuple[str, ...]):
-    return nnx.split(nnx.eval_shape(lambda: MLP(hidden, slots, activations, rngs=nnx.Rngs(0))))
+def _abstract(hidden: int, slots: int, activations: tuple[str, ...], units: int = 1):
+    return nnx.split(nnx.eval_shape(lambda: MLP(hidden, slots, activations, rngs=nnx.Rngs(0), units=units)))
 
 
 def params_from_arrays(arrays, hidden: int, slots: int, activations: tuple[str, ...]) -> nnx.State:
     """A ``State`` of :class:`MLP` from the flat list ``[k1, b1, ..., k_out, b_out]``."""
-    state = jax.tree.map(lambda x: x, _abstract(hidden, slots, activations)[1])
+    state = jax.tree.map(lambda x: x, _abstract(hidden, slots, activations, arrays[-1].shape[-1])[1])
     pairs = list(zip(arrays[0::2], arrays[1::2]))
     pure = {"hidden": {k: {"kernel": w, "bias": b} for k, (w, b) in enumerate(pairs[:-1])},
             "out": {"kernel": pairs[-1][0], "bias": pairs[-1][1]}}
@@ -155,7 +155,8 @@ def _glorot_rows(key, n_rows: int, n_cols: int, fan_in, fan_out):
     return jnp.where(mask, rows, 0.0)
 
 
-def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...]) -> nnx.State:
+def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...],
+                units: int = 1) -> nnx.State:
     """Initial weights of one model (Glorot-uniform kernels, zero biases), padded; traceable.
 
     Layer ``r`` of the model's real layers draws from ``fold_in(key, r)`` with its real fan-in
@@ -176,8 +177,9 @@ def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tu
         arrays += [jnp.where(present, kernel, 0.0), jnp.zeros(hidden, jnp.float32)]
         fan_in = jnp.where(present, widths[k], fan_in)
         real_index = real_index + present.astype(jnp.int32)
-    arrays += [_glorot_rows(jax.random.fold_in(key, real_index), hidden, 1, fan_in, jnp.int32(1)),
-               jnp.zeros(1, jnp.float32)]
+    # the output layer has the task's width (1, or k classes)
+    arrays += [_glorot_rows(jax.random.fold_in(key, real_index), hidden, units, fan_in, jnp.int32(units)),
+               jnp.zeros(units, jnp.float32)]
     return params_from_arrays(arrays, hidden, slots, activations)
 
 
@@ -192,7 +194,7 @@ def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: i
         >>> predict(p, jnp.zeros((3, 2)), s, 4, 1, ("tanh",)).shape
         (3,)
     """
-    graphdef = _abstract(hidden, slots, activations)[0]
+    graphdef = _abstract(hidden, slots, activations, task.units)[0]
     return task.output(nnx.merge(graphdef, params)(x, s))
 
 

@@ -93,7 +93,10 @@ def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
 
 
 def loss_fn(params, s: Structure, x, y, weight, kr, static: Static):
-    task = task_of(static.task)
+    """One model's mean loss (with the L2 penalty) and its summed ``correct`` score (hits for
+    accuracy, absolute errors for mae) over the samples of non-zero ``weight``; the task
+    (``static.task``, ``static.classes``) says what the output means."""
+    task = task_of(static.task, static.classes)
     p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
     count = jnp.sum(weight)
     loss = jnp.sum(weight * task.loss(p, y)) / count + l2_penalty(params, kr)
@@ -111,7 +114,7 @@ def evaluate(params, s: Structure, table, d, kr, static: Static):
     if m <= TEST_CHUNK:
         weight = (jnp.arange(m) < n_test).astype(jnp.float32)
         return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static)
-    task = task_of(static.task)
+    task = task_of(static.task, static.classes)
 
     def piece(sums, first):
         rows = first + jnp.arange(TEST_CHUNK)
@@ -177,7 +180,8 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
 def init_state(hp: HParams, static: Static) -> TrainState:
     """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
-    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations)
+    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations,
+                         task_of(static.task, static.classes).units)
     return TrainState(
         params=params,
         opt=init_opt_state(params, hp.optimizer, static.optimizers),

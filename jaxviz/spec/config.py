@@ -19,6 +19,11 @@ __all__ = [
     "HP_DEFAULTS",
     "ACTIVATIONS",
     "DATASETS",
+    "REGRESSION_DATASETS",
+    "MULTICLASS_DATASETS",
+    "NOISY_DATASETS",
+    "TASK_NAMES",
+    "MAX_CLASSES",
     "OPTIMIZERS",
     "GRID_WIDE",
     "validate_hp",
@@ -51,6 +56,9 @@ HP_DEFAULTS: dict[str, Any] = {
     "shuffle": True,
     "optimizer": "sgd",
     "noise": 0.0,
+    # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
+    "task": "auto",
+    "classes": 2,
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh")
@@ -59,10 +67,19 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
 SEED_DATASETS = ("moons", "circles", "blobs", "tricky")
 #: TensorFlow Playground's classification sets ("ring" is Playground's "circle").
 PLAYGROUND_DATASETS = ("xor", "gauss", "spiral", "ring")
-DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS
+#: TensorFlow Playground's regression sets: a real target for every point (``task="regression"``).
+REGRESSION_DATASETS = ("plane", "multigauss")
+#: Sets drawn with any number of classes ``classes=k`` (3 to MAX_CLASSES; ``task="multiclass"``).
+MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
+#: Sets drawn with Playground's ``noise`` (and from the model's ``seed``).
+NOISY_DATASETS = PLAYGROUND_DATASETS + REGRESSION_DATASETS
+DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS
+#: What the network's output means; "auto" infers it from the data (jaxviz.spec.grid.resolve_task).
+TASK_NAMES = ("auto", "binary", "multiclass", "regression")
+MAX_CLASSES = 10
 
 #: Hyperparameters that cannot vary within one grid (they choose the program's code path).
-GRID_WIDE = ("shuffle",)
+GRID_WIDE = ("shuffle", "task", "classes")
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
@@ -166,6 +183,9 @@ _RULES = {
     "shuffle": lambda v: _bool("shuffle", v),
     "optimizer": lambda v: _choice("optimizer", v, OPTIMIZERS),
     "noise": lambda v: _real("noise", v, "a number in [0, 1]", lambda x: 0 <= x <= 1),
+    # tasks (issue 14)
+    "task": lambda v: _choice("task", v, TASK_NAMES),
+    "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
 }
 
 
@@ -242,8 +262,8 @@ def _check_noise(hp: dict[str, Any]) -> None:
     listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
     noisy = [v for v in listed(hp.get("noise", 0.0)) if v != 0]
     datasets = listed(hp.get("dataset", HP_DEFAULTS["dataset"]))
-    if noisy and not any(d in PLAYGROUND_DATASETS for d in datasets):
-        raise _fail("noise", f"0 unless a dataset is one of Playground's {list(PLAYGROUND_DATASETS)} (the seed's "
+    if noisy and not any(d in NOISY_DATASETS for d in datasets):
+        raise _fail("noise", f"0 unless a dataset is one of Playground's {list(NOISY_DATASETS)} (the seed's "
                     "sets and data= have fixed points, which noise would not change)", hp["noise"])
 
 

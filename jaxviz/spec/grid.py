@@ -22,10 +22,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, PLAYGROUND_DATASETS, validate_hp, validate_value
+from jaxviz.spec.config import DATASETS as NAMED_DATASETS
+from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, MULTICLASS_DATASETS, NOISY_DATASETS, REGRESSION_DATASETS,
+                                validate_hp, validate_value)
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
-           "dataset_key"]
+           "dataset_key", "resolve_task", "with_task"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
@@ -63,6 +65,8 @@ class Static(NamedTuple):
     epochs: int  # the most epochs of any model
     shuffle: bool
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
+    # tasks (issue 14)
+    classes: int = 2  # output units of a multiclass task (k)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -74,7 +78,7 @@ def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
         >>> dataset_key({"dataset": "xor", "noise": 0.3, "seed": 4})
         ('xor', 0.3, 4)
     """
-    if config["dataset"] in PLAYGROUND_DATASETS:
+    if config["dataset"] in NOISY_DATASETS:
         return config["dataset"], float(config["noise"]), int(config["seed"])
     return config["dataset"], 0.0, 0
 
@@ -203,7 +207,7 @@ class Grid:
         """The distinct dataset keys (first use) and, per model, the index of its key."""
         names = self.values("dataset")
         varying = [k for k in ("dataset", "noise", "seed") if k in self.axes]
-        if not any(name in PLAYGROUND_DATASETS for name in names):
+        if not any(name in NOISY_DATASETS for name in names):
             varying = [k for k in varying if k == "dataset"]  # noise and seed do not change these sets
         # the first use of each combination of the axes that matter follows their own product order
         sub = {k: self.axes[k] for k in varying}
@@ -229,6 +233,7 @@ class Grid:
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
+        task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
         return Static(
             # a model without hidden layers (n1 = 0) passes its 2 inputs through the first slot
             hidden=max(max(widths), 2 if 0 in self.values("n1") else 1),
@@ -239,6 +244,8 @@ class Grid:
             steps=steps,
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],
+            task=task,
+            classes=classes if task == "multiclass" else 2,
         )
 
     def _orders(self, n_train: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -407,3 +414,62 @@ def with_dataset(grid: Grid, name: str) -> Grid:
     if "dataset" in grid.axes:
         raise ValueError(f"dataset must not be a grid axis when data= is given. Got {grid.axes['dataset']!r} instead.")
     return Grid(grid.axes, {**grid.fixed, "dataset": name}, grid.notes)
+
+
+def _fail(name: str, rule: str, value: Any) -> ValueError:
+    return ValueError(f"{name} must be {rule}. Got {value!r} instead.")
+
+
+def resolve_task(task: str, classes: int, datasets: list[str]) -> tuple[str, int]:
+    """The task a grid trains on its named ``datasets``: ``(task, classes)``, "auto" resolved.
+
+    ``auto`` means regression on Playground's regression sets (``plane``, ``multigauss``),
+    multi-class when ``classes > 2``, binary otherwise. Contradictions are refused: a
+    regression set in a classification grid (or the reverse), ``classes > 2`` with a set that
+    has two classes only, ``task="binary"`` with ``classes > 2``. User data (a dataset name not
+    among the named sets) is the data's to decide (:func:`jaxviz.data.prepare.infer_task`).
+
+    Example:
+        >>> resolve_task("auto", 2, ["plane"]), resolve_task("auto", 3, ["spiral"])
+        (('regression', 2), ('multiclass', 3))
+        >>> resolve_task("binary", 3, ["moons"])
+        Traceback (most recent call last):
+        ...
+        ValueError: classes must be 2 with task='binary'. Got 3 instead.
+    """
+    regression = [d for d in datasets if d in REGRESSION_DATASETS]
+    if regression and len(regression) < len(datasets):
+        raise _fail("dataset", "all regression sets or all classification sets within one grid (the task is "
+                    "grid-wide)", list(datasets))
+    if task == "auto":
+        task = "regression" if regression else "multiclass" if classes > 2 else "binary"
+    if task == "regression":
+        if classes != 2:
+            raise _fail("classes", "left at 2 with task='regression' (a regression has no classes)", classes)
+        named = [d for d in datasets if d in NAMED_DATASETS and d not in REGRESSION_DATASETS]
+        if named:
+            raise _fail("dataset", f"one of {list(REGRESSION_DATASETS)} (or data= with real targets) with "
+                        "task='regression'", named[0])
+        return task, classes
+    if regression:
+        raise _fail("dataset", f"a classification set with task={task!r} (or task='regression')", regression[0])
+    if task == "binary" and classes != 2:
+        raise _fail("classes", "2 with task='binary'", classes)
+    if task == "multiclass" and classes > 2:
+        named = [d for d in datasets if d in NAMED_DATASETS and d not in MULTICLASS_DATASETS]
+        if named:
+            raise _fail("dataset", f"one of {list(MULTICLASS_DATASETS)} (or data= with {classes} classes) with "
+                        f"classes={classes}", named[0])
+    return task, classes
+
+
+def with_task(grid: Grid, task: str, classes: int) -> Grid:
+    """The grid with its resolved ``task`` and ``classes`` (so every config carries them).
+
+    Example:
+        >>> g = with_task(make_grid(dataset="spiral", classes=3), "multiclass", 3)
+        >>> g.configs[0]["task"], g.configs[0]["classes"]
+        ('multiclass', 3)
+    """
+    axes = {k: v for k, v in grid.axes.items() if k not in ("task", "classes")}
+    return Grid(axes, {**grid.fixed, "task": task, "classes": classes}, grid.notes)
