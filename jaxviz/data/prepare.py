@@ -154,6 +154,9 @@ def _auto_task(y: np.ndarray, classes: int) -> str:
             raise ValueError(f"data y must be integer class labels 0..{classes - 1} with classes={classes}. "
                              f"Got non-integer values such as {y[y != np.round(y)][0]} instead.")
         return "regression"
+    if y.min(initial=0) < 0:
+        raise ValueError(f"data y must be class labels 0..k-1 (or real targets with task='regression'). "
+                         f"Got labels {np.unique(y).tolist()[:MAX_CLASSES + 1]} instead.")
     return "multiclass" if classes > 2 or y.max(initial=0) > 1 else "binary"
 
 
