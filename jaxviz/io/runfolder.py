@@ -383,9 +383,9 @@ def write_outputs(run, out, fmt: str = "mp4", size=None, fps: float = 10, hold: 
             shutil.rmtree(out / name)
         else:
             (out / name).unlink(missing_ok=True)
+    write_run_files(run, out)  # first: the results stay even if a picture fails
     animation = run.animate(out / animation_name(fmt), fps=fps, hold=hold, size=size, decision_line=decision_line)
     run.figure(-1, size=size, decision_line=decision_line).savefig(out / "final.png", dpi=100)
-    write_run_files(run, out)
     if getattr(run, "record", "history") == "history":
         run.explore(out / "explorer.html")
     if run.completed_epochs < run.epochs:
