@@ -275,7 +275,7 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
         options = {"resolution": resolution, "frames": plan.frames}
     else:
         shown = np.zeros(0, np.int64)
-        surfaces = np.zeros((n, 0, resolution, resolution, *_maps(prepared.static)), np.float16)
+        surfaces = np.zeros((n, 0, resolution, resolution, *_task(prepared.static).maps), np.float16)
         options = {"resolution": resolution, "frames": frames}
     return Run(
         hp={**grid.axes, **grid.fixed},
@@ -334,18 +334,13 @@ def _task(static):
     return task_of(static.task, static.classes)
 
 
-def _maps(static) -> tuple[int, ...]:
-    """The trailing surface axis: ``(k,)`` for a multi-class task (one map per class), else none."""
-    return (static.classes,) if static.task == "multiclass" else ()
-
-
 def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -> np.ndarray:
     """Every model's surfaces at the ``shown`` epochs, predicted in calls of ``plan.surface_models``."""
     from jaxviz.engine.surfaces import predict_surfaces
 
     resolution = plan.resolution
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
-    surfaces = np.empty((n, len(shown), resolution, resolution, *_maps(static)), np.float16)
+    surfaces = np.empty((n, len(shown), resolution, resolution, *_task(static).maps), np.float16)
     step = plan.surface_models
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
