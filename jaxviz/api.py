@@ -192,13 +192,14 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     Args:
         hp: hyperparameters (``lr``, ``decay``, ``momentum``, ``patience``, ``epochs``, ``n1``,
             ``n2``, ``n3``, ``kr``, ``activation``, ``dataset``, ``batch_size``, ``seed``,
-            ``shuffle``). ``overrides`` are applied on top: a later value wins (an axis or a
-            value alike), with one note on stderr per key it replaced.
+            ``shuffle``, ``task``, ``classes``: see the README). ``overrides`` are applied on top: a
+            later value wins (an axis or a value alike), with one note on stderr per key it replaced.
         resolution: mesh points per side of each surface.
         frames: snapshots recorded, evenly spaced from epoch 0 to the last (default: every epoch).
         progress: show a progress bar over epochs.
         data: the user's own points instead of a named dataset: ``(X, y)`` (standardised and split
-            60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``.
+            60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``; ``y`` holds
+            labels 0..k-1 or, with ``task="regression"``, real targets.
         should_stop: asked between chunks of epochs; if it returns True, training stops there and
             the Run holds what exists so far (``run.completed_epochs``; ``run.checkpoint``).
         resume: a :class:`~jaxviz.train.Checkpoint` (see :func:`load_checkpoint`) to continue.
