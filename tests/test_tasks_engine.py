@@ -182,3 +182,22 @@ def test_grids_without_a_task_setting_are_unchanged():
     assert make_grid().fixed["task"] == "auto" and make_grid().static([60]).task == "binary"
     run = jaxviz.sweep(lr=[0.1, 0.5], epochs=1, resolution=4, progress=False)
     assert run.configs[0]["task"] == "binary" and run.surfaces.shape == (2, 2, 4, 4)
+
+
+def test_a_run_saved_before_tasks_existed_still_loads_as_binary(tmp_path):
+    """Folders written before ``task``/``classes`` existed hold hp tables without them."""
+    from jaxviz.io.files import hp_table, table_hash, write_npz
+
+    run = jaxviz.sweep(lr=[0.1, 0.5], epochs=1, resolution=4, progress=False)
+    folder = run.save(tmp_path / "old")
+    with np.load(folder / "run.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    old = hp_table([{k: v for k, v in c.items() if k not in ("task", "classes")} for c in run.configs])
+    write_npz(folder / "run.npz", arrays | {"hp_table": np.asarray(old), "hp_hash": np.asarray(table_hash(old))})
+    toml = folder / "config.toml"
+    toml.write_text("\n".join(l for l in toml.read_text().splitlines() if not l.startswith(("task", "classes"))))
+    back = jaxviz.load(folder)
+    assert back.task == "binary" and np.array_equal(back.metrics["loss"], run.metrics["loss"])
+    toml.write_text(toml.read_text().replace("n3 = 0", "n3 = 4"))  # an edit is still refused
+    with pytest.raises(ValueError, match="Got an edited config instead"):
+        jaxviz.load(folder)

@@ -58,12 +58,6 @@ def run_arrays(metrics: list | dict, weights: list, initial_val: tuple, names=ME
     return arrays | {"initial_val_loss": initial_val[0], f"initial_val_{second}": initial_val[1]}
 
 
-def _names_of(configs) -> tuple[str, ...]:
-    """The History keys of a run from its configs (a regression has ``mae`` for ``accuracy``)."""
-    first = configs[0] if configs is not None and len(configs) else {}
-    return REGRESSION_METRICS if first.get("task") == "regression" else METRICS
-
-
 def _hp_arrays(configs) -> dict[str, np.ndarray]:
     table = hp_table(configs)
     return {"hp_hash": np.asarray(table_hash(table)), "hp_table": np.asarray(table)}
@@ -73,7 +67,9 @@ def write_checkpoint(path, checkpoint, configs: list[dict[str, Any]] | None = No
     """Write a training checkpoint (``.npz``, no pickle): the state leaves, epochs done, the
     results so far under :func:`run_arrays`' keys, and (given ``configs``) the hash of the hp
     table it trains, so that a resume after an edit of the config is refused."""
-    arrays = run_arrays(checkpoint.metrics, checkpoint.weights, checkpoint.initial_val, _names_of(configs))
+    regression = configs is not None and len(configs) and configs[0].get("task") == "regression"
+    arrays = run_arrays(checkpoint.metrics, checkpoint.weights, checkpoint.initial_val,
+                        REGRESSION_METRICS if regression else METRICS)
     arrays |= {f"state_{j}": v for j, v in enumerate(checkpoint.state)}
     if configs is not None:
         arrays |= _hp_arrays(configs)
@@ -128,6 +124,18 @@ def _first_difference(stored: str, configs: list[dict[str, Any]], name: str) -> 
     return "the hp tables differ"
 
 
+def _same_table(z: dict, configs) -> bool:
+    """Whether the hp table saved in ``z`` is that of ``configs``; a table saved before newer
+    settings existed (``task``, ...) is compared on the keys it has (they took their defaults)."""
+    if str(z["hp_hash"]) == hp_hash(configs):
+        return True
+    try:
+        keys = set(json.loads(str(z["hp_table"]))[0])
+    except (KeyError, ValueError, IndexError, TypeError):
+        return False
+    return str(z["hp_hash"]) == hp_hash([{k: c[k] for k in keys if k in c} for c in configs])
+
+
 def check_resumable(folder, hp: dict[str, Any], custom: bool = False) -> None:
     """Refuse to resume a checkpoint whose run was configured otherwise than ``hp`` (the folder's
     config.toml, edited since?) or whose arrays do not fit it."""
@@ -135,7 +143,7 @@ def check_resumable(folder, hp: dict[str, Any], custom: bool = False) -> None:
     configs = _configs_of(hp, "custom" if custom else None)
     z = _read_npz(path)
     epochs = max(c["epochs"] for c in configs)
-    if "hp_hash" in z and str(z["hp_hash"]) != hp_hash(configs):
+    if "hp_hash" in z and not _same_table(z, configs):
         raise ValueError(f"--resume must continue the run as it was configured: {path.parent / 'config.toml'} "
                          f"changed since {CHECKPOINT} was written "
                          f"({_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}). "
@@ -312,7 +320,7 @@ def load_run(directory):
     except ValueError as e:
         raise ValueError(f"{toml}: {e}") from None
     z = _read_npz(npz)
-    if "hp_hash" in z and str(z["hp_hash"]) != hp_hash(configs):
+    if "hp_hash" in z and not _same_table(z, configs):
         raise ValueError(f"{toml} must describe the run saved in {npz.name}. Got an edited config instead: "
                          f"{_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}.")
     metrics, weights, initial = _read_run_arrays(npz, z)
