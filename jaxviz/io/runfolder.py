@@ -125,8 +125,7 @@ def _first_difference(stored: str, configs: list[dict[str, Any]], name: str) -> 
 
 
 def _same_table(z: dict, configs) -> bool:
-    """Whether the hp table saved in ``z`` is that of ``configs``; a table saved before newer
-    settings existed (``task``, ...) is compared on the keys it has (they took their defaults)."""
+    """Whether ``z``'s hp table is ``configs``'; an older one (before ``task``, ...) on its own keys."""
     if str(z["hp_hash"]) == hp_hash(configs):
         return True
     try:
