@@ -341,12 +341,14 @@ def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -
 
     resolution = plan.resolution
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
     surfaces = np.empty((n, len(shown), resolution, resolution, *_task(static).maps), np.float16)
     step = plan.surface_models
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
         out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],
-                               static.activations, [extents[i] for i in rows], resolution, devices, _task(static))
+                               static.activations, [extents[i] for i in rows], resolution, devices,
+                               features[rows], parametrization[rows], _task(static))
         surfaces[k:k + step] = out[: n - k]
     return surfaces
 

@@ -30,9 +30,8 @@ class Run:
         axes: the varied keys and their values, in the order given.
         metrics: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate`` (a
             regression: ``mae``, ``val_mae``), each ``(n_models, epochs)``; entry ``e - 1`` is epoch ``e``.
-        surfaces: class-1 probabilities ``(n_models, n_frames, resolution, resolution)``, float16,
-            rows along y (row 0 at the bottom), columns along x; multi-class: ``(..., classes)``
-            probabilities; regression: the predicted value.
+        surfaces: class-1 probabilities ``(n_models, n_frames, res, res)``, float16, rows along y (row 0
+            at the bottom), columns along x; multi-class: ``(..., classes)``; regression: the value.
         frame_epochs: the epoch shown by each frame (0 = before training).
         dataset: the data the grid trained on (standardised split and mesh extent).
 
@@ -119,8 +118,10 @@ class Run:
                                  f"use record='history' for every epoch's weights. Got {epoch!r} instead.")
             epoch = int(epoch == epochs)
         from jaxviz.engine.model import keras_weights
+        from jaxviz.spec.config import feature_code
 
-        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]))
+        inputs = bin(feature_code(c["features"])).count("1")
+        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]), inputs, c["bias"])
 
     @property
     def record(self) -> str:
@@ -183,7 +184,6 @@ class Run:
     @property
     def task(self) -> str:
         """``"binary"``, ``"multiclass"`` or ``"regression"``: what the models learned. Example:
-
             >>> import jaxviz
             >>> jaxviz.sweep(dataset="plane", epochs=1, resolution=8, progress=False).task
             'regression'

@@ -1,20 +1,36 @@
 """The seed's model as a Flax NNX module, padded so that one program holds many architectures.
 
-Every model of a grid shares one padded shape: ``slots`` hidden layers of ``hidden`` units.
-A model's own widths (``n1``, ``n2``, ``n3``; 0 = no layer) become a :class:`Structure` of masks:
-units beyond a layer's width are held at zero, and a missing layer passes its input through.
-Padded weights start at zero and get zero gradients, so they stay zero: the padding is invisible.
+Every model of a grid shares one padded shape: ``inputs`` input columns, ``slots`` hidden layers
+of ``hidden`` units. A model's own widths (``n1``, ``n2``, ``n3``; 0 = no layer) and options
+become a :class:`Structure` of masks: units beyond a layer's width are held at zero, a missing
+layer passes its input through, input columns beyond the model's features are zero. Padded
+weights start at zero and get zero gradients, so they stay zero: the padding is invisible.
+
+The model options are values, not shapes (each model of one program has its own):
+
+- ``features``: Playground's engineered inputs (x1, x2, x1^2, x2^2, x1x2, sin x1, sin x2),
+  computed from the 2-D points inside the program; a model's features fill its first input
+  columns in :data:`~jaxviz.spec.config.FEATURES` order.
+- ``bias``: off holds every bias at zero (they start at zero and are multiplied by 0 in the
+  forward pass, so their gradient is 0 and no optimiser moves them).
+- ``init``: Glorot-uniform (the seed's) or N(0, 1) kernels, from the same random bits.
+- ``parametrization``: ``meanfield`` is the fractal paper's (Sohl-Dickstein 2024): each layer
+  computes ``(x @ W) / sqrt(fan_in)`` with the model's real fan-in, the output layer is divided
+  by ``sqrt(fan_in)`` once more, and the nonlinearities carry gains: ``tanh(sqrt(2) z)``,
+  ``relu(z) * sqrt(2)``; ``linear`` is the identity. A bias, when on, is added after the scaling.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.extend.random import threefry2x32_p
 
 from jaxviz.engine.task import BINARY, Task
 
@@ -23,9 +39,17 @@ __all__ = [
     "Structure",
     "structure",
     "ACTIVATION_FNS",
+    "MEANFIELD_GAINS",
+    "N_FEATURES",
     "apply_activation",
+    "feature_table",
+    "input_columns",
+    "expand_inputs",
+    "fan_ins",
+    "gains",
     "init_params",
     "predict",
+    "l1_penalty",
     "l2_penalty",
     "params_to_arrays",
     "params_from_arrays",
@@ -40,7 +64,21 @@ ACTIVATION_FNS = {
     "lrelu": lambda x: jax.nn.leaky_relu(x, negative_slope=LRELU_SLOPE),
     "sigmoid": jax.nn.sigmoid,
     "tanh": jnp.tanh,
+    "linear": lambda x: x,
 }
+
+#: Mean-field gains ``(inside, outside)``: ``phi(inside * z) * outside``. tanh, relu and linear are
+#: the fractal notebook's; lrelu takes He's gain for its slope, sigmoid none.
+MEANFIELD_GAINS = {
+    "relu": (1.0, math.sqrt(2.0)),
+    "lrelu": (1.0, math.sqrt(2.0 / (1.0 + LRELU_SLOPE ** 2))),
+    "sigmoid": (1.0, 1.0),
+    "tanh": (math.sqrt(2.0), 1.0),
+    "linear": (1.0, 1.0),
+}
+
+#: Input features computed from the 2-D points (see :func:`feature_table`).
+N_FEATURES = 7
 
 
 def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
@@ -55,34 +93,152 @@ def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
     return jnp.select([index == i for i in range(len(names))], [ACTIVATION_FNS[n](z) for n in names])
 
 
+def gains(index, names: tuple[str, ...], meanfield) -> tuple[jax.Array, jax.Array]:
+    """A model's ``(inside, outside)`` activation gains: :data:`MEANFIELD_GAINS` of activation
+    ``names[index]`` when ``meanfield``, else ``(1, 1)`` (multiplying by 1 changes no bit).
+
+    Example:
+        >>> [round(float(g), 4) for g in gains(0, ("tanh",), True)], [float(g) for g in gains(0, ("tanh",), False)]
+        ([1.4142, 1.0], [1.0, 1.0])
+    """
+    pick = lambda j: jnp.float32(MEANFIELD_GAINS[names[0]][j]) if len(names) == 1 else jnp.select(  # noqa: E731
+        [index == i for i in range(len(names))], [jnp.float32(MEANFIELD_GAINS[n][j]) for n in names])
+    return tuple(jnp.where(meanfield, pick(j), jnp.float32(1.0)) for j in (0, 1))
+
+
+def feature_table(x: jax.Array, axis: int = -1) -> jax.Array:
+    """Every feature of the 2-D points ``x`` along ``axis``: x1, x2, x1^2, x2^2, x1x2, sin x1, sin x2.
+
+    Example:
+        >>> np.round(np.asarray(feature_table(jnp.array([[2.0, 3.0]])), np.float64), 3).tolist()
+        [[2.0, 3.0, 4.0, 9.0, 6.0, 0.909, 0.141]]
+    """
+    x1, x2 = jnp.take(x, 0, axis=axis), jnp.take(x, 1, axis=axis)
+    return jnp.stack([x1, x2, x1 * x1, x2 * x2, x1 * x2, jnp.sin(x1), jnp.sin(x2)], axis=axis)
+
+
+def input_columns(code, inputs: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The model's input columns from its feature bit mask ``code``: indices into
+    :func:`feature_table` ``(inputs,)``, their 0/1 mask and the number used.
+
+    Example:
+        >>> [a.tolist() for a in input_columns(1 + 4 + 16, 4)]
+        [[0, 2, 4, 1], [1.0, 1.0, 1.0, 0.0], 3]
+    """
+    bits = (jnp.asarray(code, jnp.int32) >> jnp.arange(N_FEATURES)) & 1
+    order = jnp.argsort(1 - bits, stable=True)  # used features first, in their canonical order
+    columns = order[jnp.minimum(jnp.arange(inputs), N_FEATURES - 1)]
+    count = jnp.sum(bits).astype(jnp.int32)
+    return columns, (jnp.arange(inputs) < count).astype(jnp.float32), count
+
+
+def expand_inputs(x: jax.Array, columns: jax.Array, mask: jax.Array, axis: int = -1) -> jax.Array:
+    """The model's inputs from the points ``x`` (2 coordinates along ``axis``): the features in
+    ``columns``, masked columns zero. Data of another width (raw inputs, no features) are only
+    padded with zero columns to ``len(columns)``.
+
+    Example:
+        >>> columns, mask, _ = input_columns(3 + 4, 4)
+        >>> expand_inputs(jnp.array([[2.0, 3.0]]), columns, mask).tolist()
+        [[2.0, 3.0, 4.0, 0.0]]
+    """
+    axis = axis % x.ndim
+    if x.shape[axis] != 2:
+        pad = [(0, 0)] * x.ndim
+        pad[axis] = (0, columns.shape[-1] - x.shape[axis])
+        return jnp.pad(x, pad)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return jnp.take(feature_table(x, axis), columns, axis=axis) * mask.reshape(shape)
+
+
+def fan_ins(widths, n_inputs) -> jax.Array:
+    """The real fan-in of each hidden slot's layer and of the output layer ``(slots + 1,)``
+    (a missing slot's entry is unused).
+
+    Example:
+        >>> fan_ins(jnp.array([3, 0, 5]), 2).tolist()
+        [2, 3, 3, 5]
+    """
+    widths = jnp.asarray(widths, jnp.int32)
+    fans, fan = [], jnp.asarray(n_inputs, jnp.int32)
+    for k in range(widths.shape[0]):
+        fans.append(fan)
+        fan = jnp.where(widths[k] > 0, widths[k], fan)
+    return jnp.stack(fans + [fan])
+
+
 class Structure(NamedTuple):
-    """One model's architecture inside the padded shape (arrays, so it vmaps)."""
+    """One model's architecture and options inside the padded shape (arrays, so it vmaps)."""
 
     units: jax.Array  # (slots, hidden) float32: 1 for a real unit, 0 for padding
     present: jax.Array  # (slots,) bool: the layer exists (else it passes its input through)
     activation: jax.Array  # () int32: index into the grid's activations
+    columns: jax.Array = None  # (inputs,) int32: feature_table columns of the model's inputs
+    input_mask: jax.Array = None  # (inputs,) float32: 1 for a used input column
+    bias: jax.Array = None  # () float32: 1 = biases on, 0 = held at zero
+    divisors: jax.Array = None  # (slots + 1,) float32: sqrt(fan-in) under mean-field scaling, else 1
+    meanfield: jax.Array = None  # () bool
 
 
-def structure(widths, activation, slots: int, hidden: int) -> Structure:
+def structure(widths, activation, slots: int, hidden: int, *, features=3, inputs: int = 2, bias=1.0,
+              meanfield=False, raw_inputs: int = 0) -> Structure:
     """The masks of a model with hidden ``widths`` (n1, n2, n3) in a padded shape.
+
+    ``features``: the model's feature bit mask (default 3 = x1, x2); ``inputs``: the padded input
+    width; ``raw_inputs``: data with that many columns taken as they are (no features).
 
     Example:
         >>> s = structure(jnp.array([3, 0, 2]), 0, slots=3, hidden=4)
         >>> s.units.tolist(), s.present.tolist()
         ([[1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]], [True, False, True])
+        >>> structure(jnp.array([4, 0, 0]), 0, 1, 4, meanfield=True).divisors.tolist()
+        [1.4142135381698608, 2.0]
     """
     widths = jnp.asarray(widths)[:slots]
     units = (jnp.arange(hidden)[None, :] < widths[:, None]).astype(jnp.float32)
-    return Structure(units, widths > 0, jnp.asarray(activation, jnp.int32))
+    if raw_inputs:
+        columns, count = jnp.arange(inputs), jnp.int32(raw_inputs)
+        mask = (columns < raw_inputs).astype(jnp.float32)
+    else:
+        columns, mask, count = input_columns(features, inputs)
+    meanfield = jnp.asarray(meanfield, bool)
+    divisors = jnp.where(meanfield, jnp.sqrt(fan_ins(widths, count).astype(jnp.float32)), jnp.float32(1.0))
+    return Structure(units, widths > 0, jnp.asarray(activation, jnp.int32), columns, mask,
+                     jnp.asarray(bias, jnp.float32), divisors, meanfield)
+
+
+def forward(arrays, x: jax.Array, s: Structure, activations: tuple[str, ...]) -> jax.Array:
+    """The output layer's pre-activations ``(..., units)`` of the padded model ``arrays``
+    (``[k1, b1, ..., k_out, b_out]``) at the points ``x``; see :class:`MLP`.
+
+    Example:
+        >>> p = params_to_arrays(init_params(jax.random.key(0), jnp.array([4, 0, 0]), 4, 1, ("tanh",)))
+        >>> forward(p, jnp.zeros((3, 2)), structure(jnp.array([4, 0, 0]), 0, 1, 4), ("tanh",)).shape
+        (3, 1)
+    """
+    kernels, biases = arrays[0::2], arrays[1::2]
+    gain_in, gain_out = gains(s.activation, activations, s.meanfield)
+    x = expand_inputs(x, s.columns, s.input_mask)
+    h = x
+    for k in range(len(kernels) - 1):
+        z = jnp.dot(h, kernels[k]) / s.divisors[k] + biases[k] * s.bias
+        a = apply_activation(z * gain_in, s.activation, activations) * gain_out * s.units[k]
+        # a missing layer passes its input on; without a first layer (n1 = 0) the inputs, padded to
+        # the hidden width (a grid with n1 = 0 makes it at least the input width; else no model needs them)
+        below = h if k else pad_inputs(x, a.shape[-1]) if a.shape[-1] >= x.shape[-1] else a
+        h = jnp.where(s.present[k], a, below)
+    return jnp.dot(h, kernels[-1]) / s.divisors[-1] / s.divisors[-1] + biases[-1] * s.bias
 
 
 class MLP(nnx.Module):
-    """Dense 2 -> [hidden] x slots -> units: the seed's model, padded; the task applies the output.
+    """Dense inputs -> [hidden] x slots -> units: the seed's model, padded; the task applies the output.
 
-    Called with a model's :class:`Structure`, it computes exactly that model: hidden layers use
-    its activation (relu, lrelu with slope 0.3, sigmoid or tanh), padded units are masked and a
-    missing layer passes its input through. Returns the output layer's pre-activations
-    ``(..., units)``; the :class:`~jaxviz.engine.task.Task` turns them into predictions.
+    Called with a model's :class:`Structure`, it computes exactly that model: its input features,
+    hidden layers with its activation (relu, lrelu with slope 0.3, sigmoid, tanh or linear),
+    padded units masked, a missing layer passing its input through, and its bias and
+    parametrization options. Returns the output layer's pre-activations ``(..., units)``; the
+    :class:`~jaxviz.engine.task.Task` turns them into predictions.
 
     Example:
         >>> model = MLP(hidden=10, slots=2, activations=("lrelu",), rngs=nnx.Rngs(0))
@@ -91,24 +247,19 @@ class MLP(nnx.Module):
         (5, 1)
     """
 
-    def __init__(self, hidden: int, slots: int, activations: tuple[str, ...], *, rngs: nnx.Rngs, units: int = 1):
-        sizes = [(2, hidden)] + [(hidden, hidden)] * (slots - 1)
+    def __init__(self, hidden: int, slots: int, activations: tuple[str, ...], *, rngs: nnx.Rngs, units: int = 1,
+                 inputs: int = 2):
+        sizes = [(inputs, hidden)] + [(hidden, hidden)] * (slots - 1)
         self.activations = activations
         self.hidden = nnx.List([nnx.Linear(i, o, rngs=rngs) for i, o in sizes])
         self.out = nnx.Linear(hidden, units, rngs=rngs)
 
     def __call__(self, x: jax.Array, s: Structure) -> jax.Array:
-        h = x
-        for k, layer in enumerate(self.hidden):
-            a = apply_activation(layer(h), s.activation, self.activations) * s.units[k]
-            # a missing layer passes its input on; without a first layer (n1 = 0) the 2 inputs,
-            # padded to the hidden width (the grid makes it at least 2)
-            h = jnp.where(s.present[k], a, h if k else pad_inputs(x, a.shape[-1]))
-        return self.out(h)
+        return forward(params_to_arrays(nnx.state(self, nnx.Param)), x, s, self.activations)
 
 
 def pad_inputs(x: jax.Array, width: int) -> jax.Array:
-    """The points ``(..., 2)`` padded with zero columns to ``(..., width)`` (``width >= 2``).
+    """The points ``(..., d)`` padded with zero columns to ``(..., width)`` (``width >= d``).
 
     Example:
         >>> pad_inputs(jnp.ones((1, 2)), 3).tolist()
@@ -118,13 +269,15 @@ def pad_inputs(x: jax.Array, width: int) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=64)
-def _abstract(hidden: int, slots: int, activations: tuple[str, ...], units: int = 1):
-    return nnx.split(nnx.eval_shape(lambda: MLP(hidden, slots, activations, rngs=nnx.Rngs(0), units=units)))
+def _abstract(hidden: int, slots: int, activations: tuple[str, ...], inputs: int = 2, units: int = 1):
+    return nnx.split(nnx.eval_shape(lambda: MLP(hidden, slots, activations, rngs=nnx.Rngs(0), units=units,
+                                                inputs=inputs)))
 
 
 def params_from_arrays(arrays, hidden: int, slots: int, activations: tuple[str, ...]) -> nnx.State:
     """A ``State`` of :class:`MLP` from the flat list ``[k1, b1, ..., k_out, b_out]``."""
-    state = jax.tree.map(lambda x: x, _abstract(hidden, slots, activations, arrays[-1].shape[-1])[1])
+    inputs, units = np.shape(arrays[0])[-2], np.shape(arrays[-1])[-1]
+    state = jax.tree.map(lambda x: x, _abstract(hidden, slots, activations, inputs, units)[1])
     pairs = list(zip(arrays[0::2], arrays[1::2]))
     pure = {"hidden": {k: {"kernel": w, "bias": b} for k, (w, b) in enumerate(pairs[:-1])},
             "out": {"kernel": pairs[-1][0], "bias": pairs[-1][1]}}
@@ -141,26 +294,52 @@ def params_to_arrays(params: nnx.State) -> list[jax.Array]:
     return out + [params["out"]["kernel"][...], params["out"]["bias"][...]]
 
 
-def _glorot_rows(key, n_rows: int, n_cols: int, fan_in, fan_out):
-    """Glorot-uniform rows drawn one by one from ``fold_in(key, row)`` with the real fans.
+def _unit_floats(bits: jax.Array) -> jax.Array:
+    """Floats in [0, 1) from random 32-bit words, exactly as ``jax.random.uniform`` makes them."""
+    return jax.lax.bitcast_convert_type((bits >> 9) | np.uint32(0x3F800000), jnp.float32) - jnp.float32(1.0)
 
-    A row's values do not depend on how many columns or rows the padded kernel has (a shorter
-    draw from the same key is a prefix of a longer one), so a padded kernel starts with exactly
-    the numbers of the unpadded model in its real block.
+
+def _uniform(floats: jax.Array, lo, hi) -> jax.Array:
+    """``jax.random.uniform``'s scaling of :func:`_unit_floats` to [lo, hi), bit for bit."""
+    return jnp.maximum(lo, floats * (hi - lo) + lo)
+
+
+def _hash(k1, k2, data):
+    """Threefry-2x32 of the counter ``(0, data)`` under the key words ``(k1, k2)``: what
+    ``jax.random.fold_in(key, data)`` computes for a new key, and ``jax.random.bits`` for word
+    ``data`` of a draw (those XOR the two halves)."""
+    return threefry2x32_p.bind(k1, k2, jnp.zeros_like(data), data)
+
+
+def _row_bits(key, layers, n_rows: int, n_cols: int) -> jax.Array:
+    """Random words ``(len(layers), n_rows, n_cols)``: row ``r`` of layer ``l`` holds
+    ``jax.random.bits(fold_in(fold_in(key, layers[l]), r), (n_cols,))``, so its values do not
+    depend on how many columns or rows the padded kernel has (a shorter draw from the same key
+    is a prefix of a longer one).
+
+    The same numbers as those calls, computed as three flat threefry hashes (layer keys, row
+    keys, words) instead of batched ``fold_in`` / ``bits`` calls: the draws were most of what
+    compiling ``start`` cost, and nested vmaps of them compile about four times slower.
     """
-    limit = jnp.sqrt(6.0 / (fan_in + fan_out).astype(jnp.float32))
-    draw = lambda i: jax.random.uniform(jax.random.fold_in(key, i), (n_cols,), jnp.float32, -limit, limit)  # noqa: E731
-    rows = jax.vmap(draw)(jnp.arange(n_rows))
-    mask = (jnp.arange(n_rows)[:, None] < fan_in) & (jnp.arange(n_cols)[None, :] < fan_out)
-    return jnp.where(mask, rows, 0.0)
+    k1, k2 = jax.random.key_data(key)
+    n_layers = layers.shape[0]
+    l1, l2 = _hash(jnp.broadcast_to(k1, (n_layers,)), jnp.broadcast_to(k2, (n_layers,)), layers.astype(jnp.uint32))
+    rows = jnp.tile(jnp.arange(n_rows, dtype=jnp.uint32), n_layers)
+    r1, r2 = _hash(jnp.repeat(l1, n_rows), jnp.repeat(l2, n_rows), rows)
+    cols = jnp.tile(jnp.arange(n_cols, dtype=jnp.uint32), n_layers * n_rows)
+    b1, b2 = _hash(jnp.repeat(r1, n_cols), jnp.repeat(r2, n_cols), cols)
+    return (b1 ^ b2).reshape(n_layers, n_rows, n_cols)
 
 
-def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...],
-                units: int = 1) -> nnx.State:
-    """Initial weights of one model (Glorot-uniform kernels, zero biases), padded; traceable.
+def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...], *, inputs: int = 2,
+                n_inputs=2, init=0, units: int = 1) -> nnx.State:
+    """Initial weights of one model (zero biases), padded; traceable.
 
-    Layer ``r`` of the model's real layers draws from ``fold_in(key, r)`` with its real fan-in
-    and fan-out, so the model starts the same whatever the grid it is padded into.
+    Kernels are Glorot-uniform with the real fan-in and fan-out (``init=0``, the seed's) or N(0, 1)
+    (``init=1``), from the same random words. Layer ``r`` of the model's real layers draws from
+    ``fold_in(key, r)``, row by row (see :func:`_row_bits`), so the model starts the same whatever
+    the grid it is padded into. ``inputs`` is the padded input width and ``n_inputs`` the
+    model's own (its first kernel's real rows).
 
     Example:
         >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 0]), 4, 1, ("relu",))
@@ -168,18 +347,25 @@ def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tu
         >>> k.shape, int((k != 0).sum())
         ((2, 4), 6)
     """
-    widths = jnp.asarray(widths, jnp.int32)
-    arrays, fan_in, real_index = [], jnp.int32(2), jnp.int32(0)
+    widths = jnp.asarray(widths, jnp.int32)[:slots]
+    present = widths > 0
+    real_index = jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(present.astype(jnp.int32))])
+    fan_in = fan_ins(widths, n_inputs)
+    fan_out = jnp.concatenate([widths, jnp.full(1, units, jnp.int32)])
+    n_rows, n_cols = max(inputs, hidden), max(hidden, units)
+    floats = _unit_floats(_row_bits(key, real_index, n_rows, n_cols))
+    limit = jnp.sqrt(6.0 / (fan_in + fan_out).astype(jnp.float32))[:, None, None]
+    glorot = _uniform(floats, -limit, limit)
+    lo = jnp.float32(np.nextafter(np.float32(-1.0), np.float32(0.0)))
+    normal = jnp.float32(np.sqrt(2)) * jax.scipy.special.erfinv(_uniform(floats, lo, jnp.float32(1.0)))
+    kernels = jnp.where(jnp.asarray(init) == 1, normal, glorot)
+    mask = (jnp.arange(n_rows)[None, :, None] < fan_in[:, None, None]) & (
+        jnp.arange(n_cols)[None, None, :] < fan_out[:, None, None])
+    kernels = jnp.where(mask & jnp.concatenate([present, jnp.ones(1, bool)])[:, None, None], kernels, 0.0)
+    arrays = []
     for k in range(slots):
-        present = widths[k] > 0
-        n_rows = 2 if k == 0 else hidden
-        kernel = _glorot_rows(jax.random.fold_in(key, real_index), n_rows, hidden, fan_in, widths[k])
-        arrays += [jnp.where(present, kernel, 0.0), jnp.zeros(hidden, jnp.float32)]
-        fan_in = jnp.where(present, widths[k], fan_in)
-        real_index = real_index + present.astype(jnp.int32)
-    # the output layer has the task's width (1, or k classes)
-    arrays += [_glorot_rows(jax.random.fold_in(key, real_index), hidden, units, fan_in, jnp.int32(units)),
-               jnp.zeros(units, jnp.float32)]
+        arrays += [kernels[k, :inputs if k == 0 else hidden, :hidden], jnp.zeros(hidden, jnp.float32)]
+    arrays += [kernels[slots, :hidden, :units], jnp.zeros(units, jnp.float32)]
     return params_from_arrays(arrays, hidden, slots, activations)
 
 
@@ -194,30 +380,55 @@ def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: i
         >>> predict(p, jnp.zeros((3, 2)), s, 4, 1, ("tanh",)).shape
         (3,)
     """
-    graphdef = _abstract(hidden, slots, activations, task.units)[0]
-    return task.output(nnx.merge(graphdef, params)(x, s))
+    return task.output(forward(params_to_arrays(params), x, s, activations))
+
+
+def _hidden_kernels(params: nnx.State) -> list[jax.Array]:
+    return [layer["kernel"][...] for layer in params["hidden"].values()]
 
 
 def l2_penalty(params: nnx.State, kr: jax.Array) -> jax.Array:
     """``kr * sum(W**2)`` over the hidden kernels (the seed does not regularise the output layer).
 
     Padded and missing layers hold zeros, so they add nothing.
+
+    Example:
+        >>> p = params_from_arrays([jnp.ones((2, 2)), jnp.zeros(2), jnp.ones((2, 1)), jnp.zeros(1)], 2, 1, ("relu",))
+        >>> float(l2_penalty(p, 0.5))
+        2.0
     """
-    return kr * sum(jnp.sum(jnp.square(layer["kernel"][...])) for layer in params["hidden"].values())
+    return kr * sum(jnp.sum(jnp.square(w)) for w in _hidden_kernels(params))
 
 
-def keras_weights(arrays, widths) -> list[np.ndarray]:
-    """A model's padded arrays cut to its real layers, as Keras' ``get_weights()`` lists them.
+def l1_penalty(params: nnx.State, l1: jax.Array) -> jax.Array:
+    """``l1 * sum(|W|)`` over the hidden kernels, as Keras' ``L1L2(l1=...)`` on the layers ``kr`` covers.
+
+    ``|W|`` is written ``sign(W) * W``: the same value, and a zero gradient at ``W = 0`` (``abs``
+    has gradient 1 there), so padded weights stay zero.
+
+    Example:
+        >>> p = params_from_arrays([-jnp.ones((2, 2)), jnp.zeros(2), jnp.ones((2, 1)), jnp.zeros(1)], 2, 1, ("relu",))
+        >>> float(l1_penalty(p, 0.5))
+        2.0
+    """
+    return l1 * sum(jnp.sum(jnp.sign(w) * w) for w in _hidden_kernels(params))
+
+
+def keras_weights(arrays, widths, inputs: int = 2, bias: bool = True) -> list[np.ndarray]:
+    """A model's padded arrays cut to its real layers, as Keras' ``get_weights()`` lists them
+    (``inputs``: the model's own input columns; ``bias=False``: layers without biases, so kernels only).
 
     Example:
         >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 2]), 4, 3, ("relu",))
         >>> [w.shape for w in keras_weights(params_to_arrays(p), (3, 0, 2))]
         [(2, 3), (3,), (3, 2), (2,), (2, 1), (1,)]
+        >>> [w.shape for w in keras_weights(params_to_arrays(p), (3, 0, 2), bias=False)]
+        [(2, 3), (3, 2), (2, 1)]
     """
-    out, fan_in = [], 2
+    out, fan_in = [], inputs
     kernels, biases = arrays[0:-2:2], arrays[1:-2:2]
     for k, width in enumerate(widths[: len(kernels)]):
         if width:
-            out += [np.asarray(kernels[k])[:fan_in, :width], np.asarray(biases[k])[:width]]
+            out += [np.asarray(kernels[k])[:fan_in, :width]] + ([np.asarray(biases[k])[:width]] if bias else [])
             fan_in = width
-    return out + [np.asarray(arrays[-2])[:fan_in], np.asarray(arrays[-1])]
+    return out + [np.asarray(arrays[-2])[:fan_in]] + ([np.asarray(arrays[-1])] if bias else [])

@@ -16,12 +16,12 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxviz.spec.grid import HParams, Static
-from jaxviz.engine.model import Structure, init_params, l2_penalty, predict, structure
+from jaxviz.engine.model import Structure, init_params, input_columns, l1_penalty, l2_penalty, predict, structure
 from jaxviz.engine.task import task_of
-from jaxviz.engine.optim import OptState, init_opt_state, update
+from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 
 __all__ = ["PLATEAU", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
-           "train_epoch", "evaluate", "loss_fn", "keep"]
+           "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
 PLATEAU = {"factor": 0.5, "min_delta": 1e-4, "cooldown": 0, "min_lr": 4e-5}
@@ -92,19 +92,49 @@ def batch_order(seed, epoch, n_real, size: int, shuffle: bool):
     return jnp.argsort(bits, stable=True)
 
 
-def loss_fn(params, s: Structure, x, y, weight, kr, static: Static):
-    """One model's mean loss (with the L2 penalty) and its summed ``correct`` score (hits for
+def structure_of(hp: HParams, static: Static) -> Structure:
+    """One model's :class:`~jaxviz.engine.model.Structure` (widths, activation, features, bias,
+    parametrization) in the grid's padded shape. With ``static.raw_inputs`` (data of that many
+    columns, ``static.inputs`` wide) the columns are the data's own and ``features`` is unused.
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> g = make_grid(features=["x", "x+sq+sin"], parametrization="meanfield", n1=4, n2=0)
+        >>> hp, static = g.hparams([60]), g.static([60])
+        >>> s = structure_of(jax.tree.map(lambda a: a[1], hp), static)
+        >>> s.input_mask.tolist(), s.divisors.tolist()
+        ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [2.4494898319244385, 2.0])
+    """
+    return structure(hp.widths, hp.activation, static.slots, static.hidden, features=hp.features,
+                     inputs=static.inputs, bias=hp.bias, meanfield=hp.parametrization == 1,
+                     raw_inputs=static.raw_inputs)
+
+
+def penalty(params, kr, l1=0.0):
+    """The regularisation added to the loss: L2 ``kr`` and L1 ``l1`` on the hidden kernels.
+
+    Example:
+        >>> from jaxviz.engine.model import params_from_arrays
+        >>> p = params_from_arrays([-jnp.ones((2, 2)), jnp.zeros(2), jnp.ones((2, 1)), jnp.zeros(1)], 2, 1, ("relu",))
+        >>> float(penalty(p, 0.5, 0.25))
+        3.0
+    """
+    return l2_penalty(params, kr) + l1_penalty(params, l1)
+
+
+def loss_fn(params, s: Structure, x, y, weight, kr, static: Static, l1=0.0):
+    """One model's mean loss (with the penalty) and its summed ``correct`` score (hits for
     accuracy, absolute errors for mae) over the samples of non-zero ``weight``; the task
     (``static.task``, ``static.classes``) says what the output means."""
     task = task_of(static.task, static.classes)
     p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
     count = jnp.sum(weight)
-    loss = jnp.sum(weight * task.loss(p, y)) / count + l2_penalty(params, kr)
+    loss = jnp.sum(weight * task.loss(p, y)) / count + penalty(params, kr, l1)
     correct = jnp.sum(weight * task.correct(p, y))
     return loss, correct
 
 
-def evaluate(params, s: Structure, table, d, kr, static: Static):
+def evaluate(params, s: Structure, table, d, kr, static: Static, l1=0.0):
     """One model's test loss and correct count on its dataset's (row ``d`` of ``table``) test set.
 
     A test set of up to ``TEST_CHUNK`` rows is evaluated in one piece; a larger one in pieces of
@@ -113,7 +143,7 @@ def evaluate(params, s: Structure, table, d, kr, static: Static):
     m, n_test = table.x_test.shape[1], table.n_test[d]
     if m <= TEST_CHUNK:
         weight = (jnp.arange(m) < n_test).astype(jnp.float32)
-        return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static)
+        return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static, l1)
     task = task_of(static.task, static.classes)
 
     def piece(sums, first):
@@ -126,7 +156,7 @@ def evaluate(params, s: Structure, table, d, kr, static: Static):
 
     zero = jnp.float32(0.0)
     (loss_sum, correct), _ = jax.lax.scan(piece, (zero, zero), jnp.arange(0, m, TEST_CHUNK))
-    return loss_sum / n_test.astype(jnp.float32) + l2_penalty(params, kr), correct
+    return loss_sum / n_test.astype(jnp.float32) + penalty(params, kr, l1), correct
 
 
 def keep(valid, new, old):
@@ -142,11 +172,13 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
     """
     d = hp.data_index
     n_train, n_test = table.n_train[d], table.n_test[d]
-    s = structure(hp.widths, hp.activation, static.slots, static.hidden)
+    s = structure_of(hp, static)
     bs = jnp.minimum(hp.batch_size, n_train)
     n_batches = (n_train + bs - 1) // bs
     lanes = jnp.arange(static.batch)
     last = orders.shape[1] - 1
+    total_steps = hp.epochs * n_batches  # the schedule's horizon: all of this model's updates
+    scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
 
     def step(carry, b):
         state, loss_sum, correct_sum = carry
@@ -154,11 +186,11 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
         weight = ((lanes < bs) & (pos < n_train)).astype(jnp.float32)
         idx = orders[hp.order_index, jnp.minimum(pos, last)]
         (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static
+            state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static, hp.l1
         )
-        lr_t = state.lr_base / (1.0 + hp.decay * state.step.astype(jnp.float32))
+        lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
         params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
-                             static.optimizers)
+                             static.optimizers, scales)
         new = state._replace(params=params, opt=opt, step=state.step + 1)
         valid = b < n_batches
         count = jnp.sum(weight)
@@ -167,7 +199,7 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
 
     zero = jnp.float32(0.0)
     (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), jnp.arange(static.steps))
-    val_loss, val_correct = evaluate(state.params, s, table, d, hp.kr, static)
+    val_loss, val_correct = evaluate(state.params, s, table, d, hp.kr, static, hp.l1)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
@@ -180,11 +212,13 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
 def init_state(hp: HParams, static: Static) -> TrainState:
     """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
-    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations,
-                         task_of(static.task, static.classes).units)
+    n_inputs = static.raw_inputs or input_columns(hp.features, static.inputs)[2]
+    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
+                         n_inputs=n_inputs, init=hp.init,
+                         units=task_of(static.task, static.classes).units)
     return TrainState(
         params=params,
-        opt=init_opt_state(params, hp.optimizer, static.optimizers),
+        opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(jnp.float32), hp.momentum),
         step=jnp.int32(0),
         lr_base=hp.lr.astype(jnp.float32),
         plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),

@@ -15,7 +15,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxviz.engine.devices import MODEL_AXIS, model_mesh, pad_rows, place, to_host
-from jaxviz.engine.model import apply_activation
+from jaxviz.engine.model import apply_activation, fan_ins, feature_table, gains, input_columns
 from jaxviz.engine.task import BINARY, Task
 from jaxviz.engine.plan import surface_chunk
 
@@ -37,47 +37,62 @@ def mesh(extent: tuple[float, float, float, float], resolution: int) -> np.ndarr
     return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
 
 
-def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, ...], task: Task = BINARY):
+def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, ...], task: Task = BINARY,
+                 features=None, meanfield=None):
     """Predictions ``(chunk, n_points)`` of a chunk of padded models on their meshes (for the binary
     task, class-1 probabilities; ``task.output`` turns the last layer into what a surface holds).
 
     Laid out as (model, unit, point) with the points last, so that every layer is a batched
     (width x width) @ (width x points) product and every activation one long contiguous loop;
     several times faster on CPU than the (points, width) layout of training batches. It is the
-    same function as :class:`~jaxviz.model.MLP`: masked units, missing layers passed through.
+    same function as :class:`~jaxviz.model.MLP`: the model's input features, masked units,
+    missing layers passed through, mean-field scaling (a bias held at zero is stored as zeros).
 
     ``arrays``: padded weight list with a leading chunk axis; ``points_t``: ``(chunk, 2, P)``;
-    ``widths``: ``(chunk, 3)``; ``activation``: ``(chunk,)`` indices into ``activations``.
+    ``widths``: ``(chunk, 3)``; ``activation``: ``(chunk,)`` indices into ``activations``;
+    ``features``: ``(chunk,)`` feature bit masks (default x1, x2); ``meanfield``: ``(chunk,)``
+    (default all standard).
     """
     kernels, biases = arrays[0::2], arrays[1::2]
-    hidden = kernels[0].shape[-1]
+    c, inputs, hidden = kernels[0].shape
+    features = jnp.full(c, 3, jnp.int32) if features is None else features
+    meanfield = jnp.zeros(c, bool) if meanfield is None else jnp.asarray(meanfield, bool)
+    columns, mask, count = jax.vmap(input_columns, in_axes=(0, None))(features, inputs)
+    x = jnp.take_along_axis(feature_table(points_t, axis=1), columns[:, :, None], axis=1) * mask[:, :, None]
+    fans = jax.vmap(fan_ins)(widths[:, :len(kernels) - 1], count).astype(jnp.float32)
+    div = jnp.where(meanfield[:, None], jnp.sqrt(fans), jnp.float32(1.0))[:, :, None, None]  # (c, slots + 1, 1, 1)
+    gain_in, gain_out = (g[:, None, None] for g in jax.vmap(gains, in_axes=(0, None, 0))(activation, activations,
+                                                                                            meanfield))
     units = (jnp.arange(hidden)[None, :] < widths[:, :, None]).astype(jnp.float32)[..., None]  # (c, 3, H, 1)
-    act = lambda z: apply_activation(z, activation[:, None, None], activations)  # noqa: E731
+    act = lambda z: apply_activation(z * gain_in, activation[:, None, None], activations) * gain_out  # noqa: E731
     k0 = kernels[0]
-    z = k0[:, 0, :, None] * points_t[:, 0:1, :] + k0[:, 1, :, None] * points_t[:, 1:2, :] + biases[0][:, :, None]
-    h = act(z) * units[:, 0]
-    inputs = jnp.pad(points_t, [(0, 0), (0, hidden - 2), (0, 0)]) if hidden >= 2 else h  # n1 = 0: no first layer
-    h = jnp.where((widths[:, 0] > 0)[:, None, None], h, inputs)
+    z = functools.reduce(jnp.add, [k0[:, i, :, None] * x[:, i:i + 1, :] for i in range(inputs)])
+    h = act(z / div[:, 0] + biases[0][:, :, None]) * units[:, 0]
+    below = jnp.pad(x, [(0, 0), (0, hidden - inputs), (0, 0)]) if hidden >= inputs else h  # n1 = 0: no first layer
+    h = jnp.where((widths[:, 0] > 0)[:, None, None], h, below)
     for k in range(1, len(kernels) - 1):
-        a = act(jnp.einsum("cio,cip->cop", kernels[k], h) + biases[k][:, :, None]) * units[:, k]
+        a = act(jnp.einsum("cio,cip->cop", kernels[k], h) / div[:, k] + biases[k][:, :, None]) * units[:, k]
         h = jnp.where((widths[:, k] > 0)[:, None, None], a, h)
     if kernels[-1].shape[-1] == 1:  # one output unit: (c, P)
-        z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) + biases[-1]
+        z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) / div[:, -1, 0] / div[:, -1, 0] + biases[-1]
         return task.output(z[..., None])
-    z = jnp.einsum("cik,cip->cpk", kernels[-1], h) + biases[-1][:, None, :]  # k units: (c, P, k)
+    z = jnp.einsum("cik,cip->cpk", kernels[-1], h) / div[:, -1] / div[:, -1] + biases[-1][:, None, :]  # (c, P, k)
     return task.output(z)
 
 
-def _predict_flat(arrays, meshes, mesh_index, widths, activation, activations, chunk, task=BINARY):
+def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, meanfield, activations, chunk,
+                  task=BINARY):
     n = arrays[0].shape[0]
     pad = -n % chunk
     split = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, chunk, *a.shape[1:])  # noqa: E731
 
     def one_chunk(c):
-        arrays, index, widths, activation = c
-        return mesh_forward(arrays, meshes[index], widths, activation, activations, task).astype(jnp.float16)
+        arrays, index, widths, activation, features, meanfield = c
+        return mesh_forward(arrays, meshes[index], widths, activation, activations, task, features=features,
+                            meanfield=meanfield).astype(jnp.float16)
 
-    xs = ([split(a) for a in arrays], split(mesh_index), split(widths), split(activation))
+    xs = ([split(a) for a in arrays], split(mesh_index), split(widths), split(activation), split(features),
+          split(meanfield))
     out = jax.lax.map(one_chunk, xs)
     return out.reshape(-1, meshes.shape[-1], *out.shape[3:])[:n]  # multi-class: (rows, P, k)
 
@@ -89,19 +104,22 @@ def _program(activations: tuple[str, ...], chunk: int, mesh, task: Task = BINARY
     if mesh is None:
         return jax.jit(fn)
     rows, everywhere = P(MODEL_AXIS), P()
-    return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(rows, everywhere, rows, rows, rows), out_specs=rows,
+    return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(rows, everywhere, rows, rows, rows, rows, rows),
+                                 out_specs=rows,
                                  check_vma=False))
 
 
 def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int,
-                     devices=None, task: Task = BINARY) -> np.ndarray:
+                     devices=None, features=None, parametrization=None, task: Task = BINARY) -> np.ndarray:
     """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16 (for a
     multi-class ``task``, every class's probability ``(..., resolution, resolution, k)``; for a
     regression, the predicted value).
 
     ``weights``: padded weight arrays with leading axes ``(n_models, n_frames)``; ``widths``
     ``(n_models, 3)`` and ``activation`` ``(n_models,)`` describe each model; ``extents`` gives
-    each model's mesh extent. One jit-compiled program predicts every model at every frame;
+    each model's mesh extent; ``features`` (feature bit masks, default x1, x2) and
+    ``parametrization`` (indices into ``PARAMETRIZATIONS``, default standard), ``(n_models,)``,
+    are the model options the surface needs. One jit-compiled program predicts every model at every frame;
     with several ``devices`` (default: all JAX sees) the models are sharded over them.
 
     Example:
@@ -120,12 +138,16 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     meshes = np.stack([mesh(e, resolution).T for e in distinct])  # (D, 2, P)
     mesh_index = [distinct.index(tuple(e)) for e in extents]
     per_frame = lambda a: np.repeat(pad_rows(np.asarray(a, np.int32), total), n_frames, axis=0)  # noqa: E731
-    args = [flat, meshes, per_frame(mesh_index), per_frame(widths), per_frame(activation)]
+    features = np.full(n_models, 3) if features is None else features
+    parametrization = np.zeros(n_models) if parametrization is None else parametrization
+    args = [flat, meshes, per_frame(mesh_index), per_frame(widths), per_frame(activation), per_frame(features),
+            per_frame(parametrization)]
     mesh_ = model_mesh(devices)
     program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_, task)
     if mesh_ is not None:
         rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
-        args = [jax.tree.map(lambda a, s=s: place(a, s), x) for x, s in zip(args, (rows, everywhere, rows, rows, rows))]
+        specs = (rows, everywhere) + (rows,) * (len(args) - 2)
+        args = [jax.tree.map(lambda a, s=s: place(a, s), x) for x, s in zip(args, specs)]
         out = to_host(program(*args))
     else:
         out = _on_every_core(program, args, devices[0])

@@ -22,10 +22,10 @@ from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
-from jaxviz.engine.model import params_to_arrays, structure
+from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
-                                 keep, plateau_update, train_epoch)
+                                 keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 
 __all__ = [
@@ -87,8 +87,8 @@ def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
         state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
 
         def initial_val(params, hp_i):
-            s = structure(hp_i.widths, hp_i.activation, static.slots, static.hidden)
-            loss, correct = evaluate(params, s, table, hp_i.data_index, hp_i.kr, static)
+            s = structure_of(hp_i, static)
+            loss, correct = evaluate(params, s, table, hp_i.data_index, hp_i.kr, static, hp_i.l1)
             return loss, correct / table.n_test[hp_i.data_index].astype(jnp.float32)
 
         return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp)

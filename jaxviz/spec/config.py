@@ -35,6 +35,16 @@ __all__ = [
     "frame_epochs",
     "check_memory",
     "format_bytes",
+    "FEATURES",
+    "INITS",
+    "PARAMETRIZATIONS",
+    "canonical_features",
+    "feature_code",
+    # optimisers and schedules (issue 14, section 6)
+    "OPTAX_OPTIMIZERS",
+    "OPTAX_PREFIX",
+    "SCHEDULES",
+    "LAYER_LR",
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -56,13 +66,42 @@ HP_DEFAULTS: dict[str, Any] = {
     "shuffle": True,
     "optimizer": "sgd",
     "noise": 0.0,
+    # model options (issue 14 section 4-5): engineered inputs, biases, initialisation, parametrization, L1
+    "features": "x",
+    "bias": True,
+    "init": "glorot",
+    "parametrization": "standard",
+    "l1": 0.0,
+    # optimisers and schedules (issue 14): the lr schedule, and per-layer lr multipliers of the
+    # model's real layers in order (lr1 = first hidden layer, ..., the output layer last)
+    "schedule": "constant",
+    "lr1": 1.0,
+    "lr2": 1.0,
+    "lr3": 1.0,
+    "lr4": 1.0,
     # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
     "task": "auto",
     "classes": 2,
 }
 
-ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh")
+ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+#: A grid value ``"optax:NAME"`` trains with ``optax.NAME`` (see :mod:`jaxviz.optim`).
+OPTAX_PREFIX = "optax:"
+#: The optax optimisers a grid can name: each takes ``learning_rate`` first, works under
+#: ``optax.inject_hyperparams``, scales its update by the rate last (so a per-layer multiplier
+#: is a per-layer rate) and treats every weight on its own or by whole-array norms (so a padded
+#: model trains as its unpadded self). Left out: adafactor (factored by padded shape, scaled by a
+#: mean over the padding), fromage and rprop (not linear in the rate), lbfgs and polyak_sgd (need
+#: the loss), noisy_sgd (random), sm3, optimistic_adam.
+OPTAX_OPTIMIZERS = ("adabelief", "adadelta", "adagrad", "adam", "adamax", "adamaxw", "adamw", "adan", "amsgrad",
+                    "lamb", "lars", "lion", "nadam", "nadamw", "novograd", "optimistic_gradient_descent", "radam",
+                    "rmsprop", "sgd", "sign_sgd", "signum", "yogi")
+#: Learning-rate schedules, each a multiplier of the rate over a model's own training steps
+#: (see :func:`jaxviz.optim.schedule_multiplier`).
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "linear")
+#: Per-layer learning-rate multipliers, for the model's real layers in order.
+LAYER_LR = ("lr1", "lr2", "lr3", "lr4")
 #: The seed's datasets in its numbering: 1 = moons, 2 = circles, 3 = blobs, 4 = tricky.
 SEED_DATASETS = ("moons", "circles", "blobs", "tricky")
 #: TensorFlow Playground's classification sets ("ring" is Playground's "circle").
@@ -147,6 +186,16 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     raise _fail(name, f"one of {list(choices)}", value)
 
 
+def _optimizer(value: Any) -> str:
+    """A Keras-exact optimiser's name, or ``"optax:NAME"`` for one of optax's."""
+    if isinstance(value, str):
+        name = value.lower()
+        if name in OPTIMIZERS or (name.startswith(OPTAX_PREFIX) and name[len(OPTAX_PREFIX):] in OPTAX_OPTIMIZERS):
+            return name
+    raise _fail("optimizer", f"one of {list(OPTIMIZERS)} (Keras-exact) or 'optax:NAME' with NAME one of "
+                f"{list(OPTAX_OPTIMIZERS)}", value)
+
+
 def _dataset(value: Any) -> str:
     if _is_int(value) and 1 <= int(value) <= len(SEED_DATASETS):
         return SEED_DATASETS[int(value) - 1]
@@ -181,12 +230,78 @@ _RULES = {
     "batch_size": lambda v: _int("batch_size", v, "an integer in [1, 100000]", 1, 100_000),
     "seed": lambda v: _int("seed", v, "an integer in [0, 2**31 - 1]", 0, 2**31 - 1),
     "shuffle": lambda v: _bool("shuffle", v),
-    "optimizer": lambda v: _choice("optimizer", v, OPTIMIZERS),
+    "optimizer": lambda v: _optimizer(v),
     "noise": lambda v: _real("noise", v, "a number in [0, 1]", lambda x: 0 <= x <= 1),
+    # model options
+    "features": lambda v: canonical_features(v),
+    "bias": lambda v: _bool("bias", v),
+    "init": lambda v: _choice("init", v, INITS),
+    "parametrization": lambda v: _choice("parametrization", v, PARAMETRIZATIONS),
+    "l1": lambda v: _real("l1", v, "a number >= 0", lambda x: x >= 0),
+    # optimisers and schedules (issue 14)
+    "schedule": lambda v: _choice("schedule", v, SCHEDULES),
+    **{k: (lambda v, k=k: _real(k, v, "a number >= 0 (a multiplier of the layer's learning rate)",
+                                lambda x: x >= 0)) for k in LAYER_LR},
     # tasks (issue 14)
     "task": lambda v: _choice("task", v, TASK_NAMES),
     "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
 }
+
+
+#: Playground's engineered inputs, in the order a model's input columns take them.
+FEATURES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
+#: ``features`` tokens: the group names and each single feature's name.
+FEATURE_TOKENS = {"x": ("x1", "x2"), "sq": ("x1sq", "x2sq"), "sin": ("sinx1", "sinx2"),
+                  **{name: (name,) for name in FEATURES}}
+#: Initial kernels: the seed's Glorot-uniform, or N(0, 1) entries (the fractal paper's).
+INITS = ("glorot", "normal")
+#: How a layer scales: the seed's standard one, or the fractal paper's mean-field scaling.
+PARAMETRIZATIONS = ("standard", "meanfield")
+
+
+def _feature_names(value: Any) -> tuple[str, ...]:
+    rule = (f"'+'-joined tokens from {list(FEATURE_TOKENS)} (for example 'x+sq+sin'), each feature once")
+    if not isinstance(value, str) or not value.strip():
+        raise _fail("features", rule, value)
+    tokens = [t.strip().lower().replace(" ", "").replace("^2", "sq") for t in value.split("+")]
+    names = [name for t in tokens for name in FEATURE_TOKENS.get(t, ("?",))]
+    if "?" in names or len(set(names)) != len(names):
+        raise _fail("features", rule, value)
+    return tuple(n for n in FEATURES if n in names)
+
+
+def canonical_features(value: Any) -> str:
+    """A ``features`` value in canonical form: its tokens in :data:`FEATURES` order, pairs joined
+    into their group name (``x``, ``sq``, ``sin``).
+
+    Example:
+        >>> canonical_features("sin+x1x2+x2+x1"), canonical_features("x1^2+x2sq")
+        ('x+x1x2+sin', 'sq')
+        >>> canonical_features("x+cos")
+        Traceback (most recent call last):
+        ...
+        ValueError: features must be '+'-joined tokens from ['x', 'sq', 'sin', 'x1', 'x2', 'x1sq', 'x2sq', 'x1x2', 'sinx1', 'sinx2'] (for example 'x+sq+sin'), each feature once. Got 'x+cos' instead.
+    """
+    names = _feature_names(value)
+    out = []
+    for group in ("x", "sq", "x1x2", "sin"):
+        members = FEATURE_TOKENS[group]
+        if all(m in names for m in members):
+            out.append(group)
+        else:
+            out += [m for m in members if m in names]
+    return "+".join(out)
+
+
+def feature_code(value: str) -> int:
+    """A ``features`` value as a bit mask over :data:`FEATURES` (bit ``i`` = ``FEATURES[i]`` is used).
+
+    Example:
+        >>> feature_code("x"), feature_code("x+sq+x1x2+sin"), feature_code("x1x2")
+        (3, 127, 16)
+    """
+    names = _feature_names(value)
+    return sum(1 << i for i, n in enumerate(FEATURES) if n in names)
 
 
 def unknown_key(kind: str, key: Any, known) -> ValueError:

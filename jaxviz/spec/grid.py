@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import GRID_WIDE, HP_DEFAULTS, NOISY_DATASETS, validate_hp, validate_value
+from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, PARAMETRIZATIONS,
+                                feature_code, validate_hp, validate_value)
 from jaxviz.spec.tasks import resolve_task, with_task
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
@@ -50,6 +51,15 @@ class HParams(NamedTuple):
     epochs: Any  # int32
     data_index: Any  # int32, row of the model's dataset in the DataTable
     order_index: Any  # int32, row of the model's (seed, n_train) in the batch-order table
+    # model options (issue 14): values, not shapes
+    features: Any = None  # int32 bit mask over config.FEATURES (the model's input columns)
+    bias: Any = None  # float32: 1 = biases train, 0 = held at zero
+    init: Any = None  # int32, index into config.INITS
+    parametrization: Any = None  # int32, index into config.PARAMETRIZATIONS
+    l1: Any = None  # float32
+    # optimisers and schedules (issue 14)
+    schedule: Any = None  # int32, index into Static.schedules
+    layer_lr: Any = None  # float32 (n_models, 4): lr1..lr4, multipliers of the real layers' rates
 
 
 class Static(NamedTuple):
@@ -64,6 +74,13 @@ class Static(NamedTuple):
     epochs: int  # the most epochs of any model
     shuffle: bool
     task: str = "binary"  # what the output means (jaxviz.engine.task.TASKS)
+    # model options (issue 14)
+    inputs: int = 2  # input columns every model is padded to: the most features any model uses
+    # optimisers and schedules (issue 14)
+    schedules: tuple[str, ...] = ("constant",)  # the lr schedules used in the grid
+    layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
+    # model options (issue 14): data of raw_inputs columns taken as they are (no features; 0 = 2-D points)
+    raw_inputs: int = 0
     # tasks (issue 14)
     classes: int = 2  # output units of a multiclass task (k)
 
@@ -232,10 +249,11 @@ class Grid:
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
+        inputs = max(bin(feature_code(f)).count("1") for f in self.values("features"))
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
         return Static(
-            # a model without hidden layers (n1 = 0) passes its 2 inputs through the first slot
-            hidden=max(max(widths), 2 if 0 in self.values("n1") else 1),
+            # a model without hidden layers (n1 = 0) passes its inputs through the first slot
+            hidden=max(max(widths), inputs if 0 in self.values("n1") else 1),
             slots=3 if widths[2] else 2 if widths[1] else 1,
             activations=tuple(self.values("activation")),
             optimizers=tuple(self.values("optimizer")),
@@ -243,6 +261,9 @@ class Grid:
             steps=steps,
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],
+            inputs=inputs,
+            schedules=tuple(self.values("schedule")),
+            layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
             task=task,
             classes=classes if task == "multiclass" else 2,
         )
@@ -293,6 +314,13 @@ class Grid:
             epochs=col("epochs", np.int32),
             data_index=self.data_index().astype(np.int32)[rows],
             order_index=self._orders(n_train)[2].astype(np.int32)[rows],
+            features=np.asarray([feature_code(f) for f in self.values("features")], np.int32)[self.index("features")][rows],
+            bias=col("bias", np.float32),
+            init=coded("init", INITS),
+            parametrization=coded("parametrization", PARAMETRIZATIONS),
+            l1=col("l1", np.float32),
+            schedule=coded("schedule", static.schedules),
+            layer_lr=np.stack([col(k, np.float32) for k in LAYER_LR], axis=1),
         )
 
 

@@ -64,7 +64,8 @@ class NeuronFigure:
         ds = run.data_of(i)
         self.resolution = res = run.surfaces.shape[-1]
         weights = [np.asarray(w[i, self.epochs]) for w in run._weights]
-        hidden, self.output = unit_maps(weights, widths, c["activation"], ds.extent, res)
+        hidden, self.output = unit_maps(weights, widths, c["activation"], ds.extent, res, c["features"],
+                                        c["parametrization"])
         self.layers = [k for k, n in enumerate(widths[:hidden.shape[1]]) if n]  # slots that exist
         self.maps = [hidden[:, k, :widths[k]] for k in self.layers]  # per layer (frames, units, res, res)
         self.weights = weights
