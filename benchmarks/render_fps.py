@@ -13,6 +13,8 @@ Then the peak resident memory of a 64-model, 400-epoch run with its animation, i
 
     python benchmarks/render_fps.py            # prints the table
     python benchmarks/render_fps.py --write    # and appends it to benchmarks/RESULTS.md
+    python benchmarks/render_fps.py --sizes 16 --compare /path/to/old/checkout --write
+        # jaxviz only, this checkout against another one, in alternating fresh processes
 """
 
 from __future__ import annotations
@@ -103,6 +105,56 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
+def compose_cpu(run) -> float:
+    """CPU milliseconds (this thread's) per frame of composing every frame as the MP4 writer takes
+    it (YUV 4:2:0), without encoding: on a busy machine, wall time measures the neighbours too."""
+    from jaxviz.views.compositor import FrameCompositor
+
+    comp = FrameCompositor(run, size=SIZE)
+    comp.frame_yuv420p(0)
+    t = time.thread_time()
+    for f in range(len(run.frame_epochs)):
+        comp.frame_yuv420p(f)
+    return (time.thread_time() - t) / len(run.frame_epochs) * 1e3
+
+
+def child(n: int, epochs: int, repeats: int) -> None:
+    """``--child``: jaxviz's fps and CPU ms/frame at ``n`` tiles, the median of ``repeats`` writes
+    (after an untimed warm-up), and the compositor's own CPU ms/frame, printed as one line for ``compare``."""
+    run = make_run(n, epochs)
+    with tempfile.TemporaryDirectory() as d:
+        run.animate(f"{d}/w.mp4", size=SIZE, frames=2)
+        got = [measure(lambda: run.animate(f"{d}/a.mp4", size=SIZE), len(run.frame_epochs)) for _ in range(repeats)]
+    compose = float(np.median([compose_cpu(run) for _ in range(repeats)]))
+    print(float(np.median([f for f, _ in got])), float(np.median([c for _, c in got])), compose)
+
+
+def compare(old: str, sizes: list[int], epochs: int, rounds: int, repeats: int) -> str:
+    """jaxviz's render speed in this checkout ("new") and in ``old``, each round running both in
+    fresh processes one after the other (order alternating), so that both see the same machine."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rows = ["| tiles | old fps | new fps | new / old (range over rounds) | CPU ms/frame with ffmpeg's: old, new "
+            "| composing alone, CPU ms/frame: old, new (old / new) |", "|---:|---:|---:|---:|---:|---:|"]
+    for n in sizes:
+        got: dict[str, list] = {"old": [], "new": []}
+        for r in range(rounds):
+            for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+                env = dict(os.environ, PYTHONPATH=old if name == "old" else here)
+                out = subprocess.run([sys.executable, __file__, "--child", "--sizes", str(n), "--epochs", str(epochs),
+                                      "--repeats", str(repeats)], env=env, capture_output=True, text=True, check=True)
+                got[name].append(tuple(map(float, out.stdout.split()[-3:])))
+                print(name, n, got[name][-1], flush=True)
+        fps = {k: float(np.median([g[0] for g in v])) for k, v in got.items()}
+        cpu = {k: float(np.median([g[1] for g in v])) for k, v in got.items()}
+        alone = {k: float(np.median([g[2] for g in v])) for k, v in got.items()}
+        ratios = [a[0] / b[0] for a, b in zip(got["new"], got["old"])]
+        rows.append(f"| {n} | {fps['old']:.1f} | {fps['new']:.1f} | {fps['new'] / fps['old']:.2f}x "
+                    f"({min(ratios):.2f}-{max(ratios):.2f}x) | {cpu['old']:.1f}, {cpu['new']:.1f} "
+                    f"| {alone['old']:.1f}, {alone['new']:.1f} ({alone['old'] / alone['new']:.2f}x) |")
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="16,64,256")
@@ -112,12 +164,30 @@ def main() -> None:
     parser.add_argument("--baseline-frames-256", type=int, default=21)
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per grid")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--compare", metavar="CHECKOUT", help="jaxviz only: this checkout against CHECKOUT")
+    parser.add_argument("--rounds", type=int, default=4, help="--compare: alternating rounds")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.child:
+        return child(sizes[0], args.epochs, args.repeats)
+    if args.compare:
+        body = compare(args.compare, sizes, args.epochs, args.rounds, args.repeats)
+        print(body)
+        if args.write:
+            note = (f"jaxviz's `run.animate` (1280x720 H.264 MP4, {args.epochs + 1} frames, lr x momentum grid, 64x64 "
+                    f"surfaces) in this checkout ('new') and in `{args.compare}` ('old'), each in a fresh process, "
+                    f"{args.rounds} alternating rounds, each the median of {args.repeats} writes after a warm-up; "
+                    "the table gives medians over rounds. CPU includes ffmpeg's; 'composing alone' is the thread "
+                    "CPU time of composing the same frames as YUV 4:2:0 without encoding.")
+            append_results("Render speed, this checkout vs another (render_fps.py --compare)",
+                           f"python benchmarks/render_fps.py --sizes {args.sizes} --compare OLD --rounds {args.rounds} "
+                           f"--repeats {args.repeats} --write", f"{note}\n\n{body}")
+        return
     rows = ["| tiles | jaxviz fps | imshow.set_data fps | per-tile contourf fps | jaxviz / contourf (range) "
             "| jaxviz / imshow | CPU ms/frame: jaxviz, contourf |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
     with tempfile.TemporaryDirectory() as d:
-        sizes = [int(s) for s in args.sizes.split(",")]
         for n in sizes:
             run = make_run(n, args.epochs)
             frames = len(run.frame_epochs)

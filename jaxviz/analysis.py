@@ -47,8 +47,7 @@ __all__ = [
     "importance",
 ]
 
-#: History keys of a classification, in Keras' order (the engine's ``METRICS``, restated so views
-#: need no engine).
+#: History keys of a classification, in Keras' order (the engine's, restated: views need no engine).
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 #: History keys of a regression: the mean absolute error where a classification has its accuracy.
 REGRESSION_METRICS = ("loss", "mae", "val_loss", "val_mae", "learning_rate")
@@ -78,10 +77,7 @@ def task_of_run(run) -> tuple[str, int]:
 
 
 def metric_names(run) -> tuple[str, ...]:
-    """The History keys of ``run.metrics``, in Keras' order: :data:`METRICS` for a classification,
-    :data:`REGRESSION_METRICS` (``mae`` for ``accuracy``) for a regression.
-
-    Example:
+    """The History keys of a run, in Keras' order (a regression has ``mae`` for ``accuracy``). Example:
         >>> class R: configs = [{"task": "regression", "classes": 2}]
         >>> metric_names(R())
         ('loss', 'mae', 'val_loss', 'val_mae', 'learning_rate')
@@ -90,20 +86,17 @@ def metric_names(run) -> tuple[str, ...]:
 
 
 def metric_key(run, metric: str) -> str:
-    """``metric`` as ``run.metrics`` names it: a rule written for the accuracy reads the mean
-    absolute error of a regression (``accuracy`` <-> ``mae``, ``val_accuracy`` <-> ``val_mae``).
-
-    Example:
-        >>> class R: configs = [{"task": "regression", "classes": 2}]
+    """``metric`` as ``run.metrics`` names it: a rule written for the accuracy reads a regression's
+    mae (``accuracy`` <-> ``mae``, ``val_accuracy`` <-> ``val_mae``). Example:
+        >>> class R: configs, metrics = [{"task": "regression"}], dict.fromkeys(REGRESSION_METRICS)
         >>> metric_key(R(), "val_accuracy"), metric_key(R(), "loss")
         ('val_mae', 'loss')
     """
-    names = metric_names(run)
-    if metric in names:
-        return metric
+    names = tuple(run.metrics) if isinstance(getattr(run, "metrics", None), dict) else metric_names(run)
     other = dict(zip(METRICS, REGRESSION_METRICS)) | dict(zip(REGRESSION_METRICS, METRICS))
-    if other.get(metric) in names:
-        return other[metric]
+    for name in (metric, other.get(metric)):
+        if name in names:
+            return name
     raise ValueError(f"metric must be one of {list(names)}. Got {metric!r} instead.")
 
 
@@ -194,6 +187,18 @@ def tile_flag(run, i: int, epoch: int) -> tuple[str, int] | None:
     return None
 
 
+def score_metric(run) -> str:
+    """The test metric a run's status lines show beside the loss: ``val_mae`` for regression
+    (its History has no accuracy), ``val_accuracy`` otherwise.
+
+    Example:
+        >>> class R: metrics = {"val_loss": None, "val_mae": None}
+        >>> score_metric(R())
+        'val_mae'
+    """
+    return "val_mae" if "val_mae" in run.metrics and "val_accuracy" not in run.metrics else "val_accuracy"
+
+
 def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
     """Model ``i``'s status line at frame epoch ``epoch``: ``(epoch shown, its epochs, test loss,
     test accuracy (a regression: test mae), learning rate)``; epoch 0 shows the values before training."""
@@ -202,8 +207,7 @@ def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
         return 0, own, float(run.initial_val[0][i]), float(run.initial_val[1][i]), float(run.configs[i]["lr"])
     e = min(epoch, own) - 1
     m = run.metrics
-    second = metric_names(run)[3]
-    return e + 1, own, float(m["val_loss"][i, e]), float(m[second][i, e]), float(m["learning_rate"][i, e])
+    return e + 1, own, float(m["val_loss"][i, e]), float(m[score_metric(run)][i, e]), float(m["learning_rate"][i, e])
 
 
 def label(run, i: int) -> str:

@@ -321,7 +321,7 @@ class Run:
 
         return plot_history(self, metric, by=by, ax=ax, fig=fig)
 
-    def plot_summary(self, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None,
+    def plot_summary(self, metric: str | None = None, *, x: str | None = None, y: str | None = None,
                      how: str = "mean", ax=None):
         """Heatmap of each model's final ``metric`` over two axes (default: the two non-replicate
         axes with the most values), the others (``seed``) aggregated with ``how`` (mean, median,

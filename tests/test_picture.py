@@ -170,8 +170,8 @@ def test_composed_frame_is_the_matplotlib_figure(name, size, request):
     # points and spines, drawn once per dataset and blitted at every tile, are matplotlib's too
     # (bar those under status lines, whose boxes the two renderers draw a few pixels apart)
     under = np.zeros(comp.shape, bool)
-    for mask, top, left, _ in comp._labels(0):
-        under[max(0, top - 6):top + mask.shape[0] + 6, max(0, left - 6):left + mask.shape[1] + 6] = True
+    for top, left, h, w in comp.label_boxes(0):
+        under[max(0, top - 6):top + h + 6, max(0, left - 6):left + w + 6] = True
     keep = comp._opaque[~under.reshape(-1)[comp._opaque]]
     fast, slow = comp.frame_rgb(0).reshape(-1, 3), tiles.frame_rgb(0).reshape(-1, 3)
     assert (fast[keep] == slow[keep]).all(axis=1).mean() > 0.99

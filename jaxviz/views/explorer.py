@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from jaxviz import analysis
-from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, surface_rgb
+from jaxviz.views.colours import (DIVERGED_GREY, SURFACE_ALPHA, TAB10, class_colours, confidence, surface_rgb,
+                                  value_norm)
 
 __all__ = ["MAX_BYTES", "RAW_BUDGET", "explorer_html", "write_explorer", "inline_explorer", "thinning"]
 
@@ -61,16 +62,70 @@ def thinning(n_models: int, n_frames: int, resolution: int, budget: int = RAW_BU
     return frames, res
 
 
-def _codes(surfaces: np.ndarray, resolution: int) -> np.ndarray:
-    """``(n, res, res)`` probabilities as bytes, block-averaged down to ``resolution``."""
+def _codes(surfaces: np.ndarray, resolution: int, colouring: "Colouring | None" = None) -> np.ndarray:
+    """``(n, res, res)`` surfaces as bytes (colour-table codes), block-averaged down to ``resolution``:
+    probabilities at 255 levels; regression values within their limits; multiclass, the argmax
+    class and its confidence (``Colouring``)."""
     s = surfaces.astype(np.float32)
-    if s.shape[-1] != resolution:
-        f = s.shape[-1] // resolution
-        s = s.reshape(s.shape[0], resolution, f, resolution, f).mean(axis=(2, 4))
+    if s.shape[2] != resolution:
+        f = s.shape[2] // resolution
+        s = s.reshape(s.shape[0], resolution, f, resolution, f, *s.shape[3:]).mean(axis=(2, 4))
+    if colouring is not None and colouring.task == "multiclass":
+        bad = ~np.isfinite(s).all(-1)
+        cls, t = confidence(np.nan_to_num(s))
+        codes = (cls * colouring.levels + np.rint(t * (colouring.levels - 1))).astype(np.uint8)
+        codes[bad] = NAN_CODE
+        return codes
+    if colouring is not None and colouring.low is not None:  # regression: each model's limits
+        s = (s - colouring.low[:, None, None]) / (colouring.high - colouring.low)[:, None, None]
     bad = ~np.isfinite(s)
     codes = np.rint(np.clip(np.nan_to_num(s), 0, 1) * 254).astype(np.uint8)
     codes[bad] = NAN_CODE
     return codes
+
+
+class Colouring:
+    """How the page colours a run's surfaces, from ``colours``' one rule: its task, the multiclass
+    levels per class (255 codes shared by the classes), each model's regression limits.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> Colouring(run).task, len(Colouring(run).lut()) // 3
+        ('binary', 257)
+    """
+
+    def __init__(self, run):
+        self.task, self.classes = analysis.task_of_run(run)
+        self.levels = 255 // self.classes if self.task == "multiclass" else 255
+        self.low = self.high = None
+        if self.task == "regression":
+            self.low, self.high = np.array([value_norm(run.data_of(i).y_train) for i in range(len(run.configs))]).T
+
+    def lut(self) -> list[int]:
+        """255 colours for the codes, then NaN and diverged greys, as flat RGB bytes."""
+        if self.task == "multiclass":
+            cls, level = np.divmod(np.arange(self.classes * self.levels), self.levels)
+            t = level / (self.levels - 1)
+            rgb = (1 + (TAB10[cls] - 1) * t[:, None]) * SURFACE_ALPHA + (1 - SURFACE_ALPHA)  # as multiclass_rgb
+            rgb = np.vstack([rgb, np.ones((255 - len(rgb), 3))])
+        else:
+            rgb = surface_rgb(255)
+        grey = [int(DIVERGED_GREY[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+        table = np.vstack([rgb, [[200 / 255] * 3], [grey]])
+        return np.rint(table * 255).astype(int).ravel().tolist()
+
+    def point_colours(self) -> list[list[int]]:
+        """The points' colours by code: each class's; for regression the 255 map colours."""
+        if self.task == "regression":
+            return np.rint(surface_rgb(255) * 255).astype(int).tolist()
+        return np.rint(class_colours(self.task, self.classes) * 255).astype(int).tolist()
+
+    def point_codes(self, y: np.ndarray, i: int) -> np.ndarray:
+        """Labels as codes into ``point_colours`` (regression: the target within model ``i``'s limits)."""
+        if self.task == "regression":
+            return np.rint(np.clip((y - self.low[i]) / (self.high[i] - self.low[i]), 0, 1) * 254).astype(int)
+        return np.asarray(y).astype(int)
 
 
 def _pack_frame(codes: np.ndarray) -> str:
@@ -93,20 +148,13 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def _lut() -> list[int]:
-    """256 probability colours (RdBu at the seed's alpha over white), then NaN and diverged greys."""
-    rgb = surface_rgb(255)
-    grey = [int(DIVERGED_GREY[k:k + 2], 16) / 255 for k in (1, 3, 5)]
-    table = np.vstack([rgb, [[200 / 255] * 3], [grey]])
-    return np.rint(table * 255).astype(int).ravel().tolist()
-
-
-def _points(run) -> list[dict[str, Any]]:
+def _points(run, colouring: Colouring) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     sets = []
-    for ds in run.datasets:
+    first = {int(d): i for i, d in reversed(list(enumerate(run.data_index)))}
+    for k, ds in enumerate(run.datasets):
         x = np.vstack([ds.x_train, ds.x_test])
-        y = np.concatenate([ds.y_train, ds.y_test]).astype(int)
+        y = colouring.point_codes(np.concatenate([ds.y_train, ds.y_test]), first.get(k, 0))
         test = np.r_[np.zeros(len(ds.x_train), int), np.ones(len(ds.x_test), int)]
         if len(x) > _POINTS_PER_SET:
             pick = np.sort(rng.choice(len(x), _POINTS_PER_SET, replace=False))
@@ -116,12 +164,12 @@ def _points(run) -> list[dict[str, Any]]:
     return sets
 
 
-def _payload(run, frames: list[int], resolution: int, importance) -> dict[str, Any]:
+def _payload(run, frames: list[int], resolution: int, importance, colouring: Colouring) -> dict[str, Any]:
     axes = {a: [_jsonable(v) for v in vals] for a, vals in run.axes.items()}
     fixed = {k: _jsonable(v) for k, v in run.hp.items() if k not in run.axes}
     index = [[run.axes[a].index(c[a]) for a in run.axes] for c in run.configs]
     thinned = []
-    full_res = run.surfaces.shape[-1]
+    full_res = run.surfaces.shape[2]
     if resolution != full_res:
         thinned.append(f"surfaces at {resolution}x{resolution} (of {full_res}x{full_res})")
     if len(frames) < len(run.frame_epochs):
@@ -129,15 +177,15 @@ def _payload(run, frames: list[int], resolution: int, importance) -> dict[str, A
     return {
         "models": len(run.configs), "axes": axes, "log": {a: analysis.log_spaced(v) for a, v in run.axes.items()},
         "replicate": [a for a in run.axes if a in analysis.REPLICATE_AXES], "fixed": fixed, "index": index,
-        "metricNames": list(analysis.METRICS), "metricEpochs": int(run.metrics["loss"].shape[1]),
-        "metrics": {m: _f32(run.metrics[m]) for m in analysis.METRICS},
+        "metricNames": list(run.metrics), "metricEpochs": int(run.metrics["loss"].shape[1]),
+        "metrics": {m: _f32(run.metrics[m]) for m in run.metrics}, "score": analysis.score_metric(run),
+        "task": colouring.task, "classes": colouring.classes,
         "initial": [_f32(run.initial_val[0]), _f32(run.initial_val[1])],
         "trained": [int(v) for v in run.trained_epochs], "diverged": [int(v) for v in run.diverged_epoch],
         "exploded": [int(v) for v in run.exploded_epoch],
         "epochs": [int(run.frame_epochs[f]) for f in frames], "resolution": resolution,
-        "dataIndex": [int(v) for v in run.data_index], "datasets": _points(run),
-        "classColours": [[int(v) for v in CLASS_COLOURS(k, bytes=True)[:3]] for k in (0, 1)],
-        "lut": _lut(), "importance": {m: {a: {k: _jsonable(v) for k, v in d.items()} for a, d in imp.items()}
+        "dataIndex": [int(v) for v in run.data_index], "datasets": _points(run, colouring),
+        "classColours": colouring.point_colours(), "lut": colouring.lut(), "importance": {m: {a: {k: _jsonable(v) for k, v in d.items()} for a, d in imp.items()}
                                        for m, imp in importance.items()},
         "thinned": "; ".join(thinned),
     }
@@ -162,16 +210,17 @@ def explorer_html(run, *, title: str | None = None, budget: int = RAW_BUDGET) ->
         >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<script")[0]
         (True, False)
     """
-    importance = {m: analysis.importance(run, m) for m in ("val_accuracy", "val_loss")}
+    importance = {m: analysis.importance(run, m) for m in (analysis.score_metric(run), "val_loss")}
+    colouring = Colouring(run)
     while True:  # thin until the page fits MAX_BYTES (the raw budget is a first guess at that)
-        frames, resolution = thinning(*run.surfaces.shape[:2], run.surfaces.shape[-1], budget)
+        frames, resolution = thinning(*run.surfaces.shape[:2], run.surfaces.shape[2], budget)
         chunks = "\n".join(f'<script type="application/x-jaxviz-frame" id="jv-frame-{k}">'
-                           f"{_pack_frame(_codes(run.surfaces[:, f], resolution))}</script>"
+                           f"{_pack_frame(_codes(run.surfaces[:, f], resolution, colouring))}</script>"
                            for k, f in enumerate(frames))
         if len(chunks) <= MAX_BYTES - 5_000_000 or (resolution <= 32 and len(frames) <= 2):
             break
         budget //= 2
-    payload = _payload(run, frames, resolution, importance)
+    payload = _payload(run, frames, resolution, importance, colouring)
     n = len(run.configs)
     payload["title"] = title or f"jaxviz explorer: {n} model{'s' if n != 1 else ''}"
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")

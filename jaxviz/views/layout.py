@@ -15,7 +15,7 @@ import itertools
 import math
 from typing import Any, NamedTuple
 
-__all__ = ["Layout", "plan_layout", "grid_shape", "format_value", "status_line", "status_lines", "even_size",
+__all__ = ["Layout", "plan_layout", "grid_shape", "format_value", "status_line", "status_lines", "score_name", "even_size",
            "text_width", "title_lines", "MIN_STATUS_PX"]
 
 #: Status lines are this many pixels tall (font size) at least, else left out.
@@ -38,26 +38,37 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def status_line(epoch: int, epochs: int, loss: float, acc: float, lr: float) -> str:
-    """The seed's status line for one tile.
+def status_line(epoch: int, epochs: int, loss: float, acc: float, lr: float, score: str = "acc") -> str:
+    """The seed's status line for one tile; ``score`` names the second metric (``mae`` for regression).
 
     Example:
         >>> status_line(3, 100, 0.5, 0.75, 0.1)
         'epoch 3/100 - loss:0.500 - acc:0.75 - lr:1.00e-01'
     """
-    return f"epoch {epoch}/{epochs} - loss:{loss:.3f} - acc:{acc:.2f} - lr:{lr:.2e}"
+    return f"epoch {epoch}/{epochs} - loss:{loss:.3f} - {score}:{acc:.2f} - lr:{lr:.2e}"
 
 
-def status_lines(epoch: int, epochs: int, loss: float, acc: float, lr: float, lines: int = 1) -> list[str]:
+def status_lines(epoch: int, epochs: int, loss: float, acc: float, lr: float, lines: int = 1,
+                 score: str = "acc") -> list[str]:
     """The status line, whole or split in two where a tile is too narrow for it in one.
 
     Example:
-        >>> status_lines(3, 100, 0.5, 0.75, 0.1, lines=2)
-        ['epoch 3/100 - lr:1.00e-01', 'loss:0.500 - acc:0.75']
+        >>> status_lines(3, 100, 0.5, 0.75, 0.1, lines=2, score="mae")
+        ['epoch 3/100 - lr:1.00e-01', 'loss:0.500 - mae:0.75']
     """
     if lines == 1:
-        return [status_line(epoch, epochs, loss, acc, lr)]
-    return [f"epoch {epoch}/{epochs} - lr:{lr:.2e}", f"loss:{loss:.3f} - acc:{acc:.2f}"]
+        return [status_line(epoch, epochs, loss, acc, lr, score)]
+    return [f"epoch {epoch}/{epochs} - lr:{lr:.2e}", f"loss:{loss:.3f} - {score}:{acc:.2f}"]
+
+
+def score_name(metric: str) -> str:
+    """A status line's short name for a History metric.
+
+    Example:
+        >>> score_name("val_accuracy"), score_name("val_mae")
+        ('acc', 'mae')
+    """
+    return {"val_accuracy": "acc", "accuracy": "acc"}.get(metric, metric.removeprefix("val_"))
 
 
 @functools.lru_cache(maxsize=4096)

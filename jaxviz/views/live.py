@@ -61,6 +61,8 @@ class _PartialRun:
         self.frame_epochs = np.zeros(1, int)
         self.diverged_epoch = self.exploded_epoch = np.full(n, -1)
         self.epochs = max(c["epochs"] for c in configs)
+        task = (configs[0].get("task") if n else None) or "binary"
+        self.metrics = {"val_mae": None} if task == "regression" else {"val_accuracy": None}  # names only
 
     def data_of(self, i: int):
         return self.datasets[int(self.data_index[i])]
@@ -140,7 +142,10 @@ class LiveView:
         """Draw ``surfaces`` (``(n_models, res, res)``, or a function that predicts them, whose time
         then counts as the update's) as the picture at epoch ``done``."""
         t0 = time.perf_counter()
-        self.partial.surfaces[:, 0] = surfaces() if callable(surfaces) else surfaces
+        surfaces = np.asarray(surfaces() if callable(surfaces) else surfaces)
+        if self.partial.surfaces.shape[2:] != surfaces.shape[1:]:  # multiclass: (n, res, res, classes)
+            self.partial.surfaces = np.empty((surfaces.shape[0], 1, *surfaces.shape[1:]), np.float16)
+        self.partial.surfaces[:, 0] = surfaces
         self.partial.frame_epochs[0] = done
         png = self._png(done)
         out = self._publish(png, done)

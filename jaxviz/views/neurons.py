@@ -20,9 +20,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from jaxviz.engine.neurons import unit_maps
-from jaxviz.views.colours import SURFACE_ALPHA, SURFACE_CMAP
+from jaxviz.analysis import task_of_run
+from jaxviz.views.colours import SURFACE_ALPHA, SURFACE_CMAP, multiclass_rgb, value_norm
 from jaxviz.views.layout import even_size, format_value
-from jaxviz.views.tiles import _draw_points
+from jaxviz.views.tiles import _draw_points, point_style
 
 __all__ = ["NeuronFigure", "check_epochs"]
 
@@ -119,10 +120,13 @@ class NeuronFigure:
         ox = width - 0.25 - out_side
         oy = mid - out_side / 2
         self.out_ax = ax = fig.add_axes((ox / width, oy / height, out_side / width, out_side / height))
-        self.out_img = ax.imshow(self.output[0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
-                                 origin="lower", extent=ds.extent, alpha=SURFACE_ALPHA, interpolation="bilinear",
+        task = task_of_run(self.run)[0]
+        self._multiclass = task == "multiclass" and self.output.ndim == 4  # (frames, res, res, k)
+        self.out_img = ax.imshow(self._output(0), cmap=SURFACE_CMAP, origin="lower", extent=ds.extent,
+                                 norm=Normalize(*(value_norm(ds.y_train) if task == "regression" else (0, 1))),
+                                 alpha=1.0 if self._multiclass else SURFACE_ALPHA, interpolation="bilinear",
                                  aspect="auto")
-        _draw_points(ax, ds, out_side)
+        _draw_points(ax, ds, out_side, point_style(self.run, self.i))
         fig.text((ox + out_side / 2) / width, (oy + out_side + 0.08) / height, "output", ha="center", va="bottom",
                  fontsize=8)
         self.centres.append([(ox / width, (ox + out_side) / width, (oy + out_side / 2) / height)])
@@ -131,6 +135,11 @@ class NeuronFigure:
         shown = ", ".join(f"{k}={format_value(c[k])}" for k in self.run.axes) or "the seed's settings"
         self.title = fig.text(0.5, 1 - 0.1 / height, "", ha="center", va="top", fontsize=12)
         self._name = f"Model {self.i} ({shown}, {c['activation']})"
+
+    def _output(self, frame: int) -> np.ndarray:
+        """The output map at ``frame`` as the tiles colour it (``colours``: one rule for every view)."""
+        out = self.output[frame].astype(np.float32)
+        return multiclass_rgb(out) if self._multiclass else out
 
     def _segments(self) -> list:
         segments = []
@@ -155,7 +164,7 @@ class NeuronFigure:
         for images, maps in zip(self.images, self.maps):
             for j, img in enumerate(images):
                 img.set_data(maps[frame, j])
-        self.out_img.set_data(self.output[frame].astype(np.float32))
+        self.out_img.set_data(self._output(frame))
         w = self._edge_weights(frame)
         m = max(float(np.abs(w).max()), 1e-6)
         self.edges.set_linewidths(0.2 + 2.8 * np.abs(w) / m)

@@ -11,15 +11,18 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from jaxviz.analysis import METRICS, REPLICATE_AXES, aggregate, history_bands, log_spaced
+from jaxviz.analysis import REPLICATE_AXES, aggregate, history_bands, log_spaced, score_metric
 from jaxviz.views.layout import format_value, plan_layout
 
 __all__ = ["plot_history", "plot_summary"]
 
 
-def _check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {list(METRICS)}. Got {metric!r} instead.")
+def _check_metric(run, metric: str | None) -> str:
+    """``metric``, a History key of this run (its task's: ``mae`` in place of ``accuracy`` for
+    regression); None: the test metric its status lines show."""
+    metric = score_metric(run) if metric is None else metric
+    if metric not in run.metrics:
+        raise ValueError(f"metric must be one of {list(run.metrics)}. Got {metric!r} instead.")
     return metric
 
 
@@ -54,13 +57,13 @@ def plot_history(run, metric: str = "val_loss", *, by: str | None = None, ax=Non
         >>> len(fig.axes[0].lines), fig.axes[1].get_ylabel()  # four medians, and a log colour bar
         (4, 'lr (log scale)')
     """
-    metric = _check_metric(metric)
+    metric = _check_metric(run, metric)
     epochs = np.arange(1, run.epochs + 1)
     if by is not None:
         return _history_by(run, metric, _check_axis(run, by, "by"), ax, fig)
     layout = plan_layout(run.axes, len(run.configs), None if fig is None else tuple(fig.get_size_inches()))
     fig = fig or _new_figure(layout.size)
-    partner = {"loss": "val_loss", "accuracy": "val_accuracy"}.get(metric)
+    partner = f"val_{metric}" if metric != "learning_rate" and f"val_{metric}" in run.metrics else None
     # shared limits from the models that did not diverge, so one explosion does not flatten the rest
     healthy = [i for i in range(len(run.configs)) if run.diverged_epoch[i] < 0] or range(len(run.configs))
     values = [run.metrics[m][i, : run.configs[i]["epochs"]] for m in (metric, partner) if m for i in healthy]
@@ -161,9 +164,10 @@ def _summary_axes(run, x, y):
     return x, next((a for a in chosen if a != x), None)
 
 
-def plot_summary(run, metric: str = "val_accuracy", *, x: str | None = None, y: str | None = None,
+def plot_summary(run, metric: str | None = None, *, x: str | None = None, y: str | None = None,
                  how: str = "mean", ax=None):
-    """Heatmap of each model's final ``metric`` (at its own last epoch) over axes ``x`` and ``y``.
+    """Heatmap of each model's final ``metric`` (at its own last epoch; default ``val_accuracy``, or
+    ``val_mae`` for regression) over axes ``x`` and ``y``.
 
     By default the two non-replicate axes with the most values; every other axis (``seed``
     above all) is aggregated with ``how`` (mean, median, min or max, over the models that did not
@@ -178,7 +182,7 @@ def plot_summary(run, metric: str = "val_accuracy", *, x: str | None = None, y: 
         >>> ax.get_ylabel(), ax.get_xlabel()
         ('lr', 'momentum')
     """
-    metric = _check_metric(metric)
+    metric = _check_metric(run, metric)
     if not run.axes:
         raise ValueError("plot_summary needs a grid with at least one axis. Got a single model instead.")
     x, y = _summary_axes(run, x, y)

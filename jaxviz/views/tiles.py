@@ -21,16 +21,17 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Affine2D, ScaledTranslation
 
-from jaxviz.analysis import status, tile_flag
-from jaxviz.views.colours import CLASS_COLOURS, DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP
-from jaxviz.views.layout import Layout, even_size, plan_layout, status_lines
+from jaxviz.analysis import score_metric, status, task_of_run, tile_flag
+from jaxviz.views.colours import (CLASS_COLOURS, DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP, class_colours, confidence,
+                                  multiclass_rgb, value_norm)
+from jaxviz.views.layout import Layout, even_size, plan_layout, score_name, status_lines
 
-__all__ = ["TiledFigure", "MIN_TILE_FOR_POINTS", "draw_overlay", "layout_of"]
+__all__ = ["TiledFigure", "MIN_TILE_FOR_POINTS", "draw_overlay", "layout_of", "point_style"]
 
 #: Below this tile size (inches), the data points are left out. Status lines go where they would
 #: be under ``MIN_STATUS_PX`` pixels tall (see ``plan_layout``).
@@ -53,12 +54,31 @@ def layout_of(run, size: tuple[float, float] | None = None, dpi: float = 100) ->
 
 
 
-def _draw_points(ax, ds, tile: float) -> None:
-    """A bare tile: the seed's training circles and test squares coloured by class with black edges
-    (left out below ``MIN_TILE_FOR_POINTS``), the data's extent, no ticks, thin spines."""
+def point_style(run, i: int) -> dict:
+    """How tile ``i``'s points are coloured, as ``scatter`` keywords: by class (the seed's red and blue
+    for binary, tab10 for multiclass) or, for regression, by target on the surface's map and limits.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> point_style(run, 0)["vmax"]
+        1
+    """
+    task, classes = task_of_run(run)
+    if task == "regression":
+        low, high = value_norm(run.data_of(i).y_train)
+        return dict(cmap=SURFACE_CMAP, vmin=low, vmax=high)
+    if task == "multiclass":
+        return dict(cmap=ListedColormap(class_colours(task, classes)), vmin=-0.5, vmax=classes - 0.5)
+    return dict(cmap=CLASS_COLOURS, vmin=0, vmax=1)
+
+
+def _draw_points(ax, ds, tile: float, colours: dict) -> None:
+    """A bare tile: the seed's training circles and test squares coloured by class (or target) with
+    black edges (left out below ``MIN_TILE_FOR_POINTS``), the data's extent, no ticks, thin spines."""
     if tile >= MIN_TILE_FOR_POINTS:
         marker = float(np.clip(tile * 9, 1.5, 36))
-        style = dict(cmap=CLASS_COLOURS, vmin=0, vmax=1, edgecolors="k", zorder=2.5,
+        style = dict(**colours, edgecolors="k", zorder=2.5,
                      s=marker if len(ds.y_train) <= 200 else marker * 0.4, linewidths=0.5 if tile > 1 else 0.25)
         ax.scatter(ds.x_train[:, 0], ds.x_train[:, 1], c=ds.y_train, **style)
         ax.scatter(ds.x_test[:, 0], ds.x_test[:, 1], c=ds.y_test, alpha=0.6, marker="s", **style)
@@ -70,12 +90,18 @@ def _draw_points(ax, ds, tile: float) -> None:
         spine.set_linewidth(0.6)
 
 
-def _legend_handles() -> list:
-    return [
-        Line2D([0], [0], marker=m, color="w", markeredgecolor="k", markerfacecolor=c, markersize=7, label=lab)
-        for m, c, lab in [("o", "#0000FF", "class 1 train"), ("s", "#0000FF", "class 1 test"),
-                          ("o", "#FF0000", "class 0 train"), ("s", "#FF0000", "class 0 test")]
-    ]
+def _legend_handles(task: str = "binary", classes: int = 2) -> list:
+    """The seed's four entries (class 1 and 0, train circles and test squares); for multiclass one
+    colour patch per class and the two marker shapes; for regression the two marker shapes."""
+    def handle(m, c, lab):
+        return Line2D([0], [0], marker=m, color="w", markeredgecolor="k", markerfacecolor=c, markersize=7, label=lab)
+    if task == "binary":
+        return [handle(m, c, lab) for m, c, lab in [("o", "#0000FF", "class 1 train"), ("s", "#0000FF", "class 1 test"),
+                                                      ("o", "#FF0000", "class 0 train"), ("s", "#FF0000", "class 0 test")]]
+    shapes = [handle("o", "#bbbbbb", "train"), handle("s", "#bbbbbb", "test")]
+    if task == "regression":
+        return shapes
+    return [handle("s", tuple(c), f"class {k}") for k, c in enumerate(class_colours(task, classes))] + shapes
 
 
 def _decorate(fig: Figure, run, lay: Layout) -> None:
@@ -91,23 +117,30 @@ def _decorate(fig: Figure, run, lay: Layout) -> None:
     fig.text(centre, lay.title_top, title, ha="center", va="top", fontsize=13)
     if subtitle:
         fig.text(centre, lay.title_top - 0.25 / height, subtitle, ha="center", va="top", fontsize=8, wrap=True)
-    bars = [("Blues", "% prediction class 1"), ("Reds", "% prediction class 2")]  # the seed's two colour bars
+    task, classes = task_of_run(run)
+    # the seed's two colour bars; regression's one, of the value; multiclass has its legend
+    bars = {"binary": [("Blues", "% prediction class 1", Normalize(0, 100)),
+                       ("Reds", "% prediction class 2", Normalize(0, 100))],
+            "regression": [(SURFACE_CMAP, "predicted value", Normalize(*value_norm(run.data_of(0).y_train)))]}.get(task, [])
+    handles = _legend_handles(task, classes)
     if lay.legend == "right":
-        fig.legend(handles=_legend_handles(), loc="upper left", fontsize=8, frameon=False, borderaxespad=0,
-                   bbox_to_anchor=(lay.band, top))
+        fig.legend(handles=handles, loc="upper left", fontsize=8 if len(handles) <= 6 else 7, frameon=False,
+                   borderaxespad=0, bbox_to_anchor=(lay.band, top))
         bar_h = min(2.2, max(0.6, (top - bottom) * height - 1.3)) / height
         boxes = [[lay.band + (0.05 + 0.7 * k) / width, top - 1.15 / height - bar_h, 0.14 / width, bar_h]
                  for k in range(2)]
     else:
-        fig.legend(handles=_legend_handles(), loc="upper left", fontsize=8, frameon=False, ncols=4, borderaxespad=0,
-                   bbox_to_anchor=(left, bottom - 0.08 / height))
+        fig.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncols=min(len(handles), 6),
+                   borderaxespad=0, bbox_to_anchor=(left, bottom - 0.08 / height))
         boxes = [[left + (4.9 + 1.45 * k) / width, bottom - 0.3 / height, 1.15 / width, 0.12 / height]
                  for k in range(2)]
-    for box, (cmap, label) in zip(boxes, bars):
+    for box, (cmap, label, norm) in zip(boxes, bars):
         cax = fig.add_axes(box)
         horizontal = lay.legend != "right"
-        bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 100), cmap=colormaps[cmap]), cax=cax,
-                           orientation="horizontal" if horizontal else "vertical", ticks=[0, 50, 100])
+        ticks = [norm.vmin, (norm.vmin + norm.vmax) / 2, norm.vmax]
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=colormaps[cmap] if isinstance(cmap, str) else cmap), cax=cax,
+                           orientation="horizontal" if horizontal else "vertical", ticks=ticks,
+                           format="%g" if task != "regression" else "%.2g")
         bar.set_label(label, fontsize=7.5, labelpad=1)
         bar.ax.tick_params(labelsize=6.5, pad=1)
 
@@ -140,16 +173,20 @@ class TiledFigure:
         if fig.canvas is None or not hasattr(fig.canvas, "buffer_rgba"):
             FigureCanvasAgg(fig)
         self.fig = fig
+        self.task, self.classes = task_of_run(run)
+        self.score = score_name(score_metric(run))
+        self._norms = [Normalize(*(value_norm(run.data_of(i).y_train) if self.task == "regression" else (0, 1)))
+                       for i in range(n)]
         self.show_status = lay.status_px > 0
         self.status_size = lay.status_px * 72 / dpi
         self.images, self.texts, self.axes, self.flags, self.contours = [], [], [], [], [None] * n
         for i, config in enumerate(run.configs):
             ds = run.data_of(i)
             ax = fig.add_axes(lay.boxes[i])
-            img = ax.imshow(run.surfaces[i, 0].astype(np.float32), cmap=SURFACE_CMAP, norm=Normalize(0, 1),
-                            origin="lower", extent=ds.extent, alpha=SURFACE_ALPHA, interpolation="bilinear",
-                            aspect="auto")
-            _draw_points(ax, ds, lay.tile)
+            img = ax.imshow(self._image(i, 0), cmap=SURFACE_CMAP, norm=self._norms[i], origin="lower",
+                            extent=ds.extent, alpha=1.0 if self.task == "multiclass" else SURFACE_ALPHA,
+                            interpolation="bilinear", aspect="auto")
+            _draw_points(ax, ds, lay.tile, point_style(run, i))
             if lay.tile_titles[i]:
                 ax.set_title(lay.tile_titles[i], fontsize=lay.font, pad=2)
             text = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", va="bottom",
@@ -164,28 +201,40 @@ class TiledFigure:
             self.flags.append(flag)
         _decorate(fig, run, lay)
 
+    def _image(self, i: int, frame: int) -> np.ndarray:
+        """Tile ``i``'s image at ``frame``: the class-1 probability or the value (mapped by ``imshow``),
+        or for multiclass the class colours blended by confidence (``colours.multiclass_rgb``)."""
+        surface = self.run.surfaces[i, frame].astype(np.float32)
+        return multiclass_rgb(surface) if self.task == "multiclass" else surface
+
     def update(self, frame: int) -> None:
         """Show frame ``frame`` (an index into ``run.frame_epochs``) in every tile."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
         for i, (ax, img, text, flag) in enumerate(zip(self.axes, self.images, self.texts, self.flags)):
-            surface = run.surfaces[i, frame].astype(np.float32)
+            surface = self._image(i, frame)
             if self.contours[i] is not None:
                 self.contours[i].remove()
                 self.contours[i] = None
             mark = tile_flag(run, i, epoch)
             flag.set_text(f"{mark[0]} at epoch {mark[1]}" if mark else "")
             if mark and mark[0] == "diverged":  # a grey tile; an exploded one keeps its surface
-                img.set_data(np.full_like(surface, np.nan))
+                img.set_data(np.full(surface.shape[:2], np.nan, np.float32))
                 img.set_cmap(_DIVERGED_CMAP)
                 img.set_alpha(1.0)  # flat DIVERGED_GREY, as the compositor paints it
                 text.set_text("")
                 continue
             img.set_cmap(SURFACE_CMAP)
-            img.set_alpha(SURFACE_ALPHA)
+            img.set_alpha(1.0 if self.task == "multiclass" else SURFACE_ALPHA)
             img.set_data(surface)
-            text.set_text("\n".join(status_lines(*status(run, i, epoch), lines=self.layout.status_rows)))
-            if self.decision_line and np.nanmin(surface) < 0.5 < np.nanmax(surface):
+            text.set_text("\n".join(status_lines(*status(run, i, epoch), lines=self.layout.status_rows, score=self.score)))
+            if self.decision_line and self.task == "multiclass":  # where the argmax class changes
+                cls = confidence(np.nan_to_num(run.surfaces[i, frame].astype(np.float32)))[0]
+                if cls.min() < cls.max():
+                    self.contours[i] = ax.contour(cls, levels=np.arange(self.classes - 1) + 0.5,
+                                                  extent=run.data_of(i).extent, colors="k", linewidths=0.8,
+                                                  origin="lower")
+            elif self.decision_line and self.task == "binary" and np.nanmin(surface) < 0.5 < np.nanmax(surface):
                 ds = run.data_of(i)
                 self.contours[i] = ax.contour(surface, levels=[0.5], extent=ds.extent, colors="k",
                                               linewidths=0.8, origin="lower")
@@ -249,7 +298,7 @@ def draw_overlay(run, lay: Layout, dpi: float, exact: bool = True) -> tuple[np.n
             continue
         if id(ds) not in bare:
             bare[id(ds)], first[id(ds)] = Axes(fig, box), i  # not added to the figure: drawn only here
-            _draw_points(bare[id(ds)], ds, lay.tile)
+            _draw_points(bare[id(ds)], ds, lay.tile, point_style(run, i))
         ax = bare[id(ds)]
         ax.set_position(box)
         for artist in (*ax.collections, *ax.spines.values()):  # all a bare Axes shows, in Axes.draw's order

@@ -11,8 +11,12 @@
   const D = JSON.parse(document.getElementById('jv-data').textContent);
   const N = D.models, R = D.resolution, PIX = R * R, NF = D.epochs.length, E = D.metricEpochs;
   const AX = Object.keys(D.axes);
-  const FINAL = ['val_accuracy', 'val_loss', 'accuracy', 'loss'];
+  // the task's History keys: accuracy for classification, mae for regression (D.score is the test one)
+  const SCORE = D.score || 'val_accuracy', TRAIN_SCORE = SCORE.replace(/^val_/, '');
+  const SHORT = TRAIN_SCORE === 'accuracy' ? 'acc' : TRAIN_SCORE;
+  const FINAL = [SCORE, 'val_loss', TRAIN_SCORE, 'loss'];
   const NICE = { val_accuracy: 'test accuracy', val_loss: 'test loss', accuracy: 'train accuracy',
+                 val_mae: 'test mae', mae: 'train mae',
                  loss: 'train loss', learning_rate: 'learning rate' };
   const $ = (tag, attrs, ...kids) => {
     const el = document.createElement(tag);
@@ -300,7 +304,7 @@
 
   /* ---------- model facts ---------- */
   function statusAt(i, e) {
-    if (e === 0) return { epoch: 0, val_loss: INIT[0][i], val_accuracy: INIT[1][i] };
+    if (e === 0) return { epoch: 0, val_loss: INIT[0][i], [SCORE]: INIT[1][i] };
     const k = Math.min(e, D.trained[i]);
     const out = { epoch: k };
     for (const m of D.metricNames) out[m] = value(m, i, k);
@@ -310,8 +314,8 @@
     const lines = [`<b>model ${i}</b>`];
     AX.forEach((a, k) => lines.push(`${a} = ${fmt(axisValue(i, k))}`));
     const st = statusAt(i, e);
-    lines.push(`epoch ${st.epoch}: test loss ${fmt(st.val_loss)}, test acc ${fmt(st.val_accuracy)}`);
-    if (st.loss !== undefined) lines.push(`train loss ${fmt(st.loss)}, train acc ${fmt(st.accuracy)}`);
+    lines.push(`epoch ${st.epoch}: test loss ${fmt(st.val_loss)}, test ${SHORT} ${fmt(st[SCORE])}`);
+    if (st.loss !== undefined) lines.push(`train loss ${fmt(st.loss)}, train ${SHORT} ${fmt(st[TRAIN_SCORE])}`);
     if (D.diverged[i] > 0) lines.push(`<span class="jv-bad">diverged at epoch ${D.diverged[i]}</span>`);
     if (D.exploded[i] > 0) lines.push(`<span class="jv-bad">exploded at epoch ${D.exploded[i]}</span>`);
     return lines.join('<br>');
@@ -426,7 +430,7 @@
       $('button', { class: 'jv-close', text: 'close ✕', onclick: closeModal }),
       $('h2', { text: `model ${i}: ` + AX.map((x, k) => `${x} = ${fmt(axisValue(i, k))}`).join(', ') }));
     const info = $('div', { class: 'jv-hint' }); info.innerHTML = describe(i, e);
-    const curves = $('div', {}, curveSvg([i], ['loss', 'val_loss'], 'loss'), curveSvg([i], ['accuracy', 'val_accuracy'], 'accuracy'));
+    const curves = $('div', {}, curveSvg([i], ['loss', 'val_loss'], 'loss'), curveSvg([i], [TRAIN_SCORE, SCORE], TRAIN_SCORE));
     card.append($('div', { class: 'jv-cardbody' }, $('div', {}, big, info), curves));
     modal.textContent = ''; modal.append(card);
   }

@@ -21,7 +21,7 @@
     for (const o of options) { const opt = $('option', { value: o, text: (names && names[o]) || o }); if (o === cur) opt.selected = true; el.append(opt); }
     return el;
   };
-  const V = { metric: 'val_accuracy', agg: 'mean', x: null, y: null, curveMetric: 'val_loss', by: null,
+  const V = { metric: SCORE, agg: 'mean', x: null, y: null, curveMetric: 'val_loss', by: null,
               tableSort: { key: 'model', desc: false }, brushes: {} };
   {
     const main = AX.filter((a) => !D.replicate.includes(a)).sort((a, b) => D.axes[b].length - D.axes[a].length).slice(0, 2)
@@ -154,8 +154,8 @@
 
   VIEWS.importance = (el) => {
     el.append($('div', { class: 'jv-controls' },
-      $('label', {}, 'metric ', select(['val_accuracy', 'val_loss'], V.metric === 'val_loss' ? 'val_loss' : 'val_accuracy', (v) => { V.metric = v; renderView(); }, NICE))));
-    const imp = D.importance[V.metric === 'val_loss' ? 'val_loss' : 'val_accuracy'];
+      $('label', {}, 'metric ', select([SCORE, 'val_loss'], V.metric === 'val_loss' ? 'val_loss' : SCORE, (v) => { V.metric = v; renderView(); }, NICE))));
+    const imp = D.importance[V.metric === 'val_loss' ? 'val_loss' : SCORE];
     const t = $('table', { class: 'jv-table' }, $('tr', {}, $('th', { text: 'axis' }), $('th', { text: 'Spearman correlation' }), $('th', { text: 'random-forest importance' })));
     const num = (v) => (typeof v === 'number' ? v : NaN);
     const rows = AX.slice().sort((a, b) => (num(imp[b].forest) || 0) - (num(imp[a].forest) || 0));
@@ -166,7 +166,7 @@
         $('td', {}, Number.isFinite(c) ? bar(c, c < 0) : '', ' ', Number.isFinite(c) ? fmt(+c.toFixed(3)) : '—'),
         $('td', {}, Number.isFinite(f) ? bar(f) : '', ' ', Number.isFinite(f) ? fmt(+f.toFixed(3)) : '—')));
     }
-    el.append(t, $('p', { class: 'jv-hint', text: `How much each axis explains the final ${NICE[V.metric === 'val_loss' ? 'val_loss' : 'val_accuracy']} over the models that did not diverge: Spearman rank correlation (log value for log-spaced axes; — for a category) and scikit-learn RandomForestRegressor impurity importance (sums to 1), computed in Python when the page was written.` }));
+    el.append(t, $('p', { class: 'jv-hint', text: `How much each axis explains the final ${NICE[V.metric === 'val_loss' ? 'val_loss' : SCORE]} over the models that did not diverge: Spearman rank correlation (log value for log-spaced axes; — for a category) and scikit-learn RandomForestRegressor impurity importance (sums to 1), computed in Python when the page was written.` }));
   };
 
   VIEWS.curves = (el) => {

@@ -1,0 +1,99 @@
+"""The compositor's fast paths (tables, sparse text ink, packed chroma sums) against a plain per-tile
+reference written the straightforward way: the frames must be the same to the last byte."""
+
+import numpy as np
+import pytest
+
+import jaxviz
+from jaxviz.analysis import flagged, status, tile_flag
+from jaxviz.views.colours import LINE_ENTRY, NAN_ENTRY, DIVERGED_ENTRY, rgb_to_yuv
+from jaxviz.views.compositor import FrameCompositor
+from jaxviz.views.layout import status_lines
+
+
+@pytest.fixture(scope="module")
+def exploding():
+    """lr x kr where lr 5 with kr 3 diverges (a flag on a grey tile) next to trained tiles."""
+    return jaxviz.sweep({"lr": [0.05, 5.0], "kr": [0.0, 3.0]}, epochs=6, resolution=16, progress=False)
+
+
+def _stamp(px, mask, top, left, alpha, white, black):
+    """Text in ``black`` on a translucent ``white`` box, in 8-bit fixed point, one pixel at a time in spirit."""
+    h, w = mask.shape
+    region = px[top:top + h, left:left + w].astype(np.int64)
+    region = (region * int(round((1 - alpha) * 256)) + np.round(alpha * 256 * white).astype(np.int64)) >> 8
+    ink = mask[..., None].astype(np.int64)
+    px[top:top + h, left:left + w] = (region * (255 - ink) + black * ink) // 255
+
+
+def reference(comp, frame, convert):
+    """Frame ``frame`` composed plainly in the colours ``convert`` makes of RGB (``(height, width, 3)``)."""
+    run, (rgb_lut, opaque_rgb, partial_rgb) = comp.run, (comp._colours[1], comp._colours[4], comp._colours[5])
+    lut, white, black = convert(rgb_lut).astype(np.int64), convert(np.uint8([[255] * 3]))[0], convert(np.uint8([[0] * 3]))[0]
+    px = np.empty((*comp.shape, 3), np.int64)
+    px[...] = white
+    drawn, ink = comp._colours[2], comp._colours[3]
+    px.reshape(-1, 3)[drawn] = convert(ink)
+    (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = comp._rows, comp._cols
+    epoch = int(run.frame_epochs[frame])
+    for i, (r0, r1, c0, c1) in enumerate(comp.boxes):
+        p = run.surfaces[i, frame].astype(np.float32)
+        nan = np.isnan(p)
+        p = np.where(nan, 0.5, np.clip(p, 0, 1) * np.float32(255) + np.float32(0.5)).astype(np.float32)
+        cols = (p[:, c_hi] - p[:, c_lo]) * c_w + p[:, c_lo]
+        pixels = (cols[r_hi] - cols[r_lo]) * r_w[:, None] + cols[r_lo]
+        index = pixels.astype(np.int64)
+        index[(nan[:, c_lo] | nan[:, c_hi])[r_lo] | (nan[:, c_lo] | nan[:, c_hi])[r_hi]] = NAN_ENTRY
+        if comp.decision_line:
+            above = pixels > 128
+            edge = np.zeros_like(above)
+            edge[1:] |= above[1:] != above[:-1]
+            edge[:, 1:] |= above[:, 1:] != above[:, :-1]
+            index[edge] = LINE_ENTRY
+        if flagged(run.diverged_epoch, epoch)[i]:
+            index[...] = DIVERGED_ENTRY
+        px[r0:r1, c0:c1] = lut[index]
+    flat = px.reshape(-1, 3)
+    flat[comp._opaque] = convert(opaque_rgb)
+    flat[comp._partial] = (flat[comp._partial] * comp._under + convert(partial_rgb) * (255 - comp._under) + 127) // 255
+    for i, (r0, r1, c0, c1) in enumerate(comp.boxes):
+        mark = tile_flag(run, i, epoch)
+        if mark:
+            text = f"{mark[0]} at epoch {mark[1]}"
+            if comp._flag_text.width(text) > c1 - c0 - 4:
+                text = f"{mark[0]} @{mark[1]}"
+            mask = comp._flag_text.mask(text)
+            if mask.shape[1] <= c1 - c0 and mask.shape[0] <= r1 - r0:
+                _stamp(px, mask, (r0 + r1 - mask.shape[0]) // 2, (c0 + c1 - mask.shape[1]) // 2, 0.75, white, black)
+            if mark[0] == "diverged":
+                continue
+        if comp.show_status:
+            masks = [comp._text.mask(t) for t in status_lines(*status(run, i, epoch), lines=comp.layout.status_rows)]
+            if max(m.shape[1] for m in masks) <= c1 - c0 - 4:
+                step = round(1.2 * comp.layout.status_px)
+                mask = np.zeros((step * (len(masks) - 1) + masks[-1].shape[0], max(m.shape[1] for m in masks)), np.uint8)
+                for k, m in enumerate(masks):
+                    part = mask[k * step:k * step + m.shape[0], mask.shape[1] - m.shape[1]:]
+                    np.maximum(part, m, out=part)
+                _stamp(px, mask, r1 - 2 - mask.shape[0], c1 - 2 - mask.shape[1], 0.6, white, black)
+    return px.astype(np.uint8)
+
+
+@pytest.mark.parametrize("decision_line", [False, True])
+@pytest.mark.parametrize("name", ["tiny_run", "exploding"])
+def test_frames_equal_the_plain_reference(request, name, decision_line):
+    run = request.getfixturevalue(name)
+    comp = FrameCompositor(run, decision_line=decision_line)
+    assert comp.show_status
+    height, width = comp.shape
+    for frame in sorted({0, 3, len(run.frame_epochs) - 1}):
+        rgb = reference(comp, frame, lambda c: c)
+        assert np.array_equal(comp.frame_rgb(frame), rgb)
+        yuv = reference(comp, frame, rgb_to_yuv).astype(np.int64)
+        got = comp.frame_yuv420p(frame)
+        assert np.array_equal(got[:height * width].reshape(height, width), yuv[..., 0])
+        blocks = yuv[0::2, 0::2] + yuv[0::2, 1::2] + yuv[1::2, 0::2] + yuv[1::2, 1::2]
+        chroma = np.moveaxis((blocks[..., 1:] + 2) >> 2, -1, 0)
+        assert np.array_equal(got[height * width:].reshape(2, height // 2, width // 2), chroma)
+    if name == "exploding":  # the diverged tile's flag is drawn and the others carry status lines
+        assert tile_flag(run, 3, int(run.frame_epochs[-1]))[0] == "diverged"
