@@ -23,6 +23,9 @@ import numpy as np
 __all__ = [
     "task_of_run",
     "METRICS",
+    "REGRESSION_METRICS",
+    "metric_names",
+    "metric_key",
     "read_only",
     "STALL_EPOCHS",
     "REPLICATE_AXES",
@@ -44,8 +47,10 @@ __all__ = [
     "importance",
 ]
 
-#: History keys, in Keras' order (the engine's ``METRICS``, restated so views need no engine).
+#: History keys of a classification, in Keras' order (the engine's, restated: views need no engine).
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+#: History keys of a regression: the mean absolute error where a classification has its accuracy.
+REGRESSION_METRICS = ("loss", "mae", "val_loss", "val_mae", "learning_rate")
 #: Epochs a worse, constant training loss must last to count as an explosion.
 STALL_EPOCHS = 10
 #: Axes that repeat a setting rather than change it: summaries aggregate over them by default.
@@ -69,6 +74,30 @@ def task_of_run(run) -> tuple[str, int]:
     if name == "auto":
         name = "binary"
     return name, int(first.get("classes") or 2)
+
+
+def metric_names(run) -> tuple[str, ...]:
+    """The History keys of a run, in Keras' order (a regression has ``mae`` for ``accuracy``). Example:
+        >>> class R: configs = [{"task": "regression", "classes": 2}]
+        >>> metric_names(R())
+        ('loss', 'mae', 'val_loss', 'val_mae', 'learning_rate')
+    """
+    return REGRESSION_METRICS if task_of_run(run)[0] == "regression" else METRICS
+
+
+def metric_key(run, metric: str) -> str:
+    """``metric`` as ``run.metrics`` names it: a rule written for the accuracy reads a regression's
+    mae (``accuracy`` <-> ``mae``, ``val_accuracy`` <-> ``val_mae``). Example:
+        >>> class R: configs, metrics = [{"task": "regression"}], dict.fromkeys(REGRESSION_METRICS)
+        >>> metric_key(R(), "val_accuracy"), metric_key(R(), "loss")
+        ('val_mae', 'loss')
+    """
+    names = tuple(run.metrics) if isinstance(getattr(run, "metrics", None), dict) else metric_names(run)
+    other = dict(zip(METRICS, REGRESSION_METRICS)) | dict(zip(REGRESSION_METRICS, METRICS))
+    for name in (metric, other.get(metric)):
+        if name in names:
+            return name
+    raise ValueError(f"metric must be one of {list(names)}. Got {metric!r} instead.")
 
 
 def read_only(a: np.ndarray) -> np.ndarray:
@@ -172,7 +201,7 @@ def score_metric(run) -> str:
 
 def status(run, i: int, epoch: int) -> tuple[int, int, float, float, float]:
     """Model ``i``'s status line at frame epoch ``epoch``: ``(epoch shown, its epochs, test loss,
-    test accuracy, learning rate)``; epoch 0 shows the values before training."""
+    test accuracy (a regression: test mae), learning rate)``; epoch 0 shows the values before training."""
     own = int(run.configs[i]["epochs"])
     if epoch == 0:
         return 0, own, float(run.initial_val[0][i]), float(run.initial_val[1][i]), float(run.configs[i]["lr"])
@@ -212,14 +241,15 @@ def metric_rows(run, epoch: int = -1) -> tuple[list[str], list[list[Any]]]:
         >>> metric_rows(run)[0][:3]
         ['model', 'lr', 'epoch']
     """
-    columns = ["model", *run.axes, "epoch", *METRICS, "diverged", "exploded"]
+    names = metric_names(run)
+    columns = ["model", *run.axes, "epoch", *names, "diverged", "exploded"]
     rows = []
     marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
     for i, (c, (last, k, x)) in enumerate(zip(run.configs, marks)):
         e = last if epoch == -1 else epoch
         if not (isinstance(e, (int, np.integer)) and 1 <= e <= last):
             raise ValueError(f"epoch must be an integer in [1, {last}] or -1. Got {epoch!r} instead.")
-        rows.append([i, *(c[a] for a in run.axes), int(e), *(float(run.metrics[m][i, e - 1]) for m in METRICS),
+        rows.append([i, *(c[a] for a in run.axes), int(e), *(float(run.metrics[m][i, e - 1]) for m in names),
                      int(k) if flagged(k, e) else "", int(x) if flagged(x, e) else ""])
     return columns, rows
 
@@ -227,13 +257,13 @@ def metric_rows(run, epoch: int = -1) -> tuple[list[str], list[list[Any]]]:
 def csv_rows(run) -> Iterator[list[Any]]:
     """``metrics.csv``: a header, then one row per model and trained epoch, with 0/1 ``diverged``
     and ``exploded`` columns (1 from the epoch it happened)."""
-    axes = list(run.axes)
-    yield ["model", *axes, "epoch", *METRICS, "diverged", "exploded"]
+    axes, names = list(run.axes), metric_names(run)
+    yield ["model", *axes, "epoch", *names, "diverged", "exploded"]
     marks = zip(run.trained_epochs, run.diverged_epoch, run.exploded_epoch)
     for i, (config, (last, k, x)) in enumerate(zip(run.configs, marks)):
         for e in range(1, last + 1):
             # a float32 in its shortest round-trip form: 0.01, not 0.009999999776482582
-            values = [str(np.asarray(run.metrics[m])[i, e - 1]) for m in METRICS]
+            values = [str(np.asarray(run.metrics[m])[i, e - 1]) for m in names]
             yield [i, *(config[a] for a in axes), e, *values, int(flagged(k, e)), int(flagged(x, e))]
 
 
@@ -246,8 +276,7 @@ def final_values(run, metric: str) -> np.ndarray:
         >>> final_values(run, "loss").shape
         (2,)
     """
-    if metric not in run.metrics:  # the task's History keys (regression: mae instead of accuracy)
-        raise ValueError(f"metric must be one of {list(run.metrics)}. Got {metric!r} instead.")
+    metric = metric_key(run, metric)
     last = np.maximum(np.asarray(run.trained_epochs), 1) - 1
     values = run.metrics[metric][np.arange(len(last)), last].astype(np.float64)
     return np.where(run.diverged_epoch > 0, np.nan, values)
@@ -338,8 +367,7 @@ def history_bands(run, metric: str, by: str) -> dict[str, np.ndarray]:
         >>> b["median"].shape, b["count"].tolist()
         ((2, 2), [2, 2])
     """
-    if metric not in run.metrics:  # the task's History keys (regression: mae instead of accuracy)
-        raise ValueError(f"metric must be one of {list(run.metrics)}. Got {metric!r} instead.")
+    metric = metric_key(run, metric)
     if by not in run.axes:
         raise ValueError(f"by must be one of the grid's axes {list(run.axes)}. Got {by!r} instead.")
     values = run.axes[by]

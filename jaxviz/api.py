@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.analysis import METRICS, marked_models
+from jaxviz.analysis import marked_models
 from jaxviz.maps import trainability
 from jaxviz.results import Run
 from jaxviz.spec.axes import is_range, linspace, logspace, parse_range
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
-from jaxviz.spec.grid import MIN_MODELS, make_grid, with_dataset
+from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
 from jaxviz.spec.shapes import cut_to_width
 from jaxviz.io.cache import enable_compilation_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
@@ -45,8 +45,9 @@ def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
     return max(make_grid(hp, **overrides).values("epochs"))
 
 
-def check_data(data):
-    """Refuse bad user points (as ``sweep(data=...)`` would) before anything compiles.
+def check_data(data, task: str = "auto", classes: int = 2):
+    """Refuse bad user points (as ``sweep(data=...)`` would) before anything compiles; ``task``
+    and ``classes`` are checked against the labels (see :func:`jaxviz.data.infer_task`).
 
     Example:
         >>> import numpy as np
@@ -54,8 +55,9 @@ def check_data(data):
         'custom'
     """
     from jaxviz.data import dataset_from_arrays
+    from jaxviz.spec.config import validate_value
 
-    return dataset_from_arrays(data)
+    return dataset_from_arrays(data, task=validate_value("task", task), classes=validate_value("classes", classes))
 
 
 def read_csv(path, what: str = "--data"):
@@ -97,27 +99,32 @@ class _Prepared(NamedTuple):
 def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="history", kept=None) -> _Prepared:
     """Validated grid, data, shapes and plan; nothing per model is built (the plan refuses what
     cannot fit first, so an absurd grid is refused at once)."""
-    from jaxviz.data import dataset_from_arrays, load_dataset, pack
+    from jaxviz.data import dataset_from_arrays, infer_task, load_dataset, pack
     from jaxviz.engine.devices import layout_devices, model_block
     from jaxviz.engine.plan import make_plan
     from jaxviz.engine.train import check_record, chunk_length
 
     record = check_record(record)
-    custom = None
-    if data is not None:
-        if "dataset" in {**(hp or {}), **overrides}:
-            raise ValueError("dataset must not be given together with data=. Got both instead.")
-        custom = dataset_from_arrays(data)
+    if data is not None and "dataset" in {**(hp or {}), **overrides}:
+        raise ValueError("dataset must not be given together with data=. Got both instead.")
     grid = make_grid(hp, **overrides)
-    if custom is not None:
+    task, classes = grid.values("task")[0], grid.values("classes")[0]
+    custom = None
+    if data is not None:  # the labels decide an "auto" task
+        task, classes = infer_task(data, task, classes)
+        custom = dataset_from_arrays(data, task=task, classes=classes)
         grid = with_dataset(grid, custom.name)
+    else:
+        task, classes = resolve_task(task, classes, grid.values("dataset"))
+    grid = with_task(grid, task, classes)  # every config carries the resolved task
     resolution = check_resolution(resolution)
     epochs = max(grid.values("epochs"))
     frames = check_frames(frames, epochs)
     memory = check_memory(memory)
     devices = layout_devices(devices)
     keys = grid.dataset_keys()
-    datasets = [custom if custom is not None else load_dataset(*k) for k in keys]
+    drawn = classes if task == "multiclass" and classes > 2 else None  # k arms, centres, blobs
+    datasets = [custom if custom is not None else load_dataset(*k, classes=drawn) for k in keys]
     static = grid.static([len(d.y_train) for d in datasets])
     table = pack(datasets)
     n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))
@@ -164,13 +171,14 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
     Args:
         hp: hyperparameters (``lr``, ``decay``, ``momentum``, ``patience``, ``epochs``, ``n1``,
             ``n2``, ``n3``, ``kr``, ``activation``, ``dataset``, ``batch_size``, ``seed``,
-            ``shuffle``). ``overrides`` are applied on top: a later value wins (an axis or a
-            value alike), with one note on stderr per key it replaced.
+            ``shuffle``, ``task``, ``classes``: see the README). ``overrides`` are applied on top: a
+            later value wins (an axis or a value alike), with one note on stderr per key it replaced.
         resolution: mesh points per side of each surface.
         frames: snapshots recorded, evenly spaced from epoch 0 to the last (default: every epoch).
         progress: show a progress bar over epochs.
         data: the user's own points instead of a named dataset: ``(X, y)`` (standardised and split
-            60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``.
+            60/40 like the seed's sets) or ``(X_train, y_train, X_test, y_test)``; ``y`` holds
+            labels 0..k-1 or, with ``task="regression"``, real targets.
         should_stop: asked between chunks of epochs; if it returns True, training stops there and
             the Run holds what exists so far (``run.completed_epochs``; ``run.checkpoint``).
         resume: a :class:`~jaxviz.train.Checkpoint` (see :func:`load_checkpoint`) to continue.
@@ -239,6 +247,7 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
     grid, plan, datasets = prepared.grid, prepared.plan, prepared.datasets
     n, epochs, resolution = grid.n_models, prepared.static.epochs, plan.resolution
     data_index = np.asarray(hparams.data_index)[:n]
+    names = _task(prepared.static).metrics
     if prepared.record == "history":
         shown = frame_epochs(epochs, plan.frames)
         shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
@@ -247,19 +256,19 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
         options = {"resolution": resolution, "frames": plan.frames}
     else:
         shown = np.zeros(0, np.int64)
-        surfaces = np.zeros((n, 0, resolution, resolution), np.float16)
+        surfaces = np.zeros((n, 0, resolution, resolution, *_task(prepared.static).maps), np.float16)
         options = {"resolution": resolution, "frames": frames}
     return Run(
         hp={**grid.axes, **grid.fixed},
         options=options,
         configs=grid.configs,
         axes=grid.axes,
-        metrics={k: metrics[k] for k in METRICS},
+        metrics={k: metrics[k] for k in names},
         surfaces=surfaces,
         frame_epochs=shown,
         datasets=datasets,
         data_index=data_index,
-        initial_val=(metrics["initial_val_loss"], metrics["initial_val_accuracy"]),
+        initial_val=(metrics["initial_val_loss"], metrics[f"initial_{names[3]}"]),
         _weights=weights,
         completed_epochs=checkpoint.done,
         checkpoint=checkpoint,
@@ -299,6 +308,13 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
     return {"on_weights": on_weights}
 
 
+def _task(static):
+    """The engine's :class:`~jaxviz.engine.task.Task` of a program."""
+    from jaxviz.engine.task import task_of
+
+    return task_of(static.task, static.classes)
+
+
 def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -> np.ndarray:
     """Every model's surfaces at the ``shown`` epochs, predicted in calls of ``plan.surface_models``."""
     from jaxviz.engine.surfaces import predict_surfaces
@@ -306,13 +322,13 @@ def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -
     resolution = plan.resolution
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
-    surfaces = np.empty((n, len(shown), resolution, resolution), np.float16)
+    surfaces = np.empty((n, len(shown), resolution, resolution, *_task(static).maps), np.float16)
     step = plan.surface_models
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
         out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],
                                static.activations, [extents[i] for i in rows], resolution, devices,
-                               features[rows], parametrization[rows])
+                               features[rows], parametrization[rows], _task(static))
         surfaces[k:k + step] = out[: n - k]
     return surfaces
 

@@ -106,7 +106,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", action=_Layer, help="start from a named preset (see `jaxviz presets`)")
     run.add_argument("--config", action=_Layer, help="start from a config TOML ([hp] and [options])")
     run.add_argument("--resume", metavar="DIR", help="continue an interrupted run in DIR to its full epochs")
-    run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1); header optional")
+    run.add_argument("--data", help="your own points: a CSV of x1,x2,label (0/1, 0..k-1, or a real target with "
+                     "--set task=regression); header optional")
     run.add_argument("--test", help="a CSV of test points (else --data is split 60/40)")
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     outputs(run)
@@ -249,7 +250,8 @@ def _user_data(args, options: dict[str, Any], hp: dict[str, Any]):
     data = read_csv(data_path, "--data")
     if test_path:
         data = data + read_csv(test_path, "--test")
-    check_data(data)  # refuse bad points before anything compiles
+    scalar = lambda key, default: hp[key] if key in hp and not isinstance(hp[key], list) else default  # noqa: E731
+    check_data(data, scalar("task", "auto"), scalar("classes", 2))  # refuse bad points before anything compiles
     if hp.get("dataset") == "custom":  # a saved config of a --data run names its data so
         hp = {k: v for k, v in hp.items() if k != "dataset"}
     return data, hp, data_path, test_path

@@ -28,10 +28,10 @@ class Run:
     Attributes:
         configs: the full hp dict of each model, in grid order.
         axes: the varied keys and their values, in the order given.
-        metrics: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate``, each
-            an array ``(n_models, epochs)``; entry ``e - 1`` is epoch ``e`` (Keras History).
-        surfaces: class-1 probabilities ``(n_models, n_frames, resolution, resolution)``, float16,
-            rows along y (row 0 at the bottom of the mesh), columns along x.
+        metrics: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``learning_rate`` (a
+            regression: ``mae``, ``val_mae``), each ``(n_models, epochs)``; entry ``e - 1`` is epoch ``e``.
+        surfaces: class-1 probabilities ``(n_models, n_frames, res, res)``, float16, rows along y (row 0
+            at the bottom), columns along x; multi-class: ``(..., classes)``; regression: the value.
         frame_epochs: the epoch shown by each frame (0 = before training).
         dataset: the data the grid trained on (standardised split and mesh extent).
 
@@ -69,8 +69,8 @@ class Run:
         done = self.completed_epochs
         epochs = f"{self.epochs} epochs" + (f" ({done} trained)" if done is not None and done < self.epochs else "")
         names = list(dict.fromkeys(d.name for d in self.datasets))
-        res = "x".join(map(str, self.surfaces.shape[2:]))
-        task = getattr(self.plan, "task", None) or "binary"
+        res = "x".join(map(str, self.surfaces.shape[2:4]))
+        task = "{} ({} classes)".format(*analysis.task_of_run(self)) if self.task == "multiclass" else self.task
         return (f"Run({len(self.configs)} model{'s' if len(self.configs) != 1 else ''}, axes {{{axes}}}, {epochs}, "
                 f"{len(self.frame_epochs)} frames of {res}, task {task}, dataset{'s' if len(names) > 1 else ''} "
                 f"{', '.join(names[:4])}{', ...' if len(names) > 4 else ''}, "
@@ -181,8 +181,17 @@ class Run:
         own = column("epochs") if column else np.array([c["epochs"] for c in self.configs])
         return analysis.read_only(np.array(own))
 
+    @property
+    def task(self) -> str:
+        """``"binary"``, ``"multiclass"`` or ``"regression"``: what the models learned. Example:
+            >>> import jaxviz
+            >>> jaxviz.sweep(dataset="plane", epochs=1, resolution=8, progress=False).task
+            'regression'
+        """
+        return analysis.task_of_run(self)[0]
+
     def status(self, i: int, epoch: int) -> tuple[float, float, float]:
-        """Test loss, test accuracy and learning rate of model ``i`` at ``epoch`` (the status line)."""
+        """Test loss, test accuracy (or mae) and learning rate of model ``i`` at ``epoch``."""
         return analysis.status(self, i, epoch)[2:]
 
     @property

@@ -128,7 +128,8 @@ def test_user_csv_runs_a_grid_and_its_config_reruns(tmp_path):
     [
         ("1,2,3,0\n4,5,6,1\n", "line 1 must be 'x1,x2,label' with 3 numbers. Got '1,2,3,0' instead."),
         ("x,y,label\n1,2,0\n1,3,0\n2,2,1\n2,3,1\n5,abc,1\n", "line 6 must be 'x1,x2,label' with 3 numbers. Got '5,abc,1' instead."),
-        ("1,2,0\n1,3,0\n2,2,1\n2,3,2\n", "must be two classes labelled 0 and 1. Got labels [0.0, 1.0, 2.0] instead."),
+        ("1,2,0\n1,3,0\n2,2,1\n2,3,2\n",  # three labels: a multi-class set (issue 14), one point short
+         "must have at least 2 points of each class. Got 2 of class 0, 1 of class 1 and 1 of class 2 instead."),
         ("1,2,0\n1,3,0\n2,nan,1\n2,3,1\n", "X must be finite numbers. Got [2.0, nan] (NaN or inf) at row 2 instead."),
         ("1,2,0\n1,3,0\n2,inf,1\n2,3,1\n", "(NaN or inf)"),
         ("1,2,0\n1,3,0\n2,2,1\n", "must have at least 2 points of each class. Got 2 of class 0 and 1 of class 1 instead."),

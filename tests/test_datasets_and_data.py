@@ -73,7 +73,9 @@ def test_user_arrays_with_and_without_a_split():
     "data,message",
     [
         ((np.zeros((6, 3)), [0, 1] * 3), r"X must have exactly 2 feature columns, shape \(n, 2\). Got shape \(6, 3\)"),
-        ((np.zeros((6, 2)), [0, 1, 2] * 2), r"two classes labelled 0 and 1. Got labels \[0.0, 1.0, 2.0\]"),
+        # three labels are a multi-class set now (issue 14); negative labels are no classes
+        ((np.zeros((6, 2)), [0, 1, -1] * 2), r"class labels 0..k-1 \(or real targets with task='regression'\). "
+                                              r"Got labels \[-1.0, 0.0, 1.0\]"),
         ((np.array([[0, 0], [1, np.inf], [2, 2], [3, 3]]), [0, 0, 1, 1]), r"finite numbers. Got \[1.0, inf\]"),
         ((np.zeros((4, 2)), [0, 0, 0, 1]), r"at least 2 points of each class. Got 3 of class 0 and 1 of class 1"),
         ((np.zeros((4, 2)), [0, 1]), r"y must be one label per point, shape \(4,\). Got shape \(2,\)"),

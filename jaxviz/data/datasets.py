@@ -8,19 +8,16 @@ import math
 
 import numpy as np
 
-from jaxviz.spec.config import PLAYGROUND_DATASETS, SEED_DATASETS, validate_value
+from jaxviz.spec.config import (MAX_CLASSES, MULTICLASS_DATASETS, PLAYGROUND_DATASETS, REGRESSION_DATASETS,
+                                SEED_DATASETS, validate_value)
 
 __all__ = ["raw_dataset", "playground_dataset", "multiclass_dataset", "regression_dataset", "PLAYGROUND_SAMPLES",
-           "MULTICLASS_DATASETS", "REGRESSION_DATASETS", "MAX_CLASSES"]
+           "REGRESSION_SAMPLES", "MULTICLASS_DATASETS", "REGRESSION_DATASETS", "MAX_CLASSES"]
 
-#: Sets drawn with any number of classes, 3 to MAX_CLASSES (``classes=k``).
-MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
-MAX_CLASSES = 10
-#: TensorFlow Playground's regression sets: a target in [-1, 1] for every point.
-REGRESSION_DATASETS = ("plane", "multigauss")
-
-#: TensorFlow Playground's sample count for classification problems.
+#: TensorFlow Playground's sample count for classification problems (``NUM_SAMPLES_CLASSIFY``).
 PLAYGROUND_SAMPLES = 500
+#: ... and for regression problems (``NUM_SAMPLES_REGRESS`` in its playground.ts).
+REGRESSION_SAMPLES = 1200
 
 
 def raw_dataset(name: str | int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +140,7 @@ _BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1),
 
 
 def regression_dataset(name: str, noise: float = 0.0, seed: int = 0,
-                       n: int = PLAYGROUND_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+                       n: int = REGRESSION_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
     """Playground's regression sets (``dataset.ts``): points uniform in [-6, 6]^2, the target
     computed at the point moved by ``noise`` times a uniform offset. ``plane``: ``(x + y) / 10``;
     ``multigauss``: six signed bumps ``1 - d / 2`` (clamped to [0, 1]), the largest in magnitude.
@@ -151,7 +148,7 @@ def regression_dataset(name: str, noise: float = 0.0, seed: int = 0,
     Example:
         >>> X, y = regression_dataset("plane")
         >>> X.shape, bool(np.allclose(y, X.sum(axis=1) / 10))
-        ((500, 2), True)
+        ((1200, 2), True)
     """
     rng = np.random.default_rng(seed)
     radius = 6.0

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxviz.data.datasets import playground_dataset, raw_dataset
-from jaxviz.spec.config import PLAYGROUND_DATASETS, validate_value
+from jaxviz.data.datasets import multiclass_dataset, playground_dataset, raw_dataset, regression_dataset
+from jaxviz.spec.config import (MAX_CLASSES, MULTICLASS_DATASETS, PLAYGROUND_DATASETS, REGRESSION_DATASETS,
+                                validate_value)
 
 __all__ = [
     "Dataset",
@@ -25,6 +26,7 @@ __all__ = [
     "dataset_from_arrays",
     "read_csv",
     "pack",
+    "infer_task",
 ]
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
@@ -35,7 +37,8 @@ class Dataset(NamedTuple):
     """A standardised train/test split and the extent of its prediction mesh.
 
     ``extent`` is ``(x_min, x_max, y_min, y_max)`` of the mesh: the data's range plus 0.5.
-    Labels are float32 0/1.
+    Targets are float32: the class index (0/1, or 0..k-1 for a multi-class set) or, for a
+    regression, the real target (not standardised).
     """
 
     name: str
@@ -80,11 +83,13 @@ def _check_standardised(name: str, X: np.ndarray, scaler, scaled: np.ndarray) ->
 
 
 @functools.lru_cache(maxsize=64)
-def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0) -> Dataset:
+def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: int | None = None) -> Dataset:
     """A named dataset, standardised on the whole set, then split 60/40 with random_state=42.
 
     The seed's four (``moons``/1, ``circles``/2, ``blobs``/3, ``tricky``/4) are fixed recipes;
-    Playground's four (``xor``, ``gauss``, ``spiral``, ``ring``) use ``noise`` and ``seed``.
+    Playground's four (``xor``, ``gauss``, ``spiral``, ``ring``) and its regression sets
+    (``plane``, ``multigauss``) use ``noise`` and ``seed``. With ``classes=k``, ``blobs``,
+    ``spiral`` and ``gauss`` are drawn with k classes (:func:`~jaxviz.data.datasets.multiclass_dataset`).
 
     Example:
         >>> ds = load_dataset(1)
@@ -92,8 +97,17 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0) -> Dataset:
         ('moons', (60, 2), (40, 2))
         >>> load_dataset("xor", 0.2, 3).x_train.shape
         (300, 2)
+        >>> sorted(set(load_dataset("spiral", classes=3).y_train.tolist()))
+        [0.0, 1.0, 2.0]
     """
     name = validate_value("dataset", name)
+    if classes is not None:
+        if name not in MULTICLASS_DATASETS:
+            raise ValueError(f"dataset must be one of {list(MULTICLASS_DATASETS)} with classes={classes}. "
+                             f"Got {name!r} instead.")
+        return _prepare(name, *multiclass_dataset(name, classes, noise, seed))
+    if name in REGRESSION_DATASETS:
+        return _prepare(name, *regression_dataset(name, noise, seed))
     if name in PLAYGROUND_DATASETS:
         return _prepare(name, *playground_dataset(name, noise, seed))
     return _prepare(name, *raw_dataset(name))
@@ -115,19 +129,103 @@ def _check_points(what: str, X, y) -> tuple[np.ndarray, np.ndarray]:
     try:
         y_num = y_raw.astype(np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} y must be 0/1 labels. Got {sorted(set(y_raw.tolist()))[:5]} instead.") from None
-    labels = set(np.unique(y_num).tolist())
-    if not labels <= {0.0, 1.0}:
-        raise ValueError(f"{what} y must be two classes labelled 0 and 1. Got labels {sorted(labels)[:5]} instead.")
+        raise ValueError(f"{what} y must be numeric labels or targets. Got {sorted(set(y_raw.tolist()))[:5]} "
+                         "instead.") from None
+    if not np.isfinite(y_num).all():
+        bad = int(np.flatnonzero(~np.isfinite(y_num))[0])
+        raise ValueError(f"{what} y must be finite numbers. Got {y_num[bad]} at row {bad} instead.")
     return X, y_num
 
 
-def dataset_from_arrays(data, name: str = "custom") -> Dataset:
+def _parts(data) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(what, X, y)`` of each part of the user's data, each checked (shapes, finite values)."""
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
+        raise ValueError("data must be (X, y) or (X_train, y_train, X_test, y_test). "
+                         f"Got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'} instead.")
+    names = ["data"] if len(data) == 2 else ["training data", "test data"]
+    return [(what, *_check_points(what, data[i], data[i + 1])) for what, i in zip(names, range(0, len(data), 2))]
+
+
+def _auto_task(y: np.ndarray, classes: int) -> str:
+    """What the targets say: integer labels are classes (more than two, or ``classes > 2``:
+    multi-class), anything else is a regression."""
+    if not (y == np.round(y)).all():
+        if classes > 2:
+            raise ValueError(f"data y must be integer class labels 0..{classes - 1} with classes={classes}. "
+                             f"Got non-integer values such as {y[y != np.round(y)][0]} instead.")
+        return "regression"
+    if y.min(initial=0) < 0:
+        raise ValueError(f"data y must be class labels 0..k-1 (or real targets with task='regression'). "
+                         f"Got labels {np.unique(y).tolist()[:MAX_CLASSES + 1]} instead.")
+    return "multiclass" if classes > 2 or y.max(initial=0) > 1 else "binary"
+
+
+def infer_task(data, task: str = "auto", classes: int = 2) -> tuple[str, int]:
+    """The task the user's points call for, ``(task, classes)``, with one clear refusal per mistake.
+
+    ``task="auto"``: integer labels 0/1 are binary, integer labels 0..k-1 with k > 2 (or
+    ``classes=k > 2``) multi-class, real (non-integer) targets a regression. Refused: labels
+    that are not 0..k-1, a class with fewer than 2 points (in each part given), NaN/inf.
+
+    Example:
+        >>> X = np.zeros((6, 2))
+        >>> infer_task((X, [0, 1, 2] * 2)), infer_task((X, [0.5, 1, 2] * 2)), infer_task((X, [0, 1] * 3))
+        (('multiclass', 3), ('regression', 2), ('binary', 2))
+        >>> infer_task((X, [0, 1, 3] * 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: data must have at least 2 points of each class. Got 2 of class 0, 2 of class 1, 0 of class 2 and 2 of class 3 instead.
+    """
+    parts = _parts(data)
+    y_all = np.concatenate([y for _, _, y in parts])
+    if task == "auto":
+        task = _auto_task(y_all, classes)
+    if task == "regression":
+        if classes != 2:
+            raise ValueError(f"classes must be left at 2 with task='regression' (a regression has no classes). "
+                             f"Got {classes} instead.")
+        for what, _, y in parts:
+            if len(y) < 2:
+                raise ValueError(f"{what} must have at least 2 points. Got {len(y)} instead.")
+        return task, classes
+    labels = np.unique(y_all)
+    if task == "binary":
+        if not set(labels.tolist()) <= {0.0, 1.0}:
+            raise ValueError(f"data y must be two classes labelled 0 and 1. Got labels {labels.tolist()[:5]} instead.")
+        k = 2
+    else:
+        if not (labels == np.round(labels)).all() or labels.min() < 0:
+            raise ValueError(f"data y must be integer class labels 0..k-1 with task='multiclass'. "
+                             f"Got labels {labels.tolist()[:5]} instead.")
+        k = classes if classes > 2 else int(labels.max()) + 1
+        if k > MAX_CLASSES:
+            raise ValueError(f"data y must be at most {MAX_CLASSES} classes, labelled 0..{MAX_CLASSES - 1}. "
+                             f"Got labels up to {int(labels.max())} instead.")
+        if labels.max() >= k:
+            raise ValueError(f"data y must be class labels 0..{k - 1} with classes={k}. "
+                             f"Got labels {labels.astype(int).tolist()[:MAX_CLASSES + 1]} instead.")
+    _check_counts(parts, k)
+    return task, k
+
+
+def _check_counts(parts, k: int) -> None:
+    """At least 2 points of every class 0..k-1 in every part (the split, the standardiser and the
+    per-class metrics need them)."""
+    for what, _, y in parts:
+        counts = np.bincount(y.astype(np.int64), minlength=k)[:k]
+        if counts.min() < 2:
+            listed = [f"{n} of class {c}" for c, n in enumerate(counts.tolist())]
+            raise ValueError(f"{what} must have at least 2 points of each class. Got {', '.join(listed[:-1])} and "
+                             f"{listed[-1]} instead.")
+
+
+def dataset_from_arrays(data, name: str = "custom", task: str = "auto", classes: int = 2) -> Dataset:
     """The user's own points: ``(X, y)`` (split 60/40 as the seed does) or
     ``(X_train, y_train, X_test, y_test)`` (kept as given). Standardised on all points.
 
-    Refused: not 2 features, labels that are not two classes 0/1, NaN/inf, fewer than 2 points
-    of each class (in each part given).
+    ``y`` holds class labels (0/1, or 0..k-1) or, for a regression, real targets; ``task`` and
+    ``classes`` are checked against them (see :func:`infer_task`). Refused: not 2 features,
+    labels that are not 0..k-1, NaN/inf, fewer than 2 points of a class (in each part given).
 
     Example:
         >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [2, 2], [3, 3]], float)
@@ -135,17 +233,8 @@ def dataset_from_arrays(data, name: str = "custom") -> Dataset:
         >>> ds.x_train.shape, ds.x_test.shape
         ((3, 2), (3, 2))
     """
-    if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
-        raise ValueError("data must be (X, y) or (X_train, y_train, X_test, y_test). "
-                         f"Got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'} instead.")
-    parts = [(data[i], data[i + 1]) for i in range(0, len(data), 2)]
-    names = ["data"] if len(parts) == 1 else ["training data", "test data"]
-    checked = [_check_points(w, X, y) for w, (X, y) in zip(names, parts)]
-    for what, (X, y) in zip(names, checked):
-        counts = [int((y == c).sum()) for c in (0, 1)]
-        if min(counts) < 2:
-            raise ValueError(f"{what} must have at least 2 points of each class. Got {counts[0]} of class 0 "
-                             f"and {counts[1]} of class 1 instead.")
+    infer_task(data, task, classes)
+    checked = [(X, y) for _, X, y in _parts(data)]
     if len(checked) == 1:
         return _prepare(name, *checked[0])
     X_all = np.concatenate([checked[0][0], checked[1][0]])
@@ -153,7 +242,8 @@ def dataset_from_arrays(data, name: str = "custom") -> Dataset:
 
 
 def read_csv(path, what: str = "--data") -> tuple[np.ndarray, np.ndarray]:
-    """Two feature columns and a 0/1 label column; a header line is optional. No pickles.
+    """Two feature columns and a label column (0/1, 0..k-1, or a real target); a header line is
+    optional. No pickles.
 
     Example:
         >>> import tempfile

@@ -125,8 +125,8 @@ class Plan(NamedTuple):
 
 
 def _n_params(static: Static) -> int:
-    h = static.hidden
-    return 3 * h + (static.slots - 1) * (h * h + h) + h + 1
+    h, k = static.hidden, static.classes if static.task == "multiclass" else 1  # tasks: k output units
+    return 3 * h + (static.slots - 1) * (h * h + h) + k * (h + 1)
 
 
 class _Need(NamedTuple):
@@ -153,7 +153,7 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
 
     n_train, n_test, n_sets = n_data
     p = _n_params(static)
-    points = resolution * resolution
+    points = resolution * resolution * (static.classes if static.task == "multiclass" else 1)  # tasks: k maps
     width = static.hidden * static.slots
     history = record == "history"
     train = 4 * (

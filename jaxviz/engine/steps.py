@@ -123,7 +123,10 @@ def penalty(params, kr, l1=0.0):
 
 
 def loss_fn(params, s: Structure, x, y, weight, kr, static: Static, l1=0.0):
-    task = task_of(static.task)
+    """One model's mean loss (with the penalty) and its summed ``correct`` score (hits for
+    accuracy, absolute errors for mae) over the samples of non-zero ``weight``; the task
+    (``static.task``, ``static.classes``) says what the output means."""
+    task = task_of(static.task, static.classes)
     p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
     count = jnp.sum(weight)
     loss = jnp.sum(weight * task.loss(p, y)) / count + penalty(params, kr, l1)
@@ -141,7 +144,7 @@ def evaluate(params, s: Structure, table, d, kr, static: Static, l1=0.0):
     if m <= TEST_CHUNK:
         weight = (jnp.arange(m) < n_test).astype(jnp.float32)
         return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static, l1)
-    task = task_of(static.task)
+    task = task_of(static.task, static.classes)
 
     def piece(sums, first):
         rows = first + jnp.arange(TEST_CHUNK)
@@ -211,7 +214,8 @@ def init_state(hp: HParams, static: Static) -> TrainState:
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
     n_inputs = static.raw_inputs or input_columns(hp.features, static.inputs)[2]
     params = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
-                         n_inputs=n_inputs, init=hp.init)
+                         n_inputs=n_inputs, init=hp.init,
+                         units=task_of(static.task, static.classes).units)
     return TrainState(
         params=params,
         opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(jnp.float32), hp.momentum),

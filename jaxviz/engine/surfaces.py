@@ -1,4 +1,6 @@
-"""Decision surfaces: the class-1 probability of every mesh point, for every model and frame."""
+"""Decision surfaces: what the task predicts at every mesh point, for every model and frame: the
+class-1 probability (binary), every class's probability (multi-class) or the predicted value
+(regression)."""
 
 from __future__ import annotations
 
@@ -73,30 +75,34 @@ def mesh_forward(arrays, points_t, widths, activation, activations: tuple[str, .
     for k in range(1, len(kernels) - 1):
         a = act(jnp.einsum("cio,cip->cop", kernels[k], h) / div[:, k] + biases[k][:, :, None]) * units[:, k]
         h = jnp.where((widths[:, k] > 0)[:, None, None], a, h)
-    z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) / div[:, -1, 0] / div[:, -1, 0] + biases[-1]
-    return task.output(z[..., None])
+    if kernels[-1].shape[-1] == 1:  # one output unit: (c, P)
+        z = jnp.einsum("ci,cip->cp", kernels[-1][:, :, 0], h) / div[:, -1, 0] / div[:, -1, 0] + biases[-1]
+        return task.output(z[..., None])
+    z = jnp.einsum("cik,cip->cpk", kernels[-1], h) / div[:, -1] / div[:, -1] + biases[-1][:, None, :]  # (c, P, k)
+    return task.output(z)
 
 
 def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, meanfield, activations, chunk,
-                  plain_inputs):
+                  plain_inputs, task=BINARY):
     n = arrays[0].shape[0]
     pad = -n % chunk
     split = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(-1, chunk, *a.shape[1:])  # noqa: E731
 
     def one_chunk(c):
         arrays, index, widths, activation, features, meanfield = c
-        return mesh_forward(arrays, meshes[index], widths, activation, activations,
+        return mesh_forward(arrays, meshes[index], widths, activation, activations, task,
                             features=None if plain_inputs else features, meanfield=meanfield).astype(jnp.float16)
 
     xs = ([split(a) for a in arrays], split(mesh_index), split(widths), split(activation), split(features),
           split(meanfield))
-    return jax.lax.map(one_chunk, xs).reshape(-1, meshes.shape[-1])[:n]
+    out = jax.lax.map(one_chunk, xs)
+    return out.reshape(-1, meshes.shape[-1], *out.shape[3:])[:n]  # multi-class: (rows, P, k)
 
 
 @functools.lru_cache(maxsize=None)
-def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool = True):
+def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool = True, task: Task = BINARY):
     """The surface program; with a mesh, each device predicts its own block of model-frames."""
-    fn = functools.partial(_predict_flat, activations=activations, chunk=chunk, plain_inputs=plain_inputs)
+    fn = functools.partial(_predict_flat, activations=activations, chunk=chunk, plain_inputs=plain_inputs, task=task)
     if mesh is None:
         return jax.jit(fn)
     rows, everywhere = P(MODEL_AXIS), P()
@@ -106,8 +112,10 @@ def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool 
 
 
 def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int,
-                     devices=None, features=None, parametrization=None) -> np.ndarray:
-    """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16.
+                     devices=None, features=None, parametrization=None, task: Task = BINARY) -> np.ndarray:
+    """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16 (for a
+    multi-class ``task``, every class's probability ``(..., resolution, resolution, k)``; for a
+    regression, the predicted value).
 
     ``weights``: padded weight arrays with leading axes ``(n_models, n_frames)``; ``widths``
     ``(n_models, 3)`` and ``activation`` ``(n_models,)`` describe each model; ``extents`` gives
@@ -138,7 +146,7 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
             per_frame(parametrization)]
     mesh_ = model_mesh(devices)
     plain = bool((np.asarray(features) == 3).all())  # x1, x2 only: no features to compute (the seed's case)
-    program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_, plain)
+    program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_, plain, task)
     if mesh_ is not None:
         rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
         specs = (rows, everywhere) + (rows,) * (len(args) - 2)
@@ -146,7 +154,7 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
         out = to_host(program(*args))
     else:
         out = _on_every_core(program, args, devices[0])
-    return out.reshape(total, n_frames, resolution, resolution)[:n_models]
+    return out.reshape(total, n_frames, resolution, resolution, *out.shape[2:])[:n_models]
 
 
 def _on_every_core(program, args, device) -> np.ndarray:

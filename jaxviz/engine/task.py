@@ -44,6 +44,16 @@ class Task(NamedTuple):
         """
         return ("loss", self.metric, "val_loss", f"val_{self.metric}", "learning_rate")
 
+    @property
+    def maps(self) -> tuple[int, ...]:
+        """The trailing axes of a surface: one map per class for a multi-class task, else none.
+
+        Example:
+            >>> multiclass(3).maps, BINARY.maps
+            ((3,), ())
+        """
+        return (self.units,) if self.name == "multiclass" else ()
+
 
 def bce(p: jax.Array, y: jax.Array) -> jax.Array:
     """Per-sample binary cross-entropy with Keras' clip of ``p`` to [1e-7, 1 - 1e-7].

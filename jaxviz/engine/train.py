@@ -23,7 +23,7 @@ from jax.sharding import PartitionSpec as P
 
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
 from jaxviz.engine.model import params_to_arrays
-from jaxviz.engine.task import EPSILON, bce
+from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.plan import epoch_chunk
@@ -51,7 +51,8 @@ __all__ = [
     "Checkpoint",
 ]
 
-#: History keys, in Keras' order.
+#: History keys of a classification, in Keras' order (a regression has ``mae`` for ``accuracy``:
+#: see :attr:`jaxviz.engine.task.Task.metrics`).
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 #: What a run keeps: ``history`` every epoch's weights (and, in :func:`jaxviz.sweep`, surfaces);
 #: ``final`` the initial and final weights only (the metrics of every epoch either way).
@@ -63,7 +64,7 @@ class Checkpoint(NamedTuple):
 
     state: list  # the leaves of every model's TrainState (NumPy arrays)
     done: int  # epochs trained
-    metrics: list  # History metrics so far, each (n_models, done), in METRICS order
+    metrics: list  # History metrics so far, each (n_models, done), in the task's History order (METRICS)
     weights: list  # weight arrays so far, each (n_models, done + 1, ...); record="final": the initial only
     initial_val: tuple  # test loss and accuracy before training, each (n_models,)
 
@@ -363,8 +364,9 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     :func:`jaxviz.plan.make_plan`. With several ``devices`` (default: all JAX sees) the model
     axis of each chunk is sharded over a 1-D mesh of them and the data replicated.
 
-    Returns metrics as NumPy arrays ``(n_models, epochs)`` under the Keras History names (NaN
-    after a model's own last epoch), plus ``initial_val_loss`` / ``initial_val_accuracy``, and
+    Returns metrics as NumPy arrays ``(n_models, epochs)`` under the Keras History names of the
+    task (``static.task``: ``accuracy`` or, for a regression, ``mae``; NaN after a model's own
+    last epoch), plus ``initial_val_loss`` / ``initial_val_accuracy`` (``initial_val_mae``), and
     the padded weight arrays: with ``record="history"`` ``(n_models, epochs + 1, ...)`` (epoch 0
     = initial; frozen after a model's last epoch); with ``record="final"`` ``(n_models, 2, ...)``
     (initial, final), the program then returning no weights per epoch, so memory does not grow
@@ -421,7 +423,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     trained = [metrics[j, :, :done] for j in range(len(METRICS))]
     kept = [w[:, : done + 1] for w in weights] if record == "history" else [w[:, :1] for w in weights]
     checkpoint = Checkpoint(state, done, trained, kept, val0)
-    out = dict(zip(METRICS, metrics))
+    names = task_of(static.task, static.classes).metrics
+    out = dict(zip(names, metrics))
     # the seed's status line at epoch 0 shows the test loss and accuracy before training
-    out["initial_val_loss"], out["initial_val_accuracy"] = val0
+    out["initial_val_loss"], out[f"initial_{names[3]}"] = val0
     return out, weights, checkpoint

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxviz.analysis import METRICS
+from jaxviz.analysis import METRICS, REGRESSION_METRICS
 from jaxviz.io.files import hp_hash, hp_table, read_config, table_hash, write_config, write_metrics_csv, write_npz
 from jaxviz.io.video import FORMATS
 from jaxviz.spec.config import DATASETS, format_bytes
@@ -47,13 +47,15 @@ def animation_name(fmt: str) -> str:
     return f"animation{FORMATS[fmt].suffix}" if FORMATS[fmt].suffix else "frames"
 
 
-def run_arrays(metrics: list | dict, weights: list, initial_val: tuple) -> dict[str, np.ndarray]:
+def run_arrays(metrics: list | dict, weights: list, initial_val: tuple, names=METRICS) -> dict[str, np.ndarray]:
     """The key scheme shared by ``run.npz`` and checkpoints: ``metric_<name>``, ``weight_<j>``,
-    ``initial_val_loss`` and ``initial_val_accuracy``."""
-    metrics = metrics if isinstance(metrics, dict) else dict(zip(METRICS, metrics))
+    ``initial_val_loss`` and ``initial_val_accuracy`` (a regression: ``initial_val_mae``).
+    A list of metrics is in the order of ``names``."""
+    metrics = metrics if isinstance(metrics, dict) else dict(zip(names, metrics))
     arrays = {f"metric_{k}": v for k, v in metrics.items()}
     arrays |= {f"weight_{j}": w for j, w in enumerate(weights)}
-    return arrays | {"initial_val_loss": initial_val[0], "initial_val_accuracy": initial_val[1]}
+    second = "mae" if "mae" in metrics else "accuracy"
+    return arrays | {"initial_val_loss": initial_val[0], f"initial_val_{second}": initial_val[1]}
 
 
 def _hp_arrays(configs) -> dict[str, np.ndarray]:
@@ -65,7 +67,9 @@ def write_checkpoint(path, checkpoint, configs: list[dict[str, Any]] | None = No
     """Write a training checkpoint (``.npz``, no pickle): the state leaves, epochs done, the
     results so far under :func:`run_arrays`' keys, and (given ``configs``) the hash of the hp
     table it trains, so that a resume after an edit of the config is refused."""
-    arrays = run_arrays(checkpoint.metrics, checkpoint.weights, checkpoint.initial_val)
+    regression = configs is not None and len(configs) and configs[0].get("task") == "regression"
+    arrays = run_arrays(checkpoint.metrics, checkpoint.weights, checkpoint.initial_val,
+                        REGRESSION_METRICS if regression else METRICS)
     arrays |= {f"state_{j}": v for j, v in enumerate(checkpoint.state)}
     if configs is not None:
         arrays |= _hp_arrays(configs)
@@ -77,7 +81,7 @@ def read_checkpoint(path) -> dict[str, Any]:
     z = _read_npz(path)
     metrics, weights, initial = _read_run_arrays(path, z)
     state = [z[f"state_{j}"] for j in range(sum(1 for k in z if k.startswith("state_")))]
-    return {"state": state, "done": int(_need(path, z, "done")), "metrics": [metrics[k] for k in METRICS],
+    return {"state": state, "done": int(_need(path, z, "done")), "metrics": list(metrics.values()),
             "weights": weights, "initial_val": initial}
 
 
@@ -120,6 +124,17 @@ def _first_difference(stored: str, configs: list[dict[str, Any]], name: str) -> 
     return "the hp tables differ"
 
 
+def _same_table(z: dict, configs) -> bool:
+    """Whether ``z``'s hp table is ``configs``'; an older one (before ``task``, ...) on its own keys."""
+    if str(z["hp_hash"]) == hp_hash(configs):
+        return True
+    try:
+        keys = set(json.loads(str(z["hp_table"]))[0])
+    except (KeyError, ValueError, IndexError, TypeError):
+        return False
+    return str(z["hp_hash"]) == hp_hash([{k: c[k] for k in keys if k in c} for c in configs])
+
+
 def check_resumable(folder, hp: dict[str, Any], custom: bool = False) -> None:
     """Refuse to resume a checkpoint whose run was configured otherwise than ``hp`` (the folder's
     config.toml, edited since?) or whose arrays do not fit it."""
@@ -127,7 +142,7 @@ def check_resumable(folder, hp: dict[str, Any], custom: bool = False) -> None:
     configs = _configs_of(hp, "custom" if custom else None)
     z = _read_npz(path)
     epochs = max(c["epochs"] for c in configs)
-    if "hp_hash" in z and str(z["hp_hash"]) != hp_hash(configs):
+    if "hp_hash" in z and not _same_table(z, configs):
         raise ValueError(f"--resume must continue the run as it was configured: {path.parent / 'config.toml'} "
                          f"changed since {CHECKPOINT} was written "
                          f"({_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}). "
@@ -187,7 +202,7 @@ def clear_run(d) -> None:
 
 def write_run_files(run, d: Path) -> Path:
     """``run.npz``, ``config.toml`` and ``metrics.csv`` in ``d`` (no checks: see :func:`save_run`)."""
-    arrays = run_arrays(run.metrics, run._weights, run.initial_val)
+    arrays = run_arrays(run.metrics, run._weights, run.initial_val)  # a dict: keyed by the task's names
     arrays |= {"surfaces": run.surfaces, "frame_epochs": run.frame_epochs, "data_index": run.data_index}
     arrays |= _hp_arrays(run.configs)
     if run.completed_epochs is not None:
@@ -231,11 +246,12 @@ def _need(path, z: dict, key: str) -> np.ndarray:
 
 
 def _read_run_arrays(path, z: dict) -> tuple[dict[str, np.ndarray], list[np.ndarray], tuple]:
-    metrics = {k: _need(path, z, f"metric_{k}") for k in METRICS}
+    names = REGRESSION_METRICS if "metric_mae" in z else METRICS  # in the task's History order
+    metrics = {k: _need(path, z, f"metric_{k}") for k in names}
     weights = [_need(path, z, f"weight_{j}") for j in range(sum(1 for k in z if k.startswith("weight_")))]
     if not weights:
         _need(path, z, "weight_0")
-    return metrics, weights, (_need(path, z, "initial_val_loss"), _need(path, z, "initial_val_accuracy"))
+    return metrics, weights, (_need(path, z, "initial_val_loss"), _need(path, z, f"initial_{names[3]}"))
 
 
 def _check_shape(path, what: str, array: np.ndarray, shape: tuple, described: str) -> None:
@@ -255,15 +271,15 @@ def _check_arrays(npz, z: dict, configs, metrics, weights, initial):
     final = shown.ndim == 1 and not len(shown)  # record="final": initial and final weights, no surfaces
     for j, w in enumerate(weights):
         _check_shape(npz, f"weight_{j}", w, (n, 2 if final else epochs + 1), described)
-    for k, v in zip(("initial_val_loss", "initial_val_accuracy"), initial):
+    for k, v in zip(("initial_val_loss", "initial_val_accuracy or _mae"), initial):
         _check_shape(npz, k, v, (n,), described)
     surfaces, data_index = _need(npz, z, "surfaces"), _need(npz, z, "data_index")
     if shown.ndim != 1 or (len(shown) and (shown.min() < 0 or shown.max() > epochs)):
         raise ValueError(f"{npz} must match config.toml ({described}): frame_epochs must lie in [0, {epochs}]. "
                          f"Got {shown.tolist()[:8]} instead.")
     _check_shape(npz, "surfaces", surfaces, (n, len(shown)), described)
-    if surfaces.ndim != 4 or surfaces.shape[2] != surfaces.shape[3]:
-        raise ValueError(f"{npz} must hold surfaces (models, frames, resolution, resolution). "
+    if surfaces.ndim not in (4, 5) or surfaces.shape[2] != surfaces.shape[3]:
+        raise ValueError(f"{npz} must hold surfaces (models, frames, resolution, resolution[, classes]). "
                          f"Got shape {surfaces.shape} instead.")
     _check_shape(npz, "data_index", data_index, (n,), described)
     n_data = sum(1 for k in z if k.startswith("data_") and k.endswith("_extent"))
@@ -303,7 +319,7 @@ def load_run(directory):
     except ValueError as e:
         raise ValueError(f"{toml}: {e}") from None
     z = _read_npz(npz)
-    if "hp_hash" in z and str(z["hp_hash"]) != hp_hash(configs):
+    if "hp_hash" in z and not _same_table(z, configs):
         raise ValueError(f"{toml} must describe the run saved in {npz.name}. Got an edited config instead: "
                          f"{_first_difference(str(z.get('hp_table', '')), configs, 'config.toml')}.")
     metrics, weights, initial = _read_run_arrays(npz, z)
@@ -374,9 +390,9 @@ def write_outputs(run, out, fmt: str = "mp4", size=None, fps: float = 10, hold: 
             shutil.rmtree(out / name)
         else:
             (out / name).unlink(missing_ok=True)
+    write_run_files(run, out)  # first: the results stay even if a picture fails
     animation = run.animate(out / animation_name(fmt), fps=fps, hold=hold, size=size, decision_line=decision_line)
     run.figure(-1, size=size, decision_line=decision_line).savefig(out / "final.png", dpi=100)
-    write_run_files(run, out)
     if getattr(run, "record", "history") == "history":
         run.explore(out / "explorer.html")
     if run.completed_epochs < run.epochs:

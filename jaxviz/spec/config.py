@@ -21,6 +21,11 @@ __all__ = [
     "HP_DEFAULTS",
     "ACTIVATIONS",
     "DATASETS",
+    "REGRESSION_DATASETS",
+    "MULTICLASS_DATASETS",
+    "NOISY_DATASETS",
+    "TASK_NAMES",
+    "MAX_CLASSES",
     "OPTIMIZERS",
     "GRID_WIDE",
     "validate_hp",
@@ -77,6 +82,9 @@ HP_DEFAULTS: dict[str, Any] = {
     "lr2": 1.0,
     "lr3": 1.0,
     "lr4": 1.0,
+    # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
+    "task": "auto",
+    "classes": 2,
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
@@ -101,10 +109,19 @@ LAYER_LR = ("lr1", "lr2", "lr3", "lr4")
 SEED_DATASETS = ("moons", "circles", "blobs", "tricky")
 #: TensorFlow Playground's classification sets ("ring" is Playground's "circle").
 PLAYGROUND_DATASETS = ("xor", "gauss", "spiral", "ring")
-DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS
+#: TensorFlow Playground's regression sets: a real target for every point (``task="regression"``).
+REGRESSION_DATASETS = ("plane", "multigauss")
+#: Sets drawn with any number of classes ``classes=k`` (3 to MAX_CLASSES; ``task="multiclass"``).
+MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
+#: Sets drawn with Playground's ``noise`` (and from the model's ``seed``).
+NOISY_DATASETS = PLAYGROUND_DATASETS + REGRESSION_DATASETS
+DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS
+#: What the network's output means; "auto" infers it from the data (jaxviz.spec.grid.resolve_task).
+TASK_NAMES = ("auto", "binary", "multiclass", "regression")
+MAX_CLASSES = 10
 
 #: Hyperparameters that cannot vary within one grid (they choose the program's code path).
-GRID_WIDE = ("shuffle",)
+GRID_WIDE = ("shuffle", "task", "classes")
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
@@ -228,6 +245,9 @@ _RULES = {
     "schedule": lambda v: _choice("schedule", v, SCHEDULES),
     **{k: (lambda v, k=k: _real(k, v, "a number >= 0 (a multiplier of the layer's learning rate)",
                                 lambda x: x >= 0)) for k in LAYER_LR},
+    # tasks (issue 14)
+    "task": lambda v: _choice("task", v, TASK_NAMES),
+    "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
 }
 
 
@@ -310,8 +330,8 @@ def _check_noise(hp: dict[str, Any]) -> None:
     listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
     noisy = [v for v in listed(hp.get("noise", 0.0)) if v != 0]
     datasets = listed(hp.get("dataset", HP_DEFAULTS["dataset"]))
-    if noisy and not any(d in PLAYGROUND_DATASETS for d in datasets):
-        raise _fail("noise", f"0 unless a dataset is one of Playground's {list(PLAYGROUND_DATASETS)} (the seed's "
+    if noisy and not any(d in NOISY_DATASETS for d in datasets):
+        raise _fail("noise", f"0 unless a dataset is one of Playground's {list(NOISY_DATASETS)} (the seed's "
                     "sets and data= have fixed points, which noise would not change)", hp["noise"])
 
 

@@ -22,13 +22,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, PARAMETRIZATIONS, PLAYGROUND_DATASETS,
+from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, PARAMETRIZATIONS,
                                 feature_code, feature_count, validate_hp, validate_value)
 from jaxviz.spec.settings import merge_settings
 from jaxviz.spec.shapes import bucket
+from jaxviz.spec.tasks import resolve_task, with_task
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
-           "dataset_key", "bucket"]
+           "dataset_key", "bucket", "resolve_task", "with_task"]
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
@@ -82,6 +83,8 @@ class Static(NamedTuple):
     layer_lr: bool = False  # some lr1..lr4 is not 1 (else the updates are not scaled at all)
     # model options (issue 14): data of raw_inputs columns taken as they are (no features; 0 = 2-D points)
     raw_inputs: int = 0
+    # tasks (issue 14)
+    classes: int = 2  # output units of a multiclass task (k)
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -93,7 +96,7 @@ def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
         >>> dataset_key({"dataset": "xor", "noise": 0.3, "seed": 4})
         ('xor', 0.3, 4)
     """
-    if config["dataset"] in PLAYGROUND_DATASETS:
+    if config["dataset"] in NOISY_DATASETS:
         return config["dataset"], float(config["noise"]), int(config["seed"])
     return config["dataset"], 0.0, 0
 
@@ -222,7 +225,7 @@ class Grid:
         """The distinct dataset keys (first use) and, per model, the index of its key."""
         names = self.values("dataset")
         varying = [k for k in ("dataset", "noise", "seed") if k in self.axes]
-        if not any(name in PLAYGROUND_DATASETS for name in names):
+        if not any(name in NOISY_DATASETS for name in names):
             varying = [k for k in varying if k == "dataset"]  # noise and seed do not change these sets
         # the first use of each combination of the axes that matter follows their own product order
         sub = {k: self.axes[k] for k in varying}
@@ -249,6 +252,7 @@ class Grid:
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         inputs = self.inputs()
+        task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
         return Static(
             # the width of the program is a bucket (see :func:`bucket`), so nearby grids share it
             hidden=bucket(self.width()),
@@ -262,6 +266,8 @@ class Grid:
             inputs=inputs,
             schedules=tuple(self.values("schedule")),
             layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
+            task=task,
+            classes=classes if task == "multiclass" else 2,
         )
 
     def width(self) -> int:
@@ -414,3 +420,4 @@ def with_dataset(grid: Grid, name: str) -> Grid:
     if "dataset" in grid.axes:
         raise ValueError(f"dataset must not be a grid axis when data= is given. Got {grid.axes['dataset']!r} instead.")
     return Grid(grid.axes, {**grid.fixed, "dataset": name}, grid.notes)
+

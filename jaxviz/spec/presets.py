@@ -42,6 +42,13 @@ _TABLE: dict[str, tuple[str, dict[str, Any]]] = {
     "playground": ("TensorFlow Playground's four sets (xor, gauss, spiral, ring) at noise 0 and 0.25",
                    {"dataset": ["xor", "gauss", "spiral", "ring"], "noise": [0.0, 0.25], "n1": 8, "n2": 8,
                     "activation": "tanh", "lr": 0.03, "epochs": 200}),
+    # tasks (issue 14)
+    "playground-multiclass": ("three classes: blobs, Playground's gauss (3 centres) and spiral (3 arms), two widths",
+                              {"task": "multiclass", "classes": 3, "dataset": ["blobs", "gauss", "spiral"],
+                               "n1": [4, 16], "n2": 8, "activation": "tanh", "lr": 0.03, "epochs": 200}),
+    "playground-regression": ("Playground's regression sets (plane, multigauss) at noise 0 and 0.25",
+                              {"task": "regression", "dataset": ["plane", "multigauss"], "noise": [0.0, 0.25],
+                               "n1": 8, "n2": 8, "activation": "tanh", "lr": 0.01, "epochs": 100}),
 }
 
 #: name -> hp dict, ready for ``jaxviz.sweep(jaxviz.PRESETS[name])``; the seed's values in full.
