@@ -27,6 +27,7 @@ from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.plan import epoch_chunk
+from jaxviz.engine.steps import QUICK_COMPILE, _draw_quick, draw_orders
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
 
@@ -97,35 +98,6 @@ def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
         return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp)
 
     return _unblock(jax.lax.map(one_block, _blocks(hp, block)))
-
-
-@functools.partial(jax.jit, static_argnames=("n_max", "length", "shuffle"))
-def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
-    """The batch orders of epochs ``first .. first + length - 1`` of every distinct ``(seed, n_train)``
-    pair of ``orders_table``: ``(length, pairs, n_max)`` int32.
-
-    A small program of its own (integer arithmetic only, so its orders are the same bits wherever
-    they are drawn): the epoch program takes them as an input instead of compiling the draws
-    and the sort into itself, and it is shared by every chunk of models.
-
-    Example:
-        >>> o = draw_orders((np.array([0, 1], np.uint32), np.array([3, 4], np.int32)), 0, n_max=5, length=2,
-        ...                 shuffle=True)
-        >>> o.shape, sorted(o[0, 0, :3].tolist()), bool((o[1, 1] == batch_order(1, 1, 4, 5, True)).all())
-        ((2, 2, 5), [0, 1, 2], True)
-    """
-    seeds, sizes = orders_table
-    draw = lambda e: jax.vmap(batch_order, in_axes=(0, None, 0, None, None))(seeds, e, sizes, n_max, shuffle)  # noqa: E731
-    return jax.vmap(draw)(first + jnp.arange(length)).astype(jnp.int32)
-
-
-#: XLA options, on CPU, of the program a run calls once (``start``) and of the integer-only
-#: ``draw_orders``: without LLVM's optimisation passes they compile about 3x faster (``start`` of
-#: the demo: 24 s instead of 67 s on a loaded 2-core machine) and their run time hardly counts.
-#: Every run compiles them the same way, so grids and solo runs still start bit for bit alike.
-QUICK_COMPILE = {"xla_backend_optimization_level": 0}
-_draw_quick = jax.jit(draw_orders.__wrapped__, static_argnames=("n_max", "length", "shuffle"),
-                      compiler_options=QUICK_COMPILE)
 
 
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, PARAMETRIZATIONS,
-                                feature_code, feature_count, validate_hp, validate_value)
-from jaxviz.spec.settings import merge_settings
+                                feature_code, feature_count)
+from jaxviz.spec.settings import _validate, merge_settings
 from jaxviz.spec.shapes import bucket
 from jaxviz.spec.tasks import resolve_task, with_task
 
@@ -33,8 +33,6 @@ __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings"
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
-#: Axes this long are checked with NumPy (their range and kind) instead of value by value.
-_LONG_AXIS = 256
 
 
 class HParams(NamedTuple):
@@ -344,44 +342,6 @@ class Grid:
             schedule=coded("schedule", static.schedules),
             layer_lr=np.stack([col(k, np.float32) for k in LAYER_LR], axis=1),
         )
-
-
-def _long_axis(key: str, values) -> list[Any] | None:
-    """A long numeric axis checked with NumPy: its extremes by the usual rule (every rule is a
-    range), its kind and its distinctness as arrays. None when it is not plain numbers (then
-    every value is checked one by one, with the usual message)."""
-    default = HP_DEFAULTS.get(key)
-    if isinstance(default, bool) or not isinstance(default, (int, float)) or len(values) < _LONG_AXIS:
-        return None
-    kinds = set(map(type, values))
-    if not kinds <= {int, float}:
-        return None
-    a = np.asarray(values)
-    if a.ndim != 1 or a.dtype.kind not in "iuf" or not np.isfinite(a).all():
-        return None
-    if isinstance(default, int) and a.dtype.kind == "f" and not (a == np.floor(a)).all():
-        return None
-    try:
-        validate_value(key, a.min().item()), validate_value(key, a.max().item())
-    except ValueError:
-        return None
-    out = a.astype(type(default))
-    ordered = np.sort(out)
-    if (ordered[1:] == ordered[:-1]).any():
-        return None
-    return out.tolist()
-
-
-def _validate(merged: dict[str, Any]) -> dict[str, Any]:
-    """validate_hp, with long numeric axes checked as arrays (2,000,000 seeds in well under a second)."""
-    fast = {}
-    for key, value in merged.items():
-        checked = _long_axis(key, value) if isinstance(value, (list, tuple)) else None
-        if checked is not None:
-            fast[key] = checked
-    given = validate_hp({k: (v[:1] if k in fast else v) for k, v in merged.items()})
-    given.update(fast)  # same keys: the order given is kept
-    return given
 
 
 def make_grid(hp: dict[str, Any] | None = None, /, **overrides: Any) -> Grid:

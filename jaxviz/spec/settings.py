@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from jaxviz.spec.config import HP_DEFAULTS, validate_hp, validate_value
+
 __all__ = ["merge_settings"]
+
+#: Axes this long are checked with NumPy (their range and kind) instead of value by value.
+_LONG_AXIS = 256
 
 
 def _show(value: Any) -> str:
@@ -49,3 +56,41 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except (TypeError, ValueError):  # e.g. arrays compare elementwise
         return False
+
+
+def _long_axis(key: str, values) -> list[Any] | None:
+    """A long numeric axis checked with NumPy: its extremes by the usual rule (every rule is a
+    range), its kind and its distinctness as arrays. None when it is not plain numbers (then
+    every value is checked one by one, with the usual message)."""
+    default = HP_DEFAULTS.get(key)
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or len(values) < _LONG_AXIS:
+        return None
+    kinds = set(map(type, values))
+    if not kinds <= {int, float}:
+        return None
+    a = np.asarray(values)
+    if a.ndim != 1 or a.dtype.kind not in "iuf" or not np.isfinite(a).all():
+        return None
+    if isinstance(default, int) and a.dtype.kind == "f" and not (a == np.floor(a)).all():
+        return None
+    try:
+        validate_value(key, a.min().item()), validate_value(key, a.max().item())
+    except ValueError:
+        return None
+    out = a.astype(type(default))
+    ordered = np.sort(out)
+    if (ordered[1:] == ordered[:-1]).any():
+        return None
+    return out.tolist()
+
+
+def _validate(merged: dict[str, Any]) -> dict[str, Any]:
+    """validate_hp, with long numeric axes checked as arrays (2,000,000 seeds in well under a second)."""
+    fast = {}
+    for key, value in merged.items():
+        checked = _long_axis(key, value) if isinstance(value, (list, tuple)) else None
+        if checked is not None:
+            fast[key] = checked
+    given = validate_hp({k: (v[:1] if k in fast else v) for k, v in merged.items()})
+    given.update(fast)  # same keys: the order given is kept
+    return given
