@@ -55,7 +55,7 @@ def test_tricky_concatenates_two_draws():
         ({"patience": -1}, r"patience must be an integer >= 0"),
         ({"n1": -1}, r"n1 must be an integer in \[0, 1024\] \(0 = no layer\). Got -1 instead."),
         ({"n3": -2}, r"n3 must be an integer in \[0, 1024\] \(0 = no layer\)"),
-        ({"activation": "gelu"}, r"activation must be one of \['relu', 'lrelu', 'sigmoid', 'tanh'\]. Got 'gelu' instead."),
+        ({"activation": "gelu"}, r"activation must be one of \['relu', 'lrelu', 'sigmoid', 'tanh', 'linear'\]. Got 'gelu' instead."),
         ({"dataset": 5}, r"dataset must be one of \['moons', 'circles', 'blobs', 'tricky', 'xor', 'gauss', 'spiral', "
                          r"'ring', 'plane', 'multigauss'\] \(or 1-4 for the seed's\). Got 5 instead."),
         ({"optimizer": "lbfgs"}, r"optimizer must be one of \['sgd', 'adam', 'rmsprop', 'adagrad'\] \(Keras-exact\) "
