@@ -126,7 +126,8 @@ class Plan(NamedTuple):
 
 def _n_params(static: Static) -> int:
     h, k = static.hidden, static.classes if static.task == "multiclass" else 1  # tasks: k output units
-    return 3 * h + (static.slots - 1) * (h * h + h) + k * (h + 1)
+    inputs = static.raw_inputs or static.inputs  # features or raw data columns, then the bias
+    return (inputs + 1) * h + (static.slots - 1) * (h * h + h) + k * (h + 1)
 
 
 class _Need(NamedTuple):
@@ -149,6 +150,7 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
               record: str = "history", orders: int = 1, blocks: int = 1) -> _Need:
     """The memory of a run, by part. ``orders``: distinct (seed, size) batch orders; ``blocks``:
     model blocks trained at once (one per device)."""
+    from jaxviz.engine.optim import buffers_per_weight
     from jaxviz.engine.steps import TEST_CHUNK
 
     n_train, n_test, n_sets = n_data
@@ -156,15 +158,16 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
     points = resolution * resolution * (static.classes if static.task == "multiclass" else 1)  # tasks: k maps
     width = static.hidden * static.slots
     history = record == "history"
+    buffers = buffers_per_weight(static.optimizers)  # optax optimisers add their own
     train = 4 * (
-        2 * 3 * p  # state (params, two optimiser buffers), in and out of the call
+        2 * (1 + buffers) * p  # state (params, optimiser buffers), in and out
         + length * ((p if history else 0) + 8)  # weights (history only) and metrics of each epoch of the call
     )
     # activations, forward and backward, of a batch and of a piece of the test set, gathered per step
     work = 4 * (3 * p + 8 * (static.batch + min(n_test, TEST_CHUNK)) * width + 3 * (static.batch + TEST_CHUNK))
     surfaces = 2 * 2 * frames * points + 4 * frames * p if history else 0  # float16 out (device, host), weights in
     kept = 2 * frames * points + 4 * (static.epochs + 1) * p if history else 4 * 2 * p  # surfaces and weights
-    results = kept + 4 * (3 * p + 2 * 5 * static.epochs)  # + the checkpoint's state, metrics (and a copy)
+    results = kept + 4 * ((1 + buffers) * p + 2 * 5 * static.epochs)  # + the checkpoint's state, metrics (and a copy)
     mesh = 4 * 4 * surface_chunk(static.hidden, resolution) * static.hidden * points + 4 * n_sets * 2 * points
     return _Need(
         per_model=int(1.5 * train),
@@ -234,7 +237,7 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
         >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, block=8)
         >>> p.split, p.chunk, p.surface_models
         (False, 4096, 1024)
-        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_100_000_000, block=8)
+        >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1_300_000_000, block=8)
         >>> p.split, p.chunk * p.n_chunks >= 4096, p.chunk % 8
         (True, True, 0)
         >>> make_plan(4096, s, (60, 40, 1), 20, 64, 5, memory=1000, block=8)

@@ -107,7 +107,9 @@ def title_lines(axes: dict[str, list], fixed: dict[str, Any] | None = None) -> t
     title = "Neural network prediction maps"
     if axes:
         title += ": " + " x ".join(axes)
-    changed = {k: v for k, v in (fixed or {}).items() if k in HP_DEFAULTS and v != HP_DEFAULTS[k]}
+    # a run's configs hold the resolved task: "auto" on the seed's data is binary
+    defaults = {**HP_DEFAULTS, "task": "binary"}
+    changed = {k: v for k, v in (fixed or {}).items() if k in defaults and v != defaults[k]}
     return title, ", ".join(f"{k}={format_value(v)}" for k, v in changed.items())
 
 
