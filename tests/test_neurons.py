@@ -90,3 +90,20 @@ def test_animate_neurons_and_the_cli(shapes, tmp_path):
     assert main(["neurons", str(folder), "--model", "3", "--epoch", "1", "--out", str(tmp_path / "n.png")]) == 0
     assert (tmp_path / "n.png").stat().st_size > 0
     assert main(["neurons", str(folder), "--model", "99"]) == 2
+
+
+def test_a_model_with_features_shows_each_feature_and_its_weights():
+    run = jaxviz.sweep(features=["x+sq+x1x2"], n1=3, n2=0, epochs=1, resolution=8, progress=False)
+    nf = NeuronFigure(run, 0, [1])
+    assert nf.input_names == ("x1", "x2", "x1sq", "x2sq", "x1x2")
+    p = mesh(run.data_of(0).extent, 8).astype(np.float64)
+    features = np.stack([p[:, 0], p[:, 1], p[:, 0] ** 2, p[:, 1] ** 2, p[:, 0] * p[:, 1]])
+    np.testing.assert_allclose(nf.inputs.reshape(5, -1), features, rtol=1e-6, atol=1e-6)
+    # each feature's map is drawn, with a line to every first-layer unit carrying its weight
+    assert len(run.neurons(0).axes) == 5 + 3 + 1
+    assert len(nf.edges.get_segments()) == 5 * 3 + 3 * 1
+    kernel = np.asarray(run.weights(0, 1)[0])
+    np.testing.assert_array_equal(nf._edge_weights(0)[:15], kernel.ravel())
+    # the units are the activations of those features through the first layer
+    h = np.where((z := features.T @ kernel + np.asarray(run.weights(0, 1)[1])) > 0, z, 0.3 * z)
+    np.testing.assert_allclose(nf.maps[0][0].reshape(3, -1), h.T, rtol=1e-5, atol=1e-5)

@@ -14,12 +14,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxviz.engine.inputs import feature_table
 from jaxviz.engine.model import ACTIVATION_FNS, MEANFIELD_GAINS, expand_inputs, fan_ins, input_columns
 from jaxviz.engine.surfaces import mesh
 from jaxviz.engine.task import BINARY
 from jaxviz.spec.config import PARAMETRIZATIONS, feature_code
+from jaxviz.spec.features import FEATURES
 
-__all__ = ["unit_maps"]
+__all__ = ["input_maps", "unit_maps"]
 
 
 def _frame(arrays, points, widths, activation: str, features: int, meanfield: bool):
@@ -88,3 +90,20 @@ def unit_maps(weights, widths, activation: str, extent, resolution: int, feature
     frames = weights[0].shape[0]
     return (np.asarray(hidden).reshape(frames, slots, -1, resolution, resolution),
             np.asarray(out).reshape(frames, resolution, resolution))
+
+
+def input_maps(extent, resolution: int, features: str = "x") -> tuple[tuple[str, ...], np.ndarray]:
+    """A model's input features over the surfaces' mesh, in the order of its input columns (the
+    kernel rows of its first layer): their names (:data:`jaxviz.spec.features.FEATURES`) and maps
+    ``(count, resolution, resolution)``, row 0 at the bottom.
+
+    Example:
+        >>> names, maps = input_maps((-1.0, 1.0, -1.0, 1.0), 4, "x+x1x2")
+        >>> names, maps.shape, float(maps[2].max())
+        (('x1', 'x2', 'x1x2'), (3, 4, 4), 1.0)
+    """
+    code = feature_code(features)
+    used = [i for i in range(len(FEATURES)) if code >> i & 1]
+    table = feature_table(jnp.asarray(mesh(tuple(extent), resolution)), axis=1)  # (P, 7), as the model computes them
+    maps = np.asarray(table)[:, used].T.reshape(len(used), resolution, resolution)
+    return tuple(FEATURES[i] for i in used), maps

@@ -1,6 +1,7 @@
 """One model's network drawn as TensorFlow Playground draws it: every unit's map, layer by layer.
 
-Columns from left to right: the two inputs (x1 and x2 over the plane), each hidden layer's units
+Columns from left to right: the model's inputs (x1 and x2 over the plane, and any engineered
+features it takes: x1^2, x1x2, sin x1, ...), each hidden layer's units
 (the unit's activation over the same mesh as the surfaces), and the output map (the model's tile,
 with its data points). Lines join each unit to the units of the next layer; a line's width shows
 the weight's size and its colour its sign (blue positive, red negative, as the surfaces'
@@ -19,7 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from jaxviz.engine.neurons import unit_maps
+from jaxviz.engine.neurons import input_maps, unit_maps
 from jaxviz.analysis import task_of_run
 from jaxviz.views.colours import SURFACE_ALPHA, SURFACE_CMAP, multiclass_rgb, value_norm
 from jaxviz.views.layout import even_size, format_value
@@ -27,6 +28,9 @@ from jaxviz.views.tiles import _draw_points, point_style
 
 __all__ = ["NeuronFigure", "check_epochs"]
 
+#: How the input column names each feature (Playground's labels).
+FEATURE_LABELS = {"x1": "$x_1$", "x2": "$x_2$", "x1sq": "$x_1^2$", "x2sq": "$x_2^2$", "x1x2": "$x_1x_2$",
+                  "sinx1": "sin $x_1$", "sinx2": "sin $x_2$"}
 UNIT_CMAP = colormaps["RdBu"]  # activations: red below zero, blue above, as Playground's orange / blue
 
 
@@ -70,6 +74,7 @@ class NeuronFigure:
         self.layers = [k for k, n in enumerate(widths[:hidden.shape[1]]) if n]  # slots that exist
         self.maps = [hidden[:, k, :widths[k]] for k in self.layers]  # per layer (frames, units, res, res)
         self.weights = weights
+        self.input_names, self.inputs = input_maps(ds.extent, res, c["features"])
         self.widths = [widths[k] for k in self.layers]
         width, height = (size[0] / 100, size[1] / 100) if size else (12.8, 7.2)
         self.fig = fig = Figure(figsize=even_size((width, height), 100), dpi=100)
@@ -78,7 +83,7 @@ class NeuronFigure:
 
     def _build(self, fig, ds, c, width, height) -> None:
         """Every Axes and line, placed once (a long one: the arrangement is one piece)."""
-        columns = [2, *self.widths]
+        columns = [len(self.input_names), *self.widths]
         n_cols = len(columns) + 1
         out_side = min(2.6, height * 0.45, width / (n_cols + 1.5))
         col_w = (width - 0.4 - out_side - 0.3) / len(columns)
@@ -104,15 +109,11 @@ class NeuronFigure:
             label = "input" if col == 0 else f"layer {col}\n{n} unit{'s' * (n != 1)}"
             fig.text((x + side / 2) / width, min(top_y, mid + span / 2 + 0.08) / height, label, ha="center",
                      va="bottom", fontsize=8)
-        # inputs: x1 and x2 over the plane, as Playground's first column
-        x0, x1, y0, y1 = ds.extent
-        grid = np.linspace(0, 1, self.resolution)
-        for ax, plane in zip(self.units[0], (np.tile(grid, (self.resolution, 1)),
-                                            np.tile(grid[:, None], (1, self.resolution)))):
-            ax.imshow(plane * 2 - 1, cmap=UNIT_CMAP, norm=Normalize(-1, 1), origin="lower", extent=ds.extent,
-                      aspect="auto")
-        for ax, name in zip(self.units[0], ("x1", "x2")):
-            ax.text(-0.08, 0.5, name, transform=ax.transAxes, ha="right", va="center", fontsize=8)
+        # inputs: each feature over the plane, as Playground's first column (its own symmetric scale)
+        for ax, plane, name in zip(self.units[0], self.inputs, self.input_names):
+            m = max(float(np.abs(plane).max()), 1e-6)
+            ax.imshow(plane, cmap=UNIT_CMAP, norm=Normalize(-m, m), origin="lower", extent=ds.extent, aspect="auto")
+            ax.text(-0.08, 0.5, FEATURE_LABELS[name], transform=ax.transAxes, ha="right", va="center", fontsize=8)
         self.norms = [Normalize(-m, m) for m in (max(float(np.abs(a).max()), 1e-6) for a in self.maps)]
         for axes, maps, norm in zip(self.units[1:], self.maps, self.norms):
             self.images.append([ax.imshow(maps[0, j], cmap=UNIT_CMAP, norm=norm, origin="lower", extent=ds.extent,
@@ -152,7 +153,7 @@ class NeuronFigure:
     def _edge_weights(self, frame: int) -> np.ndarray:
         """Each line's weight at ``frame``, in the segments' order (kernel rows: source units)."""
         kernels = self.weights[0::2]
-        rows, fan_in = [], 2
+        rows, fan_in = [], len(self.input_names)
         for k, n in zip(self.layers, self.widths):
             rows.append(kernels[k][frame, :fan_in, :n].ravel())
             fan_in = n
