@@ -135,7 +135,9 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="h
 
 
 def _notes(grid) -> None:
-    for line in grid.notes:
+    from jaxviz.engine.devices import is_main_process
+
+    for line in grid.notes if is_main_process() else ():  # several processes: process 0 speaks for all
         print(line, file=sys.stderr)
 
 
@@ -208,12 +210,15 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         >>> bool((final.metrics["loss"] == run.metrics["loss"]).all()), final.surfaces.shape
         (True, (4, 0, 64, 64))
     """
+    from jaxviz.engine.devices import decided_by_main, is_main_process
+
     prepared = _prepare(hp, resolution, frames, data, memory, devices, overrides, record)
     _notes(prepared.grid)
+    progress = progress and is_main_process()
     if prepared.plan.split and progress:
         print(f"jaxviz: {prepared.plan.describe()}", file=sys.stderr)
     enable_compilation_cache()
-    metrics, weights, checkpoint, hparams = _train(prepared, progress, should_stop, resume, live)
+    metrics, weights, checkpoint, hparams = _train(prepared, progress, decided_by_main(should_stop), resume, live)
     return _run_of(prepared, metrics, weights, checkpoint, hparams, frames)
 
 
@@ -279,6 +284,8 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
 def _live(live, prepared: _Prepared, hparams) -> dict:
     """``on_weights`` for train_grid that predicts the surfaces at the epoch reached and hands them
     to a :class:`~jaxviz.views.live.LiveView` (which updates only as often as keeps it cheap)."""
+    import jax
+
     from jaxviz.views.live import LiveView, live_by_default
 
     grid, datasets, static, plan, devices = (prepared.grid, prepared.datasets, prepared.static, prepared.plan,
@@ -287,11 +294,13 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
         if live not in (None, False):
             raise ValueError(f"live must be False with record='final' (no surfaces are kept). Got {live!r} instead.")
         return {}
-    n = grid.n_models
-    if live is None:
-        live = live_by_default(n * static.epochs, static.steps)
+    n, processes = grid.n_models, jax.process_count()
+    if live is None:  # several processes: each would decide when to draw (a collective) on its own
+        live = processes == 1 and live_by_default(n * static.epochs, static.steps)
     if live is False:
         return {}
+    if processes > 1:
+        raise ValueError(f"live must be False when {processes} processes train together. Got {live!r} instead.")
     if not (live is True or isinstance(live, (str, os.PathLike))):
         raise ValueError(f"live must be True, False, None or a PNG path. Got {live!r} instead.")
     data_index = np.asarray(hparams.data_index)[:n]

@@ -77,12 +77,14 @@ def trainability(hp: dict[str, Any] | None = None, /, *, progress: bool = True, 
         ((2, 3), [True, True], True)
     """
     from jaxviz import api
+    from jaxviz.engine.devices import is_main_process
 
     _map_grid(hp, overrides)
     if memory is None:
         memory = _default_memory(devices)
     prepared = api._prepare(hp, 8, None, data, memory, devices, overrides, "final", kept=MAP_BYTES)
     api._notes(prepared.grid)
+    progress = progress and is_main_process()  # several processes: process 0 shows it
     if prepared.plan.split and progress:
         print(f"jaxviz: {prepared.plan.describe()}", file=sys.stderr)
     api.enable_compilation_cache()
@@ -248,6 +250,7 @@ class TrainabilityMap:
         levels, retraining every level at this map's resolution (as the paper's movies do), and write
         the movie to ``path`` (MP4, GIF or a folder of PNGs, see :func:`jaxviz.io.video.write_animation`).
         Returns the path and the maps of every level, this one first."""
+        from jaxviz.engine.devices import is_main_process
         from jaxviz.io.video import write_animation
         from jaxviz.views import maps as pictures
 
@@ -275,6 +278,8 @@ class TrainabilityMap:
             axes = self._level(c, [s / factor**k for s in span], (nx, ny))
             maps.append(trainability({**fixed, **axes}, progress=progress, memory=memory, data=self.data))
         levels = [(m.score, *[pictures.axis_coords(m.axes[a], s) for a, s in zip(m.axes, m.spacings)]) for m in maps]
+        if not is_main_process():  # several processes trained every level together; process 0 writes
+            return Zoom(Path(path), maps)
         out = write_animation(path, pictures.zoom_frames(levels, size=size, per_level=per_level), fps=fps)
         return Zoom(out, maps)
 

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["quickstart", "seed_lessons", "large_sweep"]
+NAMES = ["quickstart", "seed_lessons", "large_sweep", "trainability"]
 REPO_URL = "https://github.com/jaxviz/jaxviz"
 LESSONS = ["explode", "momentum", "patience", "overfitting", "regularisation"]
 
@@ -141,4 +141,21 @@ def check_large_sweep(nb, folder):
     assert "differs for 0 of them" in stdout(tagged(nb, "replay"))
 
 
-CHECKS = {"quickstart": check_quickstart, "seed_lessons": check_seed_lessons, "large_sweep": check_large_sweep}
+def check_trainability(nb, folder):
+    for tag in ("map-momentum", "map-kr", "paper"):
+        assert shown(tagged(nb, tag), "image/png"), tag
+    assert re.search(r"^TrainabilityMap\(5 x 5: x=lr, y=momentum, ", stdout(tagged(nb, "map-momentum")), re.M)
+    sides = stdout(tagged(nb, "boundary"))
+    assert sides.count("converged") == 1 and sides.count("diverged") == 1  # one pixel on each side
+    # the replay is the map's own arithmetic: the same last loss, bit for bit
+    assert stdout(tagged(nb, "replay")).count("replay equals the map's pixel: True") == 2
+    assert len(shown(tagged(nb, "replay-figures"), "image/png")) == 2
+    (video,) = shown(tagged(nb, "zoom"), "text/html")
+    assert is_animation(video.strip())
+    assert (folder / "fractal-zoom.mp4").stat().st_size > 0
+    assert re.search(r"boundary dimension over the zoom: (\d\.\d\d|nan) \(the paper: about 1\.17 to 1\.98\)",
+                     stdout(tagged(nb, "dimension")))
+
+
+CHECKS = {"quickstart": check_quickstart, "seed_lessons": check_seed_lessons, "large_sweep": check_large_sweep,
+          "trainability": check_trainability}

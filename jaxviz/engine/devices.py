@@ -8,7 +8,7 @@ import jax
 import numpy as np
 
 __all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "pad_rows", "place", "to_host",
-           "layout_devices"]
+           "layout_devices", "is_main_process", "smallest_everywhere", "decided_by_main"]
 
 #: The mesh axis the models are sharded over when JAX sees several devices.
 MODEL_AXIS = "models"
@@ -118,3 +118,57 @@ def to_host(x) -> np.ndarray:
     from jax.experimental import multihost_utils
 
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+# Several processes (``jax.distributed.initialize()``): every process runs the same call and the
+# same compiled programs, so whatever decides how many programs run (the memory plan's chunks,
+# a stop between chunks of epochs) must be the same number everywhere, or collectives would wait
+# forever. Only process 0 talks to the user (progress bars, notes, live pictures, movies).
+
+
+def is_main_process() -> bool:
+    """Whether this is process 0: the one process that shows progress and writes files when
+    several processes train together (always True in a single process).
+
+    Example:
+        >>> is_main_process()
+        True
+    """
+    return jax.process_index() == 0
+
+
+def smallest_everywhere(values) -> list[int]:
+    """Each of ``values`` (integers, e.g. free bytes) as its smallest over every process, so that
+    a plan made from them is the same in all; in a single process, the values as they are.
+
+    Example:
+        >>> smallest_everywhere([3, 2**40])
+        [3, 1099511627776]
+    """
+    values = np.asarray(values, np.int64)
+    if jax.process_count() == 1:
+        return values.tolist()
+    from jax.experimental import multihost_utils
+
+    # as int32 pairs: without jax_enable_x64 an int64 would travel as int32 and overflow
+    words = multihost_utils.process_allgather(values.view(np.int32))
+    return np.ascontiguousarray(words).view(np.int64).min(axis=0).tolist()
+
+
+def decided_by_main(ask):
+    """``ask`` (a function of no arguments returning a bool) answered by process 0 for every
+    process, so that all stop at the same point; None stays None, and one process asks directly.
+
+    Example:
+        >>> decided_by_main(lambda: True)()
+        True
+    """
+    if ask is None or jax.process_count() == 1:
+        return ask
+    from jax.experimental import multihost_utils
+
+    def agreed() -> bool:
+        mine = bool(ask()) if is_main_process() else False
+        return bool(multihost_utils.broadcast_one_to_all(np.int32(mine)))
+
+    return agreed

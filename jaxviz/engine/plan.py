@@ -14,6 +14,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from jaxviz.engine.devices import smallest_everywhere
 from jaxviz.spec.config import format_bytes
 from jaxviz.spec.grid import Static
 
@@ -62,7 +63,8 @@ def surface_chunk(hidden: int, resolution: int) -> int:
 def free_memory(device=None) -> tuple[int, int, bool]:
     """``(device bytes free, host bytes free, shared)``; ``shared`` when the device is the host.
 
-    Accelerators report their own memory; a CPU device uses host memory, which counts once.
+    Accelerators report their own memory; a CPU device uses host memory, which counts once. With
+    several processes, the smallest figures of any process, so every process makes the same plan.
 
     Example:
         >>> device, host, shared = free_memory(jax.devices("cpu")[0])
@@ -74,9 +76,10 @@ def free_memory(device=None) -> tuple[int, int, bool]:
     host = int(psutil.virtual_memory().available)
     device = device or jax.local_devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
-    if not stats or "bytes_limit" not in stats:
-        return host, host, True
-    return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0)), host, False
+    shared = not stats or "bytes_limit" not in stats
+    free = host if shared else int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    free, host = smallest_everywhere([free, host])
+    return free, host, shared
 
 
 class Plan(NamedTuple):
