@@ -10,10 +10,10 @@ from typing import Iterator
 
 import numpy as np
 
-from jaxviz.analysis import flagged, score_metric, status, task_of_run, tile_flag
+from jaxviz.analysis import flagged, score_metric, task_of_run, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
-                                  Palette, box_table, channels, make_palette, multiclass_rgb, subsample, surface_rgb, value_norm,
-                                  yuv_bytes)
+                                  Palette, blend_under, box_ink, channels, make_palette, multiclass_rgb, subsample,
+                                  surface_rgb, value_norm, yuv_bytes)
 from jaxviz.views.glyphs import GlyphText, TextInk
 from jaxviz.views.layout import score_name, status_lines
 
@@ -37,34 +37,19 @@ def _bilinear_taps(n_pixels: int, n_cells: int):
 
 
 
-#: A box row's bytes' offsets into ``box_table``: byte k of each pixel at k * 256.
-_BYTE_OFFSETS = np.tile(np.arange(4, dtype=np.uint16) * 256, 4096)
-_INK_OFFSETS = np.arange(4, dtype=np.uint32) << 16
-
-
-def _box(px: np.ndarray, top: int, left: int, h: int, w: int, table: np.ndarray) -> None:
-    """Lay a translucent box (``box_table``) over ``px`` (packed pixels) at (top, left), in place."""
-    region = px[top:top + h, left:left + w].view(np.uint8)  # (h, 4w): rows stay contiguous
-    region[...] = table.take(np.add(region, _BYTE_OFFSETS[:region.shape[1]], dtype=np.uint16))
-
-
-def _ink(flat: np.ndarray, pixels: np.ndarray, levels: np.ndarray, table: np.ndarray) -> None:
-    """Blend text of grey ``levels`` into the packed pixels ``flat[pixels]`` (``Palette.ink``), in place."""
-    index = channels(flat[pixels]).astype(np.uint32)
-    index <<= 8
-    index |= levels[:, None]
-    index |= _INK_OFFSETS
-    flat[pixels] = table.take(index).view(np.uint32)[:, 0]
-
-
-def _stamp(px: np.ndarray, mask: np.ndarray, top: int, left: int, box: np.ndarray, ink: np.ndarray) -> None:
-    """Lay text (``mask``) on a translucent box into ``px`` (packed pixels) at (top, left)."""
-    h, w = mask.shape
-    _box(px, top, left, h, w, box)
-    rows, cols = np.nonzero(mask)
-    flat = px[top:top + h, left:left + w].copy().reshape(-1)
-    _ink(flat, rows * w + cols, mask[rows, cols], ink)
-    px[top:top + h, left:left + w] = flat.reshape(h, w)
+def _tile_views(area: np.ndarray, corners: list, shape: tuple[int, int]) -> list[np.ndarray]:
+    """Writeable views of ``area``'s ``shape`` blocks at ``corners`` (the tiles): one
+    ``(rows, cols, h, w)`` view where the tiles are an evenly spaced grid in row-major order (one
+    copy places them all), else one view per tile."""
+    h, w = shape
+    tops, lefts = sorted({int(t) for t, _ in corners}), sorted({int(c) for _, c in corners})
+    steps = [set(np.diff(v).tolist()) for v in (tops, lefts)]
+    if [(int(t), int(c)) for t, c in corners] == [(t, c) for t in tops for c in lefts] and all(len(d) <= 1 for d in steps):
+        (down,), (across,) = (d or {0} for d in steps)
+        rows, cols = area.strides
+        return [np.lib.stride_tricks.as_strided(area[tops[0]:, lefts[0]:], (len(tops), len(lefts), h, w),
+                                                (down * rows, across * cols, rows, cols))]
+    return [area[t:t + h, c:c + w] for t, c in corners]
 
 
 class Frames:
@@ -148,8 +133,6 @@ class FrameCompositor:
         path = font_manager.findfont("DejaVu Sans")
         self._text = GlyphText(ImageFont.truetype(path, max(6, round(lay.status_px))))  # TiledFigure's size
         self._flag_text = GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
-        self._ink = TextInk(self._text, self.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
-        self._boxes = {}  # box opacity -> (palette id, box table)
         # what status lines read, with the configs built once (a Grid's builds a dict per lookup)
         self._facts = SimpleNamespace(configs=list(run.configs), metrics=getattr(run, "metrics", {}),
                                       initial_val=getattr(run, "initial_val", None))
@@ -158,7 +141,33 @@ class FrameCompositor:
         # every frame's arrays, allocated once: fresh ones cost page faults on each frame
         self._px, self._top, self._index = np.empty((n, h, w), np.float32), np.empty((n, h, w), np.float32), \
             np.empty((n, h, w), np.uint16)
-        self._tiles = np.empty((n, h, w), np.uint32)
+        self._region_arrays()
+        self._ink = TextInk(self._text, self._area.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
+        self._parts = {}  # id(palette) -> (its colours of the still pixels, the palette)
+
+    def _region_arrays(self) -> None:
+        """Frames are composed over the area of the chroma blocks touching a tile (``_blocks``), a
+        contiguous array: its colour lookup writes the frame's pixels in place, with no copy per tile,
+        and the pixels between tiles (``_still``, with the opaque overlay's) are put back after it."""
+        top, bottom, left, right = self._blocks
+        height, width = bottom - top, right - left
+        self._area = np.empty((height, width), np.uint32)
+        self._area_index = np.zeros((height, width), np.uint16)
+        self._slots = _tile_views(self._area_index, [(r0 - top, c0 - left) for r0, _, c0, _ in self.boxes],
+                                  self._index.shape[1:])
+        inside = np.zeros((height, width), bool)
+        for r0, r1, c0, c1 in self.boxes:
+            inside[r0 - top:r1 - top, c0 - left:c1 - left] = True
+
+        def to_area(flat):  # frame pixels (flat) as flat indices into the area
+            rows, cols = np.divmod(flat, self.shape[1])
+            return (rows - top) * width + cols - left
+
+        self._still = np.concatenate([np.flatnonzero(~inside.reshape(-1)), to_area(self._opaque)])
+        rows, cols = np.divmod(self._still, width)
+        self._still_frame = (rows + top) * self.shape[1] + cols + left
+        self._partial_area = to_area(self._partial)
+        self._under32 = self._under[:, 0].astype(np.uint32)
 
     def _overlay_colours(self, overlay: np.ndarray) -> tuple:
         """``make_palette``'s arguments in RGB. Outside the tiles nothing changes: that part of the
@@ -193,7 +202,7 @@ class FrameCompositor:
     def _yuv(self) -> tuple[Palette, np.ndarray]:
         """The YUV palette and the picture with empty tiles as YUV 4:2:0, made when first needed."""
         palette = make_palette(yuv_bytes, *self._colours)
-        return palette, np.concatenate([channels(palette.canvas)[..., 0].ravel(), subsample(palette.canvas).ravel()])
+        return palette, np.concatenate([channels(palette.canvas)[..., 1].ravel(), subsample(palette.canvas).ravel()])
 
     def _resample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(n, res, res)`` float32 grids resampled bilinearly to the tiles' pixels as ``imshow``
@@ -293,12 +302,14 @@ class FrameCompositor:
 
     def _labels(self, frame: int) -> Iterator[tuple[np.ndarray, int, int, float]]:
         """The flags on the tiles at ``frame``, ``(mask, top, left, box alpha)``; the status lines go to
-        ``self._ink``, to be laid all at once."""
+        ``self._ink`` (in the area's coordinates), to be laid all at once."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
-        flags = self._flags
+        marks = self._marks(epoch)
+        top, left = self._blocks[0], self._blocks[2]
+        statuses = self._statuses(epoch) if self.show_status else None
         for i, (r0, r1, c0, c1) in enumerate(self.boxes):
-            mark = flags and tile_flag(run, i, epoch)
+            mark = marks.get(i)
             if mark:  # a flag mid-tile; an exploded tile keeps its surface and status line
                 text = f"{mark[0]} at epoch {mark[1]}"
                 if self._flag_text.width(text) > c1 - c0 - 4:
@@ -308,11 +319,31 @@ class FrameCompositor:
                     yield mask, (r0 + r1 - mask.shape[0]) // 2, (c0 + c1 - mask.shape[1]) // 2, 0.75
                 if mark[0] == "diverged":
                     continue
-            if self.show_status:
-                lines = status_lines(*status(self._facts, i, epoch), lines=self.layout.status_rows, score=self.score)
+            if statuses is not None:
+                lines = status_lines(*statuses[i], lines=self.layout.status_rows, score=self.score)
                 widths = [self._text.width(t) for t in lines]
                 if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
-                    self._ink.add(lines, r1 - 2, c1 - 2, widths)
+                    self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, widths)
+
+    def _marks(self, epoch: int) -> dict[int, tuple[str, int]]:
+        """``tile_flag`` of the tiles flagged at ``epoch``, by tile."""
+        if not self._flags:
+            return {}
+        run = self.run
+        shown = flagged(run.diverged_epoch, epoch) | flagged(run.exploded_epoch, epoch)
+        return {i: tile_flag(run, i, epoch) for i in np.flatnonzero(shown).tolist()}
+
+    def _statuses(self, epoch: int) -> list[tuple]:
+        """``analysis.status`` of every tile at ``epoch``, read from the metrics all at once."""
+        facts = self._facts
+        own = np.array([int(c["epochs"]) for c in facts.configs])
+        if epoch == 0:
+            lr = [float(c["lr"]) for c in facts.configs]
+            values = [np.asarray(v).reshape(-1)[:len(own)].tolist() for v in facts.initial_val[:2]]
+            return list(zip([0] * len(own), own.tolist(), *values, lr))
+        e, rows, m = np.minimum(epoch, own) - 1, np.arange(len(own)), facts.metrics
+        values = [np.asarray(m[k])[rows, e].tolist() for k in ("val_loss", score_metric(facts), "learning_rate")]
+        return list(zip((e + 1).tolist(), own.tolist(), *values))
 
     def label_boxes(self, frame: int) -> list[tuple[int, int, int, int]]:
         """The boxes of the text on the tiles at ``frame`` (flags, then status lines), each
@@ -325,46 +356,55 @@ class FrameCompositor:
             2
         """
         flags = [(top, left, *mask.shape) for mask, top, left, _ in self._labels(frame)]
-        return flags + self._ink.collect()[0]
+        top, left = self._blocks[0], self._blocks[2]
+        return flags + [(t + top, c + left, h, w) for t, c, h, w in self._ink.collect()[0]]
 
-    def _box(self, palette: Palette, alpha: float) -> np.ndarray:
-        if (id(palette), alpha) not in self._boxes:
-            self._boxes[id(palette), alpha] = box_table(palette.white, alpha)
-        return self._boxes[id(palette), alpha]
+    def _palette_parts(self, palette: Palette) -> np.ndarray:
+        """The palette's colours of the pixels put back after the colour lookup (``_still``)."""
+        if id(palette) not in self._parts:
+            self._parts[id(palette)] = (palette.canvas.reshape(-1)[self._still_frame], palette)
+        return self._parts[id(palette)][0]
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
-        """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.
+        """Frame ``frame`` in ``palette``'s colours over the area of the tiles (``_blocks``), a pixel
+        per uint32. The array is reused by the next frame: callers copy out what they keep.
 
-        It is drawn on the palette's canvas, which is handed back: outside the tiles nothing ever
-        changes, and every pixel of every tile is drawn anew (surface, overlay, then text), so
-        reusing the canvas saves copying a whole frame; callers copy out what they keep.
+        Every pixel of the area is drawn anew: surfaces (one colour lookup for all tiles), the
+        still pixels put back, the translucent overlay blended, then flags and status lines.
         """
-        tiles = np.take(palette.lut, self._levels(frame), out=self._tiles, mode="clip")  # "raise" copies out
-        out = palette.canvas
-        for (r0, r1, c0, c1), tile in zip(self.boxes, tiles):
-            out[r0:r1, c0:c1] = tile
-        flat = out.reshape(-1)
-        flat[self._opaque] = palette.opaque
-        blend = channels(flat[self._partial]).astype(np.uint16)  # the surface under translucent overlay
-        blend *= self._under
-        blend += palette.partial
-        blend //= 255
-        flat[self._partial] = blend.astype(np.uint8).view(np.uint32)[:, 0]
-        for mask, top, left, box_alpha in self._labels(frame):
-            _stamp(out, mask, top, left, self._box(palette, box_alpha), palette.ink)
-        boxes, pixels, levels = self._ink.collect()
-        box = self._box(palette, 0.6)
-        for top, left, h, w in boxes:
-            _box(out, top, left, h, w, box)
-        _ink(flat, pixels, levels, palette.ink)
-        return out
+        index = self._levels(frame)
+        if len(self._slots) == 1:  # the tiles are a grid: one copy places them all
+            np.copyto(self._slots[0], index.reshape(self._slots[0].shape))
+        else:
+            for slot, tile in zip(self._slots, index):
+                slot[...] = tile
+        area = np.take(palette.lut, self._area_index, out=self._area, mode="clip")  # "raise" copies out
+        flat = area.reshape(-1)
+        flat[self._still] = self._palette_parts(palette)
+        flat[self._partial_area] = blend_under(flat[self._partial_area], self._under32, palette.partial)
+        top, left = self._blocks[0], self._blocks[2]
+        width = area.shape[1]
+        for mask, r, c, box_alpha in self._labels(frame):
+            h, w = mask.shape
+            pixels = ((np.arange(r - top, r - top + h) * width)[:, None] + np.arange(c - left, c - left + w)).reshape(-1)
+            flat[pixels] = box_ink(flat[pixels], mask.reshape(-1), box_alpha, palette.white, palette.black)
+        _, pixels, levels = self._ink.collect()
+        if len(pixels):
+            flat[pixels] = box_ink(flat[pixels], levels, 0.6, palette.white, palette.black)
+        return area
+
+    @functools.cached_property
+    def _rgb_canvas(self) -> np.ndarray:
+        """The picture with empty tiles as ``(height, width, 3)`` RGB."""
+        return np.ascontiguousarray(channels(self._rgb.canvas)[..., :3])
 
     def frame_rgb(self, frame: int) -> np.ndarray:
         """Frame ``frame`` (an index into ``run.frame_epochs``) as ``(height, width, 3)`` uint8."""
         px = channels(self._compose(frame, self._rgb))
-        out = np.empty((*self.shape, 3), np.uint8)
+        top, bottom, left, right = self._blocks
+        out = self._rgb_canvas.copy()
         for k in range(3):  # a channel at a time: numpy copies 4 bytes to 3 per pixel far slower
-            out[..., k] = px[..., k]
+            out[top:bottom, left:right, k] = px[..., k]
         return out
 
     def frame_yuv420p(self, frame: int) -> np.ndarray:
@@ -383,17 +423,15 @@ class FrameCompositor:
             ((1382400,), np.uint8(235))
         """
         palette, static = self._yuv
-        packed = self._compose(frame, palette)
-        px = channels(packed)
+        area = self._compose(frame, palette)
         height, width = self.shape
-        out = static.copy()  # only the tiles, and chroma blocks touching them, change
-        luma = out[: height * width].reshape(height, width)
-        for r0, r1, c0, c1 in self.boxes:
-            luma[r0:r1, c0:c1] = px[r0:r1, c0:c1, 0]
-        r0, r1, c0, c1 = self._blocks
+        top, bottom, left, right = self._blocks
+        out = static.copy()  # only the area of the tiles changes
+        out[: height * width].reshape(height, width)[top:bottom, left:right] = channels(area)[..., 1]
         chroma = out[height * width:].reshape(2, height // 2, width // 2)
-        subsample(packed[r0:r1, c0:c1], out=chroma[:, r0 // 2:r1 // 2, c0 // 2:c1 // 2])
+        subsample(area, out=chroma[:, top // 2:bottom // 2, left // 2:right // 2])
         return out
+
     def frames(self, indices=None) -> Frames:
         """The frames at ``indices`` (default: all), composed one at a time as they are consumed."""
         return Frames(self, range(len(self.run.frame_epochs)) if indices is None else indices)

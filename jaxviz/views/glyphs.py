@@ -1,5 +1,5 @@
-"""Text for the compositor's frames: masks assembled from glyphs rasterised once, and a frame's
-status lines gathered as the sparse ink pixels of cached words, laid in a few array operations.
+"""Text for the compositor's frames: masks assembled from glyphs rasterised once (and cached per
+line), and a frame's status lines gathered as grey levels over their boxes, blended in one pass.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class GlyphText:
         self.height = ascent + descent + 2
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
         self._words: dict[str, np.ndarray] = {}
+        self._lines: dict[str, np.ndarray] = {}
         self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
@@ -84,23 +85,26 @@ class GlyphText:
             x += space
 
     def mask(self, text: str) -> np.ndarray:
-        """``text`` as an ``(height, width(text))`` uint8 mask (255: full ink)."""
-        out = np.zeros((self.height, self.width(text)), np.uint8)
-        for word, xi in self.placements(text):
-            glyphs = self.word(word)
-            w = min(glyphs.shape[1], out.shape[1] - xi)
-            np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
-        return out
+        """``text`` as an ``(height, width(text))`` uint8 mask (255: full ink), cached (read-only):
+        a frame's status lines repeat across tiles and frames."""
+        if text not in self._lines:
+            if len(self._lines) > 4096:
+                self._lines.clear()
+            out = np.zeros((self.height, self.width(text)), np.uint8)
+            for word, xi in self.placements(text):
+                glyphs = self.word(word)
+                w = min(glyphs.shape[1], out.shape[1] - xi)
+                np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
+            out.flags.writeable = False
+            self._lines[text] = out
+        return self._lines[text]
 
 
 class TextInk:
-    """A frame's status lines as sparse ink: the flat pixel indices and grey levels of every glyph
-    pixel, with the boxes the lines sit in.
-
-    Each word's nonzero pixels are found once and cached as flat offsets into the frame, so a frame's
-    text is a concatenation and one ``np.maximum.at`` rather than a mask per line built and blended
-    per tile. The result is the pixels that ``GlyphText.mask`` puts in the lines' masks, laid as
-    the compositor lays them (right-aligned, lines 1.2 em apart).
+    """A frame's status lines as grey levels over their boxes: each line's cached mask is laid (as a
+    maximum, where lines overlap) on a level image of the frame, and ``collect`` hands back every
+    pixel of every box with its level (0 where there is no ink), so boxes and text are blended in
+    one pass over those pixels (``colours.box_ink``). Lines are right-aligned, 1.2 em apart.
 
     Example:
         >>> from matplotlib import font_manager
@@ -119,23 +123,12 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
-        self._level = np.zeros(shape[0] * shape[1], np.uint8)  # a max-accumulator, left zero after use
-        self._owner = np.zeros(shape[0] * shape[1], np.int32)
+        self._level = np.zeros(shape, np.uint8)  # left zero after use
+        self._pixels: dict[tuple, np.ndarray] = {}  # the boxes of a frame -> their pixels (they rarely move)
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
-        self._flat, self._levels, self._bases = [], [], []
-
-    def _sparse(self, word: str):
-        if word not in self._words:
-            if len(self._words) > 4096:
-                self._words.clear()
-            mask = self.text.word(word)
-            rows, cols = np.nonzero(mask)
-            self._words[word] = (rows * self.shape[1] + cols, cols, mask[rows, cols], int(cols.max(initial=-1)))
-        return self._words[word]
 
     def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
         """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
@@ -144,31 +137,29 @@ class TextInk:
         top, left = bottom - h, right - w
         self.boxes.append((top, left, h, w))
         for k, (line, width) in enumerate(zip(lines, widths)):
-            origin = (top + k * self.step) * self.shape[1] + left + w - width
-            for word, xi in self.text.placements(line):
-                flat, cols, levels, last = self._sparse(word)
-                if last >= width - xi:  # the mask's right edge clips the word's last glyph
-                    keep = cols < width - xi
-                    flat, levels = flat[keep], levels[keep]
-                self._flat.append(flat)
-                self._levels.append(levels)
-                self._bases.append(origin + xi)
+            row, col = top + k * self.step, left + w - width
+            part = self._level[row:row + self.text.height, col:col + width]
+            np.maximum(part, self.text.mask(line), out=part)
+
+    def _box_pixels(self, boxes: tuple) -> np.ndarray:
+        if boxes not in self._pixels:
+            if len(self._pixels) > 256:
+                self._pixels.clear()
+            width = self.shape[1]
+            self._pixels[boxes] = np.concatenate([
+                ((np.arange(top, top + h) * width)[:, None] + np.arange(left, left + w)).reshape(-1)
+                for top, left, h, w in boxes])
+        return self._pixels[boxes]
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
-        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and each inked pixel
-        once (flat index, uint8 grey level: the maximum where glyphs overlap). Clears for the next frame."""
+        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
+        boxes once (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
         boxes = self.boxes
-        if not self._flat:
-            self.clear()
+        if not boxes:
             return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        counts = np.fromiter(map(len, self._flat), np.intp, len(self._flat))
-        pixels = np.concatenate(self._flat)
-        pixels += np.repeat(np.asarray(self._bases, np.intp), counts)
-        np.maximum.at(self._level, pixels, np.concatenate(self._levels))
-        order = np.arange(len(pixels), dtype=np.int32)
-        self._owner[pixels] = order  # one entry per pixel survives: the last written
-        pixels = pixels[self._owner[pixels] == order]
-        levels = self._level[pixels]
-        self._level[pixels] = 0
+        pixels = self._box_pixels(tuple(boxes))
+        flat = self._level.reshape(-1)
+        levels = flat[pixels]
+        flat[pixels] = 0
         self.clear()
         return boxes, pixels, levels
