@@ -135,17 +135,18 @@ def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
 
 
 def yuv_bytes(rgb: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` uint8 RGB as the compositor packs YUV: ``(..., 4)`` bytes U, Y, V, 0.
+    """``(..., 3)`` uint8 RGB as the compositor packs YUV: ``(..., 4)`` bytes Y, U, 0, V.
 
-    U and V in the even bytes let ``subsample`` sum both with one mask, no shift, in one pass.
+    Y in the low byte makes the luma plane a cast; U and V a byte apart in every other byte let
+    ``subsample`` sum both in one pass.
 
     Example:
         >>> yuv_bytes(np.uint8([255, 0, 0])).tolist()
-        [90, 81, 240, 0]
+        [81, 90, 0, 240]
     """
     yuv = rgb_to_yuv(rgb)
     out = np.zeros((*yuv.shape[:-1], 4), np.uint8)
-    out[..., [1, 0, 2]] = yuv
+    out[..., [0, 1, 3]] = yuv
     return out
 
 
@@ -154,15 +155,16 @@ def yuv_bytes(rgb: np.ndarray) -> np.ndarray:
 _LANES, _LANES64 = 0x00FF00FF, 0x00FF00FF00FF00FF
 
 
-def subsample(packed: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def subsample(packed: np.ndarray, out: np.ndarray | None = None, scratch: tuple | None = None) -> np.ndarray:
     """Chroma of ``(h, w)`` packed ``yuv_bytes`` pixels (even sizes, each row contiguous) averaged over
     2 x 2 blocks: ``(2, h / 2, w / 2)`` uint8 U and V, as 4:2:0 keeps them (written into ``out`` when given).
 
     Two neighbours are read as one uint64, so U and V of both sit in four 16-bit lanes (four bytes sum
-    to at most 1020): one mask per row, a sum of the two rows, then of the word's two halves.
+    to at most 1020): one shift and mask per row, a sum of the two rows, then of the word's two halves.
+    ``scratch``: two ``(h / 2, w / 2)`` uint64 arrays to work in (a caller's, reused between frames).
 
     Example:
-        >>> px = pack(np.uint8([[[0, 0, 9, 0], [1, 0, 9, 0]], [[2, 0, 9, 0], [3, 0, 9, 0]]]))
+        >>> px = pack(np.uint8([[[0, 0, 0, 9], [0, 1, 0, 9]], [[0, 2, 0, 9], [0, 3, 0, 9]]]))
         >>> subsample(px).tolist()
         [[[2]], [[9]]]
     """
@@ -171,8 +173,11 @@ def subsample(packed: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if packed.strides[-1] != 4:
         packed = np.ascontiguousarray(packed)
     pairs = packed.view(np.uint64)  # (h, w / 2): two horizontal neighbours per word
-    sums = np.bitwise_and(pairs[0::2], _LANES64)
-    lower = np.bitwise_and(pairs[1::2], _LANES64)
+    sums, lower = scratch or (np.empty(out.shape[1:], np.uint64), np.empty(out.shape[1:], np.uint64))
+    np.right_shift(pairs[0::2], 8, out=sums)
+    sums &= _LANES64
+    np.right_shift(pairs[1::2], 8, out=lower)
+    lower &= _LANES64
     sums += lower
     np.right_shift(sums, 32, out=lower)
     sums += lower  # the low half: U (bits 0-15) and V (16-31) of the 2 x 2 block
@@ -232,7 +237,8 @@ def blend_under(v: np.ndarray, under: np.ndarray, lanes: np.ndarray) -> np.ndarr
 def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, black: np.ndarray) -> np.ndarray:
     """Packed pixels ``v`` under a box of ``white`` at opacity ``alpha`` (per byte, in 8-bit fixed point:
     ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``), then text of grey ``levels``
-    (uint8, 0: none) in ``black``, blended by ``level / 255`` and rounded down. Two bytes at a time.
+    (uint8, 0: none) in ``black``, blended by ``level / 255`` and rounded down. Two bytes at a time;
+    the text only where there is ink (a fifth of a status box).
 
     Example:
         >>> white, black = np.array([255, 255, 255, 0]), np.zeros(4, int)
@@ -241,18 +247,21 @@ def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, 
         [[153, 153, 153, 0], [0, 0, 0, 0]]
     """
     keep = int(round((1 - alpha) * 256))
-    add = _pair(np.round(alpha * 256 * np.asarray(white)))
-    g = levels.astype(np.uint32)
-    clear = 255 - g
     lanes = _lanes(v)
-    for lane, a, b in zip(lanes, add, _pair(black)):
+    for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
         lane *= keep
-        lane += a
+        lane += add
         lane >>= 8
         lane &= _LANES
-        lane *= clear
-        lane += g * np.uint32(b)
-    even, odd = (_floor255(lane) for lane in lanes)
+    inked = np.flatnonzero(levels)
+    g = levels[inked].astype(np.uint32)
+    clear = 255 - g
+    for lane, b in zip(lanes, _pair(black)):
+        ink = lane[inked]
+        ink *= clear
+        ink += g * np.uint32(b)
+        lane[inked] = _floor255(ink)
+    even, odd = lanes
     odd <<= 8
     odd |= even
     return odd

@@ -37,6 +37,33 @@ def _bilinear_taps(n_pixels: int, n_cells: int):
 
 
 
+def _scale_levels(values: np.ndarray) -> np.ndarray:
+    """``values`` (float32, in place) clipped to [0, 1] as levels ``* 255 + 0.5``; their NaN mask."""
+    nan = np.isnan(values)
+    np.clip(values, 0, 1, out=values)
+    values *= 255
+    values += 0.5
+    return nan
+
+
+@functools.cache
+def _half_table(levels: bool) -> np.ndarray:
+    """Every float16 (by its bits) as float32, or as ``_scale_levels`` makes it with NaN as -1:
+    a lookup converts a frame's grids several times faster than numpy's float16 casts."""
+    values = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+    if levels:
+        with np.errstate(invalid="ignore"):  # signalling NaNs among the bits
+            values[_scale_levels(values)] = -1
+    return values
+
+
+def _float32(values: np.ndarray) -> np.ndarray:
+    """``values`` as a new float32 array (float16 through ``_half_table``)."""
+    if values.dtype == np.float16:
+        return np.take(_half_table(False), values.view(np.uint16), mode="wrap")
+    return values.astype(np.float32)
+
+
 def _tile_views(area: np.ndarray, corners: list, shape: tuple[int, int]) -> list[np.ndarray]:
     """Writeable views of ``area``'s ``shape`` blocks at ``corners`` (the tiles): one
     ``(rows, cols, h, w)`` view where the tiles are an evenly spaced grid in row-major order (one
@@ -123,7 +150,6 @@ class FrameCompositor:
         rows = _bilinear_taps(r1 - r0, res)
         self._rows = tuple(a[::-1] for a in rows)  # image row 0 is the top, mesh row 0 the bottom
         self._cols = _bilinear_taps(c1 - c0, res)
-        self._next_row = np.minimum(np.arange(res) + 1, res - 1)
         # chroma blocks (2 x 2 pixels) that can change: those touching a tile
         top, bottom, left, right = (f(b[k] for b in self.boxes) for f, k in ((min, 0), (max, 1), (min, 2), (max, 3)))
         self._blocks = (top // 2 * 2, -(-bottom // 2) * 2, left // 2 * 2, -(-right // 2) * 2)
@@ -147,26 +173,37 @@ class FrameCompositor:
 
     def _region_arrays(self) -> None:
         """Frames are composed over the area of the chroma blocks touching a tile (``_blocks``), a
-        contiguous array: its colour lookup writes the frame's pixels in place, with no copy per tile,
-        and the pixels between tiles (``_still``, with the opaque overlay's) are put back after it."""
+        contiguous array: its colour lookup writes the frame's pixels in place, with no copy per tile.
+        The pixels between tiles (a few colours) have colour-table entries of their own after the
+        surfaces' (set once); the opaque overlay's pixels (``_still``) are put back after the lookup."""
         top, bottom, left, right = self._blocks
         height, width = bottom - top, right - left
         self._area = np.empty((height, width), np.uint32)
         self._area_index = np.zeros((height, width), np.uint16)
         self._slots = _tile_views(self._area_index, [(r0 - top, c0 - left) for r0, _, c0, _ in self.boxes],
                                   self._index.shape[1:])
+        self._target = self._slots[0] if len(self._slots) == 1 else None  # a grid: entries written in place
+        self._chroma = tuple(np.empty((height // 2, width // 2), np.uint64) for _ in range(2))
         inside = np.zeros((height, width), bool)
         for r0, r1, c0, c1 in self.boxes:
             inside[r0 - top:r1 - top, c0 - left:c1 - left] = True
 
-        def to_area(flat):  # frame pixels (flat) as flat indices into the area
-            rows, cols = np.divmod(flat, self.shape[1])
-            return (rows - top) * width + cols - left
+        def to_frame(flat):  # the area's pixels (flat) as flat indices into the frame
+            rows, cols = np.divmod(flat, width)
+            return (rows + top) * self.shape[1] + cols + left
 
-        self._still = np.concatenate([np.flatnonzero(~inside.reshape(-1)), to_area(self._opaque)])
-        rows, cols = np.divmod(self._still, width)
-        self._still_frame = (rows + top) * self.shape[1] + cols + left
-        self._partial_area = to_area(self._partial)
+        gaps = np.flatnonzero(~inside.reshape(-1))
+        colours, first, rank = np.unique(self._rgb.canvas.reshape(-1)[to_frame(gaps)], return_index=True,
+                                         return_inverse=True)
+        entries = len(self._colours[1])
+        listed = rank < (1 << 16) - entries  # any colours past the entries' range are put back instead
+        self._area_index.reshape(-1)[gaps[listed]] = entries + rank[listed]
+        self._gap_colours = to_frame(gaps[first[:(1 << 16) - entries]])  # a pixel of each colour
+        rows, cols = np.divmod(self._opaque, self.shape[1])
+        self._still = np.concatenate([gaps[~listed], (rows - top) * width + cols - left])
+        self._still_frame = to_frame(self._still)
+        rows, cols = np.divmod(self._partial, self.shape[1])
+        self._partial_area = (rows - top) * width + cols - left
         self._under32 = self._under[:, 0].astype(np.uint32)
 
     def _overlay_colours(self, overlay: np.ndarray) -> tuple:
@@ -202,7 +239,7 @@ class FrameCompositor:
     def _yuv(self) -> tuple[Palette, np.ndarray]:
         """The YUV palette and the picture with empty tiles as YUV 4:2:0, made when first needed."""
         palette = make_palette(yuv_bytes, *self._colours)
-        return palette, np.concatenate([channels(palette.canvas)[..., 1].ravel(), subsample(palette.canvas).ravel()])
+        return palette, np.concatenate([channels(palette.canvas)[..., 0].ravel(), subsample(palette.canvas).ravel()])
 
     def _resample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(n, res, res)`` float32 grids resampled bilinearly to the tiles' pixels as ``imshow``
@@ -210,18 +247,20 @@ class FrameCompositor:
         (r_lo, _, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
         # Columns first, so that the row pass gathers whole rows. np.take, not fancy indexing:
         # that hands back axis-permuted arrays, and everything downstream of one runs 2-4x slower.
-        left, cols = grid.take(c_lo, axis=2), grid.take(c_hi, axis=2)
+        # mode "wrap" (every index is in range): "raise" copies ``out``, and "clip" runs slower
+        left, cols = grid.take(c_lo, axis=2, mode="wrap"), grid.take(c_hi, axis=2, mode="wrap")
         cols -= left
         cols *= c_w
         cols += left
         # pixel = top + (bottom - top) * w: the differences are taken on the grid's rows (the same
         # numbers as on the pixels' rows, fewer of them)
-        step = cols.take(self._next_row, axis=1)
-        step -= cols
+        step = np.empty_like(cols)
+        np.subtract(cols[:, 1:], cols[:, :-1], out=step[:, :-1])
+        step[:, -1] = 0  # the last row's neighbour is itself
         pixels, top = self._px, self._top
-        np.take(step, r_lo, axis=1, out=pixels, mode="clip")  # "clip": "raise" copies out
+        np.take(step, r_lo, axis=1, out=pixels, mode="wrap")
         pixels *= r_w[:, None]
-        np.take(cols, r_lo, axis=1, out=top, mode="clip")
+        np.take(cols, r_lo, axis=1, out=top, mode="wrap")
         return pixels, top
 
     def _nan_pixels(self, nan: np.ndarray) -> np.ndarray:
@@ -229,6 +268,26 @@ class FrameCompositor:
         (r_lo, r_hi, _), (c_lo, c_hi, _) = self._rows, self._cols
         nan = nan[:, :, c_lo] | nan[:, :, c_hi]
         return nan[:, r_lo] | nan[:, r_hi]
+
+    def _grid_levels(self, frame: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The grids at ``frame`` as levels ``p * 255 + 0.5`` (``p`` clipped to [0, 1], NaN as 0), and
+        their NaN cells (None if none). Interpolating levels is interpolating probabilities, and
+        clipping before is clipping after (interpolation never leaves the range), so only the grids
+        are scaled and clipped."""
+        surfaces = np.asarray(self.run.surfaces)[:, frame]
+        if self._norm is None and surfaces.dtype == np.float16:  # all of it one lookup by the bits
+            levels = np.take(_half_table(True), surfaces.view(np.uint16), mode="wrap")
+            nan = levels < 0
+        else:
+            levels = _float32(surfaces)
+            if self._norm is not None:  # regression: the value within each tile's limits
+                levels -= self._norm[0]
+                levels /= self._norm[1]
+            nan = _scale_levels(levels)
+        if not nan.any():
+            return levels, None
+        levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry
+        return levels, nan
 
     def _levels(self, frame: int) -> np.ndarray:
         """Every tile's colour-table entries, ``(n_models, h, w)``: the class-1 probability (or the
@@ -238,30 +297,19 @@ class FrameCompositor:
         if self.task == "multiclass":
             index = self._class_levels(frame)
         else:
-            levels = run.surfaces[:, frame].astype(np.float32)
-            if self._norm is not None:  # regression: the value within each tile's limits
-                levels -= self._norm[0]
-                levels /= self._norm[1]
-            nan = np.isnan(levels)
-            # Interpolating levels is interpolating probabilities, and clipping before is clipping
-            # after (interpolation never leaves the range), so only the grids are scaled and clipped.
-            np.clip(levels, 0, 1, out=levels)
-            levels *= 255
-            levels += 0.5
-            if nan.any():
-                levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry below
+            levels, nan = self._grid_levels(frame)
             pixels, top = self._resample(levels)
-            index = self._index
+            index = self._index if self.decision_line or self._target is None else self._target
             if self.decision_line:
                 pixels += top
                 np.copyto(index, pixels, casting="unsafe")
-            else:
-                np.add(pixels, top, out=index, casting="unsafe")  # every entry fits, cast as it is made
-            if nan.any():  # a pixel is NaN where any of its four cells is, as when interpolating NaN
-                index[self._nan_pixels(nan)] = NAN_ENTRY
+            else:  # every entry fits, cast as it is made (into the area, where the tiles are a grid)
+                np.add(pixels.reshape(index.shape), top.reshape(index.shape), out=index, casting="unsafe")
+            if nan is not None:  # a pixel is NaN where any of its four cells is, as when interpolating NaN
+                index[self._nan_pixels(nan).reshape(index.shape)] = NAN_ENTRY
             if self.decision_line and self._norm is None:  # darken pixels where p = 0.5 passes between neighbours
                 self._mark_edges(pixels > 128.0, index)
-        index[flagged(run.diverged_epoch, run.frame_epochs[frame])] = DIVERGED_ENTRY
+        index[flagged(run.diverged_epoch, run.frame_epochs[frame]).reshape(index.shape[:-2])] = DIVERGED_ENTRY
         return index
 
     @staticmethod
@@ -276,7 +324,7 @@ class FrameCompositor:
         """Multiclass entries: each class's probability resampled, the argmax class per pixel and its
         confidence (``colours.confidence``) at 256 levels, entry ``MULTICLASS_BASE + class * 256 + level``;
         the argmax line where the argmax class changes between neighbours."""
-        grid = self.run.surfaces[:, frame].astype(np.float32)  # (n, res, res, k)
+        grid = _float32(np.asarray(self.run.surfaces)[:, frame])  # (n, res, res, k)
         nan = np.isnan(grid).any(-1)
         np.nan_to_num(grid, copy=False)
         best, cls = np.full(self._px.shape, -1.0, np.float32), np.zeros(self._px.shape, np.uint16)
@@ -359,11 +407,14 @@ class FrameCompositor:
         top, left = self._blocks[0], self._blocks[2]
         return flags + [(t + top, c + left, h, w) for t, c, h, w in self._ink.collect()[0]]
 
-    def _palette_parts(self, palette: Palette) -> np.ndarray:
-        """The palette's colours of the pixels put back after the colour lookup (``_still``)."""
+    def _palette_parts(self, palette: Palette) -> tuple[np.ndarray, np.ndarray]:
+        """The palette's colour table with the colours between the tiles after the surfaces', and its
+        colours of the pixels put back after the colour lookup (``_still``)."""
         if id(palette) not in self._parts:
-            self._parts[id(palette)] = (palette.canvas.reshape(-1)[self._still_frame], palette)
-        return self._parts[id(palette)][0]
+            canvas = palette.canvas.reshape(-1)
+            self._parts[id(palette)] = (np.concatenate([palette.lut, canvas[self._gap_colours]]),
+                                        canvas[self._still_frame], palette)
+        return self._parts[id(palette)][:2]
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours over the area of the tiles (``_blocks``), a pixel
@@ -373,14 +424,16 @@ class FrameCompositor:
         still pixels put back, the translucent overlay blended, then flags and status lines.
         """
         index = self._levels(frame)
-        if len(self._slots) == 1:  # the tiles are a grid: one copy places them all
-            np.copyto(self._slots[0], index.reshape(self._slots[0].shape))
-        else:
-            for slot, tile in zip(self._slots, index):
-                slot[...] = tile
-        area = np.take(palette.lut, self._area_index, out=self._area, mode="clip")  # "raise" copies out
+        if index is not self._target:  # the entries go to the area now
+            if self._target is not None:
+                np.copyto(self._target, index.reshape(self._target.shape))
+            else:
+                for slot, tile in zip(self._slots, index):
+                    slot[...] = tile
+        lut, still = self._palette_parts(palette)
+        area = np.take(lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
         flat = area.reshape(-1)
-        flat[self._still] = self._palette_parts(palette)
+        flat[self._still] = still
         flat[self._partial_area] = blend_under(flat[self._partial_area], self._under32, palette.partial)
         top, left = self._blocks[0], self._blocks[2]
         width = area.shape[1]
@@ -427,9 +480,10 @@ class FrameCompositor:
         height, width = self.shape
         top, bottom, left, right = self._blocks
         out = static.copy()  # only the area of the tiles changes
-        out[: height * width].reshape(height, width)[top:bottom, left:right] = channels(area)[..., 1]
+        luma = out[: height * width].reshape(height, width)[top:bottom, left:right]
+        np.copyto(luma, area, casting="unsafe")  # Y, the low byte: a cast, several times faster than a strided copy
         chroma = out[height * width:].reshape(2, height // 2, width // 2)
-        subsample(area, out=chroma[:, top // 2:bottom // 2, left // 2:right // 2])
+        subsample(area, out=chroma[:, top // 2:bottom // 2, left // 2:right // 2], scratch=self._chroma)
         return out
 
     def frames(self, indices=None) -> Frames:

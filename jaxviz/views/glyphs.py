@@ -55,6 +55,8 @@ class GlyphText:
 
     def width(self, text: str) -> int:
         """The width of ``text``'s mask in pixels."""
+        if text in self._lines:
+            return self._lines[text].shape[1]
         words = text.split(" ")
         return int(math.ceil(sum(map(self.advance, words)) + (len(words) - 1) * self.advance(" "))) + 4
 
@@ -123,22 +125,26 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._level = np.zeros(shape, np.uint8)  # left zero after use
         self._pixels: dict[tuple, np.ndarray] = {}  # the boxes of a frame -> their pixels (they rarely move)
+        self._levels = np.zeros(4096, np.uint8)  # the boxes' levels, one box after another
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
+        self._used = 0
 
     def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
         """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
         widths = widths or [self.text.width(t) for t in lines]
         h, w = self.step * (len(lines) - 1) + self.text.height, max(widths)
-        top, left = bottom - h, right - w
-        self.boxes.append((top, left, h, w))
+        self.boxes.append((bottom - h, right - w, h, w))
+        start, self._used = self._used, self._used + h * w
+        if self._used > len(self._levels):
+            self._levels = np.concatenate([self._levels[:start], np.zeros(2 * self._used, np.uint8)])
+        box = self._levels[start:self._used].reshape(h, w)
+        box[...] = 0
         for k, (line, width) in enumerate(zip(lines, widths)):
-            row, col = top + k * self.step, left + w - width
-            part = self._level[row:row + self.text.height, col:col + width]
+            part = box[k * self.step:k * self.step + self.text.height, w - width:]
             np.maximum(part, self.text.mask(line), out=part)
 
     def _box_pixels(self, boxes: tuple) -> np.ndarray:
@@ -153,13 +159,8 @@ class TextInk:
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
         """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes once (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
-        boxes = self.boxes
-        if not boxes:
-            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        pixels = self._box_pixels(tuple(boxes))
-        flat = self._level.reshape(-1)
-        levels = flat[pixels]
-        flat[pixels] = 0
+        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
+        boxes, levels = self.boxes, self._levels[:self._used].copy()
+        pixels = self._box_pixels(tuple(boxes)) if boxes else np.zeros(0, np.intp)
         self.clear()
         return boxes, pixels, levels
