@@ -234,11 +234,11 @@ def blend_under(v: np.ndarray, under: np.ndarray, lanes: np.ndarray) -> np.ndarr
     return odd
 
 
-def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, black: np.ndarray) -> np.ndarray:
+def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float | None, white: np.ndarray, black: np.ndarray) -> np.ndarray:
     """Packed pixels ``v`` under a box of ``white`` at opacity ``alpha`` (per byte, in 8-bit fixed point:
-    ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``), then text of grey ``levels``
-    (uint8, 0: none) in ``black``, blended by ``level / 255`` and rounded down. Two bytes at a time;
-    the text only where there is ink (a fifth of a status box).
+    ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``; None: no box), then text of
+    grey ``levels`` (uint8, 0: none) in ``black``, blended by ``level / 255`` and rounded down. Two bytes
+    at a time; the text only where there is ink (a fifth of a status box).
 
     Example:
         >>> white, black = np.array([255, 255, 255, 0]), np.zeros(4, int)
@@ -246,13 +246,14 @@ def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, 
         >>> channels(px).tolist()
         [[153, 153, 153, 0], [0, 0, 0, 0]]
     """
-    keep = int(round((1 - alpha) * 256))
     lanes = _lanes(v)
-    for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
-        lane *= keep
-        lane += add
-        lane >>= 8
-        lane &= _LANES
+    if alpha is not None:
+        keep = int(round((1 - alpha) * 256))
+        for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
+            lane *= keep
+            lane += add
+            lane >>= 8
+            lane &= _LANES
     inked = np.flatnonzero(levels)
     g = levels[inked].astype(np.uint32)
     clear = 255 - g

@@ -19,6 +19,8 @@ from jaxviz.views.layout import score_name, status_lines
 
 #: Multiclass colour-table entries start after the binary ones (256 levels, NaN, diverged, line).
 MULTICLASS_BASE = 259
+#: The status lines' box: white at this opacity, as ``TiledFigure`` draws it.
+STATUS_BOX = 0.6
 from jaxviz.views.tiles import draw_overlay, layout_of
 
 __all__ = ["FrameCompositor", "Frames"]
@@ -62,6 +64,11 @@ def _float32(values: np.ndarray) -> np.ndarray:
     if values.dtype == np.float16:
         return np.take(_half_table(False), values.view(np.uint16), mode="wrap")
     return values.astype(np.float32)
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Whether boxes ``(top, left, height, width)`` ``a`` and ``b`` share a pixel."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def _tile_views(area: np.ndarray, corners: list, shape: tuple[int, int]) -> list[np.ndarray]:
@@ -169,7 +176,8 @@ class FrameCompositor:
             np.empty((n, h, w), np.uint16)
         self._region_arrays()
         self._ink = TextInk(self._text, self._area.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
-        self._parts = {}  # id(palette) -> (its colours of the still pixels, the palette)
+        self._parts = {}  # id(palette) -> (its colour tables, its colours of the still pixels, the palette)
+        self._under_boxes = {}  # status boxes -> the overlay's pixels under them
 
     def _region_arrays(self) -> None:
         """Frames are composed over the area of the chroma blocks touching a tile (``_blocks``), a
@@ -407,21 +415,37 @@ class FrameCompositor:
         top, left = self._blocks[0], self._blocks[2]
         return flags + [(t + top, c + left, h, w) for t, c, h, w in self._ink.collect()[0]]
 
-    def _palette_parts(self, palette: Palette) -> tuple[np.ndarray, np.ndarray]:
-        """The palette's colour table with the colours between the tiles after the surfaces', and its
-        colours of the pixels put back after the colour lookup (``_still``)."""
+    def _palette_parts(self, palette: Palette) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The palette's colour table with the colours between the tiles after the surfaces' and then
+        all of them again under a status box, and its colours of the pixels put back after the colour
+        lookup (``_still``)."""
         if id(palette) not in self._parts:
             canvas = palette.canvas.reshape(-1)
-            self._parts[id(palette)] = (np.concatenate([palette.lut, canvas[self._gap_colours]]),
-                                        canvas[self._still_frame], palette)
-        return self._parts[id(palette)][:2]
+            lut = np.concatenate([palette.lut, canvas[self._gap_colours]])
+            boxed = box_ink(lut, np.zeros(len(lut), np.uint8), STATUS_BOX, palette.white, palette.black)
+            self._parts[id(palette)] = (lut, np.concatenate([lut, boxed]), canvas[self._still_frame], palette)
+        return self._parts[id(palette)][:3]
+
+    def _boxed(self, boxes: tuple) -> np.ndarray:
+        """The overlay's pixels (opaque and translucent) under the status boxes ``boxes``, flat in the area."""
+        if boxes not in self._under_boxes:
+            if len(self._under_boxes) > 64:
+                self._under_boxes.clear()
+            inside = np.zeros(self._area.shape, bool)
+            for top, left, h, w in boxes:
+                inside[top:top + h, left:left + w] = True
+            inside = inside.reshape(-1)
+            self._under_boxes[boxes] = np.concatenate([self._still[inside[self._still]],
+                                                       self._partial_area[inside[self._partial_area]]])
+        return self._under_boxes[boxes]
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours over the area of the tiles (``_blocks``), a pixel
         per uint32. The array is reused by the next frame: callers copy out what they keep.
 
-        Every pixel of the area is drawn anew: surfaces (one colour lookup for all tiles), the
-        still pixels put back, the translucent overlay blended, then flags and status lines.
+        Every pixel of the area is drawn anew: surfaces (one colour lookup for all tiles; under a
+        status box, from the table's boxed half), the still pixels put back, the translucent overlay
+        blended (boxed where under a status box), then flags and the status lines' ink.
         """
         index = self._levels(frame)
         if index is not self._target:  # the entries go to the area now
@@ -430,20 +454,35 @@ class FrameCompositor:
             else:
                 for slot, tile in zip(self._slots, index):
                     slot[...] = tile
-        lut, still = self._palette_parts(palette)
-        area = np.take(lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
+        flags = list(self._labels(frame))
+        boxes, pixels, levels = self._ink.collect()
+        lut, both, still = self._palette_parts(palette)
+        top, left = self._blocks[0], self._blocks[2]
+        flags = [(mask, r - top, c - left, box_alpha) for mask, r, c, box_alpha in flags]
+        boxed = bool(boxes) and not any(_overlap((r, c, *mask.shape), box) for mask, r, c, _ in flags for box in boxes)
+        if boxed:  # the status boxes come with the colour lookup (flags and boxes apart, the order is moot)
+            for t, c, h, w in boxes:
+                self._area_index[t:t + h, c:c + w] += len(lut)
+        area = np.take(both if boxed else lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
         flat = area.reshape(-1)
         flat[self._still] = still
-        flat[self._partial_area] = blend_under(flat[self._partial_area], self._under32, palette.partial)
-        top, left = self._blocks[0], self._blocks[2]
+        # under the translucent overlay: the surface (unboxed: "wrap" takes the table's first half)
+        under = np.take(lut, self._area_index.reshape(-1)[self._partial_area], mode="wrap") if boxed \
+            else flat[self._partial_area]
+        flat[self._partial_area] = blend_under(under, self._under32, palette.partial)
+        if boxed:
+            fix = self._boxed(tuple(boxes))
+            flat[fix] = box_ink(flat[fix], np.zeros(len(fix), np.uint8), STATUS_BOX, palette.white, palette.black)
         width = area.shape[1]
-        for mask, r, c, box_alpha in self._labels(frame):
+        for mask, r, c, box_alpha in flags:
             h, w = mask.shape
-            pixels = ((np.arange(r - top, r - top + h) * width)[:, None] + np.arange(c - left, c - left + w)).reshape(-1)
-            flat[pixels] = box_ink(flat[pixels], mask.reshape(-1), box_alpha, palette.white, palette.black)
-        _, pixels, levels = self._ink.collect()
+            at = ((np.arange(r, r + h) * width)[:, None] + np.arange(c, c + w)).reshape(-1)
+            flat[at] = box_ink(flat[at], mask.reshape(-1), box_alpha, palette.white, palette.black)
+        if boxed:
+            inked = np.flatnonzero(levels)
+            pixels, levels = pixels[inked], levels[inked]
         if len(pixels):
-            flat[pixels] = box_ink(flat[pixels], levels, 0.6, palette.white, palette.black)
+            flat[pixels] = box_ink(flat[pixels], levels, None if boxed else STATUS_BOX, palette.white, palette.black)
         return area
 
     @functools.cached_property
