@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.colors import ListedColormap, to_rgba_array
 
 __all__ = ["CLASS_COLOURS", "SURFACE_CMAP", "SURFACE_ALPHA", "DIVERGED_GREY", "surface_rgb", "Palette", "make_palette",
-           "rgb_to_yuv", "yuv_bytes", "TAB10", "class_colours", "confidence", "multiclass_rgb", "value_norm", "scalar_rgb", "pack", "channels", "subsample", "blend_under", "box_ink"]
+           "rgb_to_yuv", "yuv_bytes", "TAB10", "class_colours", "confidence", "multiclass_rgb", "value_norm", "scalar_rgb", "pack", "channels", "subsample", "blend_under", "box", "ink", "box_ink"]
 
 CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
 #: RdBu for the class-1 probability; NaN shows as flat grey.
@@ -228,17 +228,62 @@ def blend_under(v: np.ndarray, under: np.ndarray, lanes: np.ndarray) -> np.ndarr
     for lane, add in ((even, lanes[0]), (odd, lanes[1])):
         lane *= under
         lane += add
-    even, odd = _floor255(even), _floor255(odd)
+    return _join((_floor255(even), _floor255(odd)))
+
+
+def _join(lanes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    even, odd = lanes
     odd <<= 8
     odd |= even
     return odd
 
 
-def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float | None, white: np.ndarray, black: np.ndarray) -> np.ndarray:
-    """Packed pixels ``v`` under a box of ``white`` at opacity ``alpha`` (per byte, in 8-bit fixed point:
-    ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``; None: no box), then text of
-    grey ``levels`` (uint8, 0: none) in ``black``, blended by ``level / 255`` and rounded down. Two bytes
-    at a time; the text only where there is ink (a fifth of a status box).
+def _box_lanes(lanes: tuple[np.ndarray, np.ndarray], alpha: float, white: np.ndarray) -> None:
+    keep = int(round((1 - alpha) * 256))
+    for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
+        lane *= keep
+        lane += add
+        lane >>= 8
+        lane &= _LANES
+
+
+def _ink_lanes(lanes: tuple[np.ndarray, np.ndarray], levels: np.ndarray, black: np.ndarray) -> tuple:
+    g = levels.astype(np.uint32)
+    clear = 255 - g
+    out = []
+    for lane, b in zip(lanes, _pair(black)):
+        lane *= clear
+        lane += g * np.uint32(b)
+        out.append(_floor255(lane))
+    return tuple(out)
+
+
+def box(v: np.ndarray, alpha: float, white: np.ndarray) -> np.ndarray:
+    """Packed pixels ``v`` under a box of ``white`` at opacity ``alpha``: per byte, in 8-bit fixed
+    point, ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``.
+
+    Example:
+        >>> channels(box(pack(np.uint8([[0, 0, 0]])), 0.6, np.array([255, 255, 255, 0]))).tolist()
+        [[153, 153, 153, 0]]
+    """
+    lanes = _lanes(v)
+    _box_lanes(lanes, alpha, white)
+    return _join(lanes)
+
+
+def ink(v: np.ndarray, levels: np.ndarray, black: np.ndarray) -> np.ndarray:
+    """Packed pixels ``v`` under text of grey ``levels`` (uint8) in ``black``: per byte
+    ``floor((v * (255 - level) + black * level) / 255)``.
+
+    Example:
+        >>> channels(ink(pack(np.uint8([[255, 255, 255]])), np.uint8([128]), np.zeros(4, int))).tolist()
+        [[127, 127, 127, 0]]
+    """
+    return _join(_ink_lanes(_lanes(v), levels, black))
+
+
+def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, black: np.ndarray) -> np.ndarray:
+    """``box`` then ``ink``, the ink only where there is some (a fifth of a status box).
 
     Example:
         >>> white, black = np.array([255, 255, 255, 0]), np.zeros(4, int)
@@ -247,25 +292,11 @@ def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float | None, white: np.nd
         [[153, 153, 153, 0], [0, 0, 0, 0]]
     """
     lanes = _lanes(v)
-    if alpha is not None:
-        keep = int(round((1 - alpha) * 256))
-        for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
-            lane *= keep
-            lane += add
-            lane >>= 8
-            lane &= _LANES
+    _box_lanes(lanes, alpha, white)
     inked = np.flatnonzero(levels)
-    g = levels[inked].astype(np.uint32)
-    clear = 255 - g
-    for lane, b in zip(lanes, _pair(black)):
-        ink = lane[inked]
-        ink *= clear
-        ink += g * np.uint32(b)
-        lane[inked] = _floor255(ink)
-    even, odd = lanes
-    odd <<= 8
-    odd |= even
-    return odd
+    for lane, inked_lane in zip(lanes, _ink_lanes(tuple(lane[inked] for lane in lanes), levels[inked], black)):
+        lane[inked] = inked_lane
+    return _join(lanes)
 
 
 def pack(colours: np.ndarray) -> np.ndarray:

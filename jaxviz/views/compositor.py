@@ -12,7 +12,7 @@ import numpy as np
 
 from jaxviz.analysis import flagged, score_metric, task_of_run, tile_flag
 from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
-                                  Palette, blend_under, box_ink, channels, make_palette, multiclass_rgb, subsample,
+                                  Palette, blend_under, box, box_ink, channels, ink, make_palette, multiclass_rgb, subsample,
                                   surface_rgb, value_norm, yuv_bytes)
 from jaxviz.views.glyphs import GlyphText, TextInk
 from jaxviz.views.layout import score_name, status_lines
@@ -422,7 +422,7 @@ class FrameCompositor:
         if id(palette) not in self._parts:
             canvas = palette.canvas.reshape(-1)
             lut = np.concatenate([palette.lut, canvas[self._gap_colours]])
-            boxed = box_ink(lut, np.zeros(len(lut), np.uint8), STATUS_BOX, palette.white, palette.black)
+            boxed = box(lut, STATUS_BOX, palette.white)
             self._parts[id(palette)] = (lut, np.concatenate([lut, boxed]), canvas[self._still_frame], palette)
         return self._parts[id(palette)][:3]
 
@@ -472,7 +472,7 @@ class FrameCompositor:
         flat[self._partial_area] = blend_under(under, self._under32, palette.partial)
         if boxed:
             fix = self._boxed(tuple(boxes))
-            flat[fix] = box_ink(flat[fix], np.zeros(len(fix), np.uint8), STATUS_BOX, palette.white, palette.black)
+            flat[fix] = box(flat[fix], STATUS_BOX, palette.white)
         width = area.shape[1]
         for mask, r, c, box_alpha in flags:
             h, w = mask.shape
@@ -480,9 +480,10 @@ class FrameCompositor:
             flat[at] = box_ink(flat[at], mask.reshape(-1), box_alpha, palette.white, palette.black)
         if boxed:
             inked = np.flatnonzero(levels)
-            pixels, levels = pixels[inked], levels[inked]
-        if len(pixels):
-            flat[pixels] = box_ink(flat[pixels], levels, None if boxed else STATUS_BOX, palette.white, palette.black)
+            pixels = pixels[inked]
+            flat[pixels] = ink(flat[pixels], levels[inked], palette.black)
+        elif len(pixels):
+            flat[pixels] = box_ink(flat[pixels], levels, STATUS_BOX, palette.white, palette.black)
         return area
 
     @functools.cached_property

@@ -125,42 +125,50 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._pixels: dict[tuple, np.ndarray] = {}  # the boxes of a frame -> their pixels (they rarely move)
-        self._levels = np.zeros(4096, np.uint8)  # the boxes' levels, one box after another
+        self._layouts: dict[tuple, tuple] = {}  # boxes and line widths -> where pixels and lines go
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
-        self._used = 0
+        self._lines: list[tuple[list[str], list[int]]] = []
 
     def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
         """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
         widths = widths or [self.text.width(t) for t in lines]
         h, w = self.step * (len(lines) - 1) + self.text.height, max(widths)
         self.boxes.append((bottom - h, right - w, h, w))
-        start, self._used = self._used, self._used + h * w
-        if self._used > len(self._levels):
-            self._levels = np.concatenate([self._levels[:start], np.zeros(2 * self._used, np.uint8)])
-        box = self._levels[start:self._used].reshape(h, w)
-        box[...] = 0
-        for k, (line, width) in enumerate(zip(lines, widths)):
-            part = box[k * self.step:k * self.step + self.text.height, w - width:]
-            np.maximum(part, self.text.mask(line), out=part)
+        self._lines.append((lines, widths))
 
-    def _box_pixels(self, boxes: tuple) -> np.ndarray:
-        if boxes not in self._pixels:
-            if len(self._pixels) > 256:
-                self._pixels.clear()
-            width = self.shape[1]
-            self._pixels[boxes] = np.concatenate([
-                ((np.arange(top, top + h) * width)[:, None] + np.arange(left, left + w)).reshape(-1)
-                for top, left, h, w in boxes])
-        return self._pixels[boxes]
+    def _layout(self, key: tuple) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The boxes' pixels (flat, box after box), and for each line number the places in that
+        order of every box's line of that number, pixel after pixel (cached: boxes rarely move)."""
+        if key not in self._layouts:
+            if len(self._layouts) > 256:
+                self._layouts.clear()
+            pixels, places, start, height = [], [], 0, self.text.height
+            for (top, left, h, w), widths in zip(self.boxes, key[1]):
+                pixels.append(((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1))
+                for k, width in enumerate(widths):
+                    if k == len(places):
+                        places.append([])
+                    rows = np.arange(k * self.step, k * self.step + height)[:, None] * w
+                    places[k].append((start + rows + np.arange(w - width, w)).reshape(-1))
+                start += h * w
+            self._layouts[key] = (np.concatenate(pixels), [np.concatenate(p) for p in places])
+        return self._layouts[key]
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
         """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
-        boxes, levels = self.boxes, self._levels[:self._used].copy()
-        pixels = self._box_pixels(tuple(boxes)) if boxes else np.zeros(0, np.intp)
+        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame.
+
+        Each line number's masks are laid for all boxes in one assignment (the first) or maximum."""
+        boxes = self.boxes
+        if not boxes:
+            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
+        pixels, places = self._layout((tuple(boxes), tuple(tuple(w) for _, w in self._lines)))
+        levels = np.zeros(len(pixels), np.uint8)
+        for k, at in enumerate(places):
+            ink = np.concatenate([self.text.mask(lines[k]).reshape(-1) for lines, _ in self._lines if len(lines) > k])
+            levels[at] = ink if k == 0 else np.maximum(levels[at], ink)
         self.clear()
         return boxes, pixels, levels
