@@ -36,6 +36,7 @@ class GlyphText:
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
         self._words: dict[str, np.ndarray] = {}
         self._lines: dict[str, np.ndarray] = {}
+        self._prefixes: dict[str, tuple[np.ndarray, float]] = {}
         self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
@@ -60,19 +61,40 @@ class GlyphText:
         words = text.split(" ")
         return int(math.ceil(sum(map(self.advance, words)) + (len(words) - 1) * self.advance(" "))) + 4
 
+    def _inked(self, word: str) -> tuple[np.ndarray, float]:
+        """Every glyph of ``word`` laid at its rounded pen position (unclipped), and the pen after it.
+        Cached, and built on the longest cached prefix: the numbers of status lines share their first
+        characters, so a new one costs a glyph or two, not one per character."""
+        if word not in self._prefixes:
+            if len(self._prefixes) > 8192:
+                self._prefixes.clear()
+            k = len(word) - 1
+            while k and word[:k] not in self._prefixes:
+                k -= 1
+            base, x = self._prefixes[word[:k]] if k else (np.zeros((self.height, 0), np.uint8), 0.0)
+            places = []
+            for ch in word[k:]:
+                glyph, _, advance = self._glyph(ch)
+                places.append((glyph, int(round(x))))
+                x += advance
+            out = np.zeros((self.height, max(base.shape[1], *(xi + g.shape[1] for g, xi in places))), np.uint8)
+            out[:, :base.shape[1]] = base
+            for glyph, xi in places:
+                part = out[:, xi:xi + glyph.shape[1]]
+                np.maximum(part, glyph, out=part)
+            self._prefixes[word] = (out, x)
+        return self._prefixes[word]
+
     def word(self, word: str) -> np.ndarray:
-        """A word's mask from its glyphs, cached: status lines repeat most of their words."""
+        """A word's mask from its glyphs (clipped to ``width(word)``), cached: status lines repeat most of their words."""
         if word not in self._words:
             if len(self._words) > 4096:
                 self._words.clear()
                 self._advances.clear()
+            inked = self._inked(word)[0]
             out = np.zeros((self.height, self.width(word)), np.uint8)
-            x = 0.0
-            for ch in word:
-                glyph, width, advance = self._glyph(ch)
-                xi = int(round(x))
-                np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
-                x += advance
+            w = min(out.shape[1], inked.shape[1])
+            out[:, :w] = inked[:, :w]
             self._words[word] = out
         return self._words[word]
 
