@@ -125,10 +125,12 @@ class GlyphText:
 
 
 class TextInk:
-    """A frame's status lines as grey levels over their boxes: each line's cached mask is laid (as a
-    maximum, where lines overlap) on a level image of the frame, and ``collect`` hands back every
-    pixel of every box with its level (0 where there is no ink), so boxes and text are blended in
-    one pass over those pixels (``colours.box_ink``). Lines are right-aligned, 1.2 em apart.
+    """A frame's status lines as grey levels over their boxes, assembled from cached word masks: the
+    words at the same place in their lines (the first word of every first line, ...) are laid for
+    all boxes in one assignment (the first) or maximum, where lines or words overlap. ``collect``
+    hands back every pixel of every box with its level (0 where there is no ink), so boxes and text
+    are blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
+    ``GlyphText.mask`` of each line; a new line costs no mask of its own.
 
     Example:
         >>> from matplotlib import font_manager
@@ -147,7 +149,7 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._layouts: dict[tuple, tuple] = {}  # boxes and line widths -> where pixels and lines go
+        self._layouts: dict[tuple, tuple] = {}  # where boxes and words are -> their pixels and places
         self.clear()
 
     def clear(self) -> None:
@@ -161,36 +163,51 @@ class TextInk:
         self.boxes.append((bottom - h, right - w, h, w))
         self._lines.append((lines, widths))
 
-    def _layout(self, key: tuple) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The boxes' pixels (flat, box after box), and for each line number the places in that
-        order of every box's line of that number, pixel after pixel (cached: boxes rarely move)."""
+    def _words(self) -> tuple[dict, tuple]:
+        """Every word's mask (clipped to its line) grouped by (line, word) number, and where each
+        goes: (box, row, column, width) within its box."""
+        groups: dict[tuple[int, int], list[np.ndarray]] = {}
+        where = []
+        for b, ((_, _, _, w), (lines, widths)) in enumerate(zip(self.boxes, self._lines)):
+            for k, (line, width) in enumerate(zip(lines, widths)):
+                for j, (word, xi) in enumerate(self.text.placements(line)):
+                    # the word's glyphs as laid (columns past them are empty), clipped to its mask and line
+                    mask = self.text._inked(word)[0]
+                    cut = min(mask.shape[1], int(math.ceil(self.text.advance(word))) + 4, width - xi)
+                    groups.setdefault((k, j), []).append(mask[:, :cut] if cut < mask.shape[1] else mask)
+                    where.append((k, j, b, k * self.step, w - width + xi, cut))
+        return groups, tuple(where)
+
+    def _layout(self, key: tuple) -> tuple[np.ndarray, dict]:
+        """The boxes' pixels (flat, box after box), and for each (line, word) number the places in
+        that order of its words' pixels (cached: boxes and words rarely move)."""
         if key not in self._layouts:
             if len(self._layouts) > 256:
                 self._layouts.clear()
-            pixels, places, start, height = [], [], 0, self.text.height
-            for (top, left, h, w), widths in zip(self.boxes, key[1]):
-                pixels.append(((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1))
-                for k, width in enumerate(widths):
-                    if k == len(places):
-                        places.append([])
-                    rows = np.arange(k * self.step, k * self.step + height)[:, None] * w
-                    places[k].append((start + rows + np.arange(w - width, w)).reshape(-1))
-                start += h * w
-            self._layouts[key] = (np.concatenate(pixels), [np.concatenate(p) for p in places])
+            boxes, where = key
+            starts = np.cumsum([0] + [h * w for _, _, h, w in boxes])
+            pixels = [((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1)
+                      for top, left, h, w in boxes]
+            places: dict[tuple[int, int], list] = {}
+            rows = np.arange(self.text.height)[:, None]
+            for k, j, b, row, col, cut in where:
+                at = starts[b] + (row + rows) * boxes[b][3] + col + np.arange(cut)
+                places.setdefault((k, j), []).append(at.reshape(-1))
+            self._layouts[key] = (np.concatenate(pixels), {g: np.concatenate(p) for g, p in places.items()})
         return self._layouts[key]
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
         """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame.
-
-        Each line number's masks are laid for all boxes in one assignment (the first) or maximum."""
+        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
         boxes = self.boxes
         if not boxes:
             return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        pixels, places = self._layout((tuple(boxes), tuple(tuple(w) for _, w in self._lines)))
+        groups, where = self._words()
+        pixels, places = self._layout((tuple(boxes), where))
         levels = np.zeros(len(pixels), np.uint8)
-        for k, at in enumerate(places):
-            ink = np.concatenate([self.text.mask(lines[k]).reshape(-1) for lines, _ in self._lines if len(lines) > k])
-            levels[at] = ink if k == 0 else np.maximum(levels[at], ink)
+        for g, masks in groups.items():
+            ink = np.concatenate([m.reshape(-1) for m in masks])
+            at = places[g]
+            levels[at] = ink if g == (0, 0) else np.maximum(levels[at], ink)
         self.clear()
         return boxes, pixels, levels
