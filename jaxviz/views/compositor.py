@@ -107,7 +107,8 @@ class FrameCompositor(TileLevels):
             low, high = np.array([value_norm(run.data_of(i).y_train) for i in range(len(run.configs))]).T
             self._norm = (low.astype(np.float32)[:, None, None], (high - low).astype(np.float32)[:, None, None])
         self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
-        overlay, self.boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
+        overlay, boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
+        self.boxes = [tuple(map(int, b)) for b in boxes]  # plain ints: text layouts are cached by them
         self.shape = overlay.shape[:2]
         r0, r1, c0, c1 = self.boxes[0]
         res = run.surfaces.shape[2]
@@ -227,7 +228,7 @@ class FrameCompositor(TileLevels):
                     continue
             if statuses is not None:
                 lines = status_lines(*statuses[i], lines=self.layout.status_rows, score=self.score)
-                widths = [self._text.width(t) for t in lines]
+                widths = [self._text.laid(t)[0] for t in lines]
                 if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
                     self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, widths)
 
@@ -276,8 +277,9 @@ class FrameCompositor(TileLevels):
             self._parts[id(palette)] = (lut, np.concatenate([lut, boxed]), canvas[self._still_frame], palette)
         return self._parts[id(palette)][:3]
 
-    def _boxed(self, boxes: tuple) -> np.ndarray:
-        """The overlay's pixels (opaque and translucent) under the status boxes ``boxes``, flat in the area."""
+    def _boxed(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The overlay's pixels (opaque and translucent) under the status boxes ``boxes``, flat in the
+        area, and which of the translucent ones (``_partial_area``) are there."""
         if boxes not in self._under_boxes:
             if len(self._under_boxes) > 64:
                 self._under_boxes.clear()
@@ -285,8 +287,9 @@ class FrameCompositor(TileLevels):
             for top, left, h, w in boxes:
                 inside[top:top + h, left:left + w] = True
             inside = inside.reshape(-1)
-            self._under_boxes[boxes] = np.concatenate([self._still[inside[self._still]],
-                                                       self._partial_area[inside[self._partial_area]]])
+            below = np.flatnonzero(inside[self._partial_area])
+            self._under_boxes[boxes] = (np.concatenate([self._still[inside[self._still]], self._partial_area[below]]),
+                                        below)
         return self._under_boxes[boxes]
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
@@ -316,12 +319,12 @@ class FrameCompositor(TileLevels):
         area = np.take(both if boxed else lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
         flat = area.reshape(-1)
         flat[self._still] = still
-        # under the translucent overlay: the surface (unboxed: "wrap" takes the table's first half)
-        under = np.take(lut, self._area_index.reshape(-1)[self._partial_area], mode="wrap") if boxed \
-            else flat[self._partial_area]
+        under = flat[self._partial_area]  # the surface under the translucent overlay
+        if boxed:
+            fix, below = self._boxed(tuple(boxes))  # under a box: unboxed ("wrap": the table's first half)
+            under[below] = np.take(lut, self._area_index.reshape(-1)[self._partial_area[below]], mode="wrap")
         flat[self._partial_area] = blend_under(under, self._under32, palette.partial)
         if boxed:
-            fix = self._boxed(tuple(boxes))
             flat[fix] = box(flat[fix], STATUS_BOX, palette.white)
         width = area.shape[1]
         for mask, r, c, box_alpha in flags:
