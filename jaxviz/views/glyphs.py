@@ -74,7 +74,7 @@ class GlyphText:
             >>> mask = np.zeros((text.height, width), np.uint8)
             >>> for glyphs, left in words:
             ...     part = mask[:, left:left + glyphs.shape[1]]
-            ...     np.maximum(part, glyphs, out=part)
+            ...     _ = np.maximum(part, glyphs, out=part)
             >>> bool((mask == text.mask("acc: 0.5")).all())
             True
         """
