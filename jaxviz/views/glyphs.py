@@ -81,12 +81,17 @@ class GlyphText:
         if text not in self._laid:
             if len(self._laid) > 4096:
                 self._laid.clear()
-            width, words = self.width(text), []
-            for word, xi in self.placements(text):
-                glyphs = self._inked(word)[0]  # columns past its glyphs are empty
-                cut = min(glyphs.shape[1], int(math.ceil(self.advance(word))) + 4, width - xi)
-                words.append((glyphs[:, :cut] if cut < glyphs.shape[1] else glyphs, xi))
-            self._laid[text] = (width, tuple(words))
+            words, space = text.split(" "), self.advance(" ")
+            advances = [self.advance(word) for word in words]
+            width, laid, x = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4, [], 0.0  # as width()
+            for word, advance in zip(words, advances):
+                if word:  # as placements() lays it
+                    xi, glyphs = int(round(x)), self._inked(word)[0]  # columns past its glyphs are empty
+                    cut = min(glyphs.shape[1], int(math.ceil(advance)) + 4, width - xi)
+                    laid.append((glyphs[:, :cut] if cut < glyphs.shape[1] else glyphs, xi))
+                    x += advance
+                x += space
+            self._laid[text] = (width, tuple(laid))
         return self._laid[text]
 
     def _inked(self, word: str) -> tuple[np.ndarray, float]:
