@@ -172,7 +172,11 @@ def main() -> None:
     if args.child:
         return child(sizes[0], args.epochs, args.repeats)
     if args.compare:
+        load = os.getloadavg()
         body = compare(args.compare, sizes, args.epochs, args.rounds, args.repeats)
+        loads = "load average (1, 5, 15 min) at the start {:.2f}, {:.2f}, {:.2f}; at the end {:.2f}, {:.2f}, {:.2f}".format(
+            *load, *os.getloadavg())
+        body = f"{body}\n\n{loads[0].upper()}{loads[1:]}."
         print(body)
         if args.write:
             note = (f"jaxviz's `run.animate` (1280x720 H.264 MP4, {args.epochs + 1} frames, lr x momentum grid, 64x64 "

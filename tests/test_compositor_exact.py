@@ -1,20 +1,98 @@
-"""The compositor's fast paths (tables, sparse text ink, packed chroma sums) against a plain per-tile
-reference written the straightforward way: the frames must be the same to the last byte."""
+"""The compositor's fast paths (one colour lookup over the tiles' area with boxed and gap entries,
+float16 lookups, lane arithmetic for boxes, text and translucent overlay, packed chroma sums) against
+a plain per-tile reference written the straightforward way: the frames must be the same to the last
+byte, for binary, multiclass and regression runs, on a grid of tiles and on panels."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 import jaxviz
 from jaxviz.analysis import flagged, status, tile_flag
-from jaxviz.views.colours import LINE_ENTRY, NAN_ENTRY, DIVERGED_ENTRY, rgb_to_yuv
+from jaxviz.views.colours import LINE_ENTRY, NAN_ENTRY, DIVERGED_ENTRY, rgb_to_yuv, value_norm
 from jaxviz.views.compositor import FrameCompositor
 from jaxviz.views.layout import status_lines
+from jaxviz.views.levels import MULTICLASS_BASE
 
 
 @pytest.fixture(scope="module")
 def exploding():
     """lr x kr where lr 5 with kr 3 diverges (a flag on a grey tile) next to trained tiles."""
     return jaxviz.sweep({"lr": [0.05, 5.0], "kr": [0.0, 3.0]}, epochs=6, resolution=16, progress=False)
+
+
+def _with_task(run, task, classes, surfaces, metrics):
+    return dataclasses.replace(run, configs=[{**c, "task": task, "classes": classes} for c in run.configs],
+                               surfaces=surfaces, metrics=metrics)
+
+
+@pytest.fixture(scope="module")
+def multiclass(tiny_run):
+    """k = 3 softmax probabilities (float16, as runs keep them), with NaN cells in one tile."""
+    n, f, r = tiny_run.surfaces.shape[:3]
+    logits = np.random.default_rng(1).normal(size=(n, f, r, r, 3)) * 3
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    probs[1, 2:, 3:6, 4:9, 1] = np.nan
+    return _with_task(tiny_run, "multiclass", 3, probs.astype(np.float16), tiny_run.metrics)
+
+
+@pytest.fixture(scope="module")
+def regression(tiny_run):
+    """Values around the targets (float16), beyond their limits in places, NaN cells in one tile."""
+    metrics = {k.replace("accuracy", "mae"): v for k, v in tiny_run.metrics.items()}
+    values = np.asarray(tiny_run.surfaces, np.float32) * 6 - 3
+    values[2, 3:, 5:9, 2:4] = np.nan
+    return _with_task(tiny_run, "regression", 2, values.astype(np.float16), metrics)
+
+
+@pytest.fixture(scope="module")
+def panels():
+    """Three axes: one panel of tiles per dataset, so the tiles are not one evenly spaced grid."""
+    return jaxviz.sweep(dataset=["moons", "xor"], lr=[0.05, 0.5], momentum=[0.0, 0.9], epochs=2, resolution=8,
+                        progress=False)
+
+
+def _resample(p, rows, cols):
+    """``p`` (res, res) float32 bilinearly resampled, columns first, as the compositor's arithmetic goes."""
+    (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = rows, cols
+    cols = (p[:, c_hi] - p[:, c_lo]) * c_w + p[:, c_lo]
+    return (cols[r_hi] - cols[r_lo]) * r_w[:, None] + cols[r_lo]
+
+
+def _entries(comp, i, frame):
+    """Tile ``i``'s colour-table entries at ``frame``, computed the plain way for the run's task."""
+    run, rows, cols = comp.run, comp._rows, comp._cols
+    grid = np.asarray(run.surfaces[i, frame], np.float32)
+    if comp.task == "multiclass":
+        nan = np.isnan(grid).any(-1)
+        grid = np.nan_to_num(grid)
+        k = grid.shape[-1]
+        probs = np.stack([_resample(np.ascontiguousarray(grid[..., c]), rows, cols) for c in range(k)])
+        cls = probs.argmax(0)  # the first of equals, as the compositor keeps the earlier class
+        level = (probs.max(0) - np.float32(1 / k)) * np.float32(255 / (1 - 1 / k))
+        index = MULTICLASS_BASE + cls * 256 + (np.clip(level, 0, 255) + np.float32(0.5)).astype(np.int64)
+        region = cls
+    else:
+        if comp.task == "regression":
+            low, high = value_norm(run.data_of(i).y_train)
+            grid = (grid - np.float32(low)) / np.float32(high - low)
+        nan = np.isnan(grid)
+        p = np.where(nan, 0.5, np.clip(grid, 0, 1) * np.float32(255) + np.float32(0.5)).astype(np.float32)
+        pixels = _resample(p, rows, cols)
+        index = pixels.astype(np.int64)
+        region = pixels > 128 if comp.task == "binary" else None
+    (r_lo, r_hi, _), (c_lo, c_hi, _) = rows, cols
+    index[(nan[:, c_lo] | nan[:, c_hi])[r_lo] | (nan[:, c_lo] | nan[:, c_hi])[r_hi]] = NAN_ENTRY
+    if comp.decision_line and region is not None:
+        edge = np.zeros(region.shape, bool)
+        edge[1:] |= region[1:] != region[:-1]
+        edge[:, 1:] |= region[:, 1:] != region[:, :-1]
+        index[edge] = LINE_ENTRY
+    if flagged(run.diverged_epoch, int(run.frame_epochs[frame]))[i]:
+        index[...] = DIVERGED_ENTRY
+    return index
 
 
 def _stamp(px, mask, top, left, alpha, white, black):
@@ -34,25 +112,9 @@ def reference(comp, frame, convert):
     px[...] = white
     drawn, ink = comp._colours[2], comp._colours[3]
     px.reshape(-1, 3)[drawn] = convert(ink)
-    (r_lo, r_hi, r_w), (c_lo, c_hi, c_w) = comp._rows, comp._cols
     epoch = int(run.frame_epochs[frame])
     for i, (r0, r1, c0, c1) in enumerate(comp.boxes):
-        p = run.surfaces[i, frame].astype(np.float32)
-        nan = np.isnan(p)
-        p = np.where(nan, 0.5, np.clip(p, 0, 1) * np.float32(255) + np.float32(0.5)).astype(np.float32)
-        cols = (p[:, c_hi] - p[:, c_lo]) * c_w + p[:, c_lo]
-        pixels = (cols[r_hi] - cols[r_lo]) * r_w[:, None] + cols[r_lo]
-        index = pixels.astype(np.int64)
-        index[(nan[:, c_lo] | nan[:, c_hi])[r_lo] | (nan[:, c_lo] | nan[:, c_hi])[r_hi]] = NAN_ENTRY
-        if comp.decision_line:
-            above = pixels > 128
-            edge = np.zeros_like(above)
-            edge[1:] |= above[1:] != above[:-1]
-            edge[:, 1:] |= above[:, 1:] != above[:, :-1]
-            index[edge] = LINE_ENTRY
-        if flagged(run.diverged_epoch, epoch)[i]:
-            index[...] = DIVERGED_ENTRY
-        px[r0:r1, c0:c1] = lut[index]
+        px[r0:r1, c0:c1] = lut[_entries(comp, i, frame)]
     flat = px.reshape(-1, 3)
     flat[comp._opaque] = convert(opaque_rgb)
     flat[comp._partial] = (flat[comp._partial] * comp._under + convert(partial_rgb) * (255 - comp._under) + 127) // 255
@@ -68,7 +130,8 @@ def reference(comp, frame, convert):
             if mark[0] == "diverged":
                 continue
         if comp.show_status:
-            masks = [comp._text.mask(t) for t in status_lines(*status(run, i, epoch), lines=comp.layout.status_rows)]
+            lines = status_lines(*status(run, i, epoch), lines=comp.layout.status_rows, score=comp.score)
+            masks = [comp._text.mask(t) for t in lines]
             if max(m.shape[1] for m in masks) <= c1 - c0 - 4:
                 step = round(1.2 * comp.layout.status_px)
                 mask = np.zeros((step * (len(masks) - 1) + masks[-1].shape[0], max(m.shape[1] for m in masks)), np.uint8)
@@ -80,13 +143,13 @@ def reference(comp, frame, convert):
 
 
 @pytest.mark.parametrize("decision_line", [False, True])
-@pytest.mark.parametrize("name", ["tiny_run", "exploding"])
+@pytest.mark.parametrize("name", ["tiny_run", "exploding", "multiclass", "regression", "panels"])
 def test_frames_equal_the_plain_reference(request, name, decision_line):
     run = request.getfixturevalue(name)
     comp = FrameCompositor(run, decision_line=decision_line)
     assert comp.show_status
     height, width = comp.shape
-    for frame in sorted({0, 3, len(run.frame_epochs) - 1}):
+    for frame in sorted({0, min(3, len(run.frame_epochs) - 1), len(run.frame_epochs) - 1}):
         rgb = reference(comp, frame, lambda c: c)
         assert np.array_equal(comp.frame_rgb(frame), rgb)
         yuv = reference(comp, frame, rgb_to_yuv).astype(np.int64)
@@ -97,3 +160,9 @@ def test_frames_equal_the_plain_reference(request, name, decision_line):
         assert np.array_equal(got[height * width:].reshape(2, height // 2, width // 2), chroma)
     if name == "exploding":  # the diverged tile's flag is drawn and the others carry status lines
         assert tile_flag(run, 3, int(run.frame_epochs[-1]))[0] == "diverged"
+
+
+def test_panels_and_grids_place_tiles_their_own_way(exploding, panels):
+    """An evenly spaced grid's entries are written in place through one view; panels' tiles one view each."""
+    assert FrameCompositor(exploding)._target is not None
+    assert FrameCompositor(panels)._target is None and len(FrameCompositor(panels)._slots) == len(panels.configs)

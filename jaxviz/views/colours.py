@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.colors import ListedColormap, to_rgba_array
 
 __all__ = ["CLASS_COLOURS", "SURFACE_CMAP", "SURFACE_ALPHA", "DIVERGED_GREY", "surface_rgb", "Palette", "make_palette",
-           "rgb_to_yuv", "yuv_bytes", "TAB10", "class_colours", "confidence", "multiclass_rgb", "value_norm", "scalar_rgb", "pack", "channels", "subsample", "box_table"]
+           "rgb_to_yuv", "yuv_bytes", "TAB10", "class_colours", "confidence", "multiclass_rgb", "value_norm", "scalar_rgb", "pack", "channels", "subsample", "blend_under", "box", "ink", "box_ink"]
 
 CLASS_COLOURS = ListedColormap(["#FF0000", "#0000FF"])  # the seed's cm_bright: class 0 red, 1 blue
 #: RdBu for the class-1 probability; NaN shows as flat grey.
@@ -137,7 +137,8 @@ def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
 def yuv_bytes(rgb: np.ndarray) -> np.ndarray:
     """``(..., 3)`` uint8 RGB as the compositor packs YUV: ``(..., 4)`` bytes Y, U, 0, V.
 
-    U and V a byte apart in every other byte let ``subsample`` sum both in one uint32 pass.
+    Y in the low byte makes the luma plane a cast; U and V a byte apart in every other byte let
+    ``subsample`` sum both in one pass.
 
     Example:
         >>> yuv_bytes(np.uint8([255, 0, 0])).tolist()
@@ -149,11 +150,18 @@ def yuv_bytes(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def subsample(packed: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Chroma of ``(h, w)`` packed ``yuv_bytes`` pixels (even sizes) averaged over 2 x 2 blocks:
-    ``(2, h / 2, w / 2)`` uint8 U and V, as 4:2:0 keeps them (written into ``out`` when given).
+#: Bytes 0 and 2 (or 1 and 3, shifted down) of a packed pixel as two 16-bit lanes, for arithmetic
+#: on two channels at once; ``_LANES64`` the same for two pixels in a uint64.
+_LANES, _LANES64 = 0x00FF00FF, 0x00FF00FF00FF00FF
 
-    Both sums are made at once, in the 16-bit halves of a uint32 (four bytes sum to at most 1020).
+
+def subsample(packed: np.ndarray, out: np.ndarray | None = None, scratch: tuple | None = None) -> np.ndarray:
+    """Chroma of ``(h, w)`` packed ``yuv_bytes`` pixels (even sizes, each row contiguous) averaged over
+    2 x 2 blocks: ``(2, h / 2, w / 2)`` uint8 U and V, as 4:2:0 keeps them (written into ``out`` when given).
+
+    Two neighbours are read as one uint64, so U and V of both sit in four 16-bit lanes (four bytes sum
+    to at most 1020): one shift and mask per row, a sum of the two rows, then of the word's two halves.
+    ``scratch``: two ``(h / 2, w / 2)`` uint64 arrays to work in (a caller's, reused between frames).
 
     Example:
         >>> px = pack(np.uint8([[[0, 0, 0, 9], [0, 1, 0, 9]], [[0, 2, 0, 9], [0, 3, 0, 9]]]))
@@ -162,18 +170,133 @@ def subsample(packed: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """
     if out is None:
         out = np.empty((2, packed.shape[0] // 2, packed.shape[1] // 2), np.uint8)
-    lanes = packed >> 8
-    lanes &= 0x00FF00FF  # U in the low half, V in the high half
-    pairs = lanes[0::2]
-    pairs += lanes[1::2]
-    blocks = pairs[:, 0::2]
-    blocks += pairs[:, 1::2]
-    blocks += 0x00020002  # + 2 in each half, to round
-    blocks >>= 2
-    out[0] = blocks  # the low byte: U (assignment keeps the low byte)
-    blocks >>= 16
-    out[1] = blocks
+    if packed.strides[-1] != 4:
+        packed = np.ascontiguousarray(packed)
+    pairs = packed.view(np.uint64)  # (h, w / 2): two horizontal neighbours per word
+    sums, lower = scratch or (np.empty(out.shape[1:], np.uint64), np.empty(out.shape[1:], np.uint64))
+    np.right_shift(pairs[0::2], 8, out=sums)
+    sums &= _LANES64
+    np.right_shift(pairs[1::2], 8, out=lower)
+    lower &= _LANES64
+    sums += lower
+    np.right_shift(sums, 32, out=lower)
+    sums += lower  # the low half: U (bits 0-15) and V (16-31) of the 2 x 2 block
+    sums += 0x00020002  # + 2 in each sum, to round
+    sums >>= 2
+    out[0] = sums  # the low byte: U (assignment keeps the low byte)
+    sums >>= 16
+    out[1] = sums
     return out
+
+
+def _floor255(x: np.ndarray) -> np.ndarray:
+    """``floor(lane / 255)`` in each 16-bit lane of ``x`` (lanes up to 65534), a new array."""
+    out = np.right_shift(x, 8)
+    out &= _LANES
+    out += 0x00010001
+    out += x
+    out >>= 8
+    out &= _LANES
+    return out
+
+
+def _lanes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed pixels' bytes 0 and 2, and 1 and 3, each pair as two 16-bit lanes of a uint32."""
+    odd = np.right_shift(v, 8)
+    odd &= _LANES
+    return np.bitwise_and(v, _LANES), odd
+
+
+def _pair(values: np.ndarray) -> tuple[int, int]:
+    """Four per-byte constants as the two lane words ``_lanes`` splits pixels into."""
+    v = [int(x) for x in values]
+    return v[0] | v[2] << 16, v[1] | v[3] << 16
+
+
+def blend_under(v: np.ndarray, under: np.ndarray, lanes: np.ndarray) -> np.ndarray:
+    """Packed pixels ``v`` seen through translucent overlay pixels: per byte
+    ``(v * under + c * alpha + 127) // 255``, with ``under = 255 - alpha`` (``(m,)`` uint32) and
+    ``lanes`` the ``(2, m)`` uint32 lane words of ``c * alpha + 127`` (``Palette.partial``).
+
+    Example:
+        >>> c = np.array([[200, 100, 0, 0]]) * 51 + 127  # colour (200, 100, 0) at alpha 51 / 255
+        >>> lanes = np.uint32([[c[0, 0] | c[0, 2] << 16], [c[0, 1] | c[0, 3] << 16]])
+        >>> channels(blend_under(pack(np.uint8([[0, 0, 255]])), np.uint32([204]), lanes)).tolist()
+        [[40, 20, 204, 0]]
+    """
+    even, odd = _lanes(v)
+    for lane, add in ((even, lanes[0]), (odd, lanes[1])):
+        lane *= under
+        lane += add
+    return _join((_floor255(even), _floor255(odd)))
+
+
+def _join(lanes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    even, odd = lanes
+    odd <<= 8
+    odd |= even
+    return odd
+
+
+def _box_lanes(lanes: tuple[np.ndarray, np.ndarray], alpha: float, white: np.ndarray) -> None:
+    keep = int(round((1 - alpha) * 256))
+    for lane, add in zip(lanes, _pair(np.round(alpha * 256 * np.asarray(white)))):
+        lane *= keep
+        lane += add
+        lane >>= 8
+        lane &= _LANES
+
+
+def _ink_lanes(lanes: tuple[np.ndarray, np.ndarray], levels: np.ndarray, black: np.ndarray) -> tuple:
+    g = levels.astype(np.uint32)
+    clear = 255 - g
+    out = []
+    for lane, b in zip(lanes, _pair(black)):
+        lane *= clear
+        lane += g * np.uint32(b)
+        out.append(_floor255(lane))
+    return tuple(out)
+
+
+def box(v: np.ndarray, alpha: float, white: np.ndarray) -> np.ndarray:
+    """Packed pixels ``v`` under a box of ``white`` at opacity ``alpha``: per byte, in 8-bit fixed
+    point, ``(v * round((1 - alpha) * 256) + round(alpha * 256 * white)) >> 8``.
+
+    Example:
+        >>> channels(box(pack(np.uint8([[0, 0, 0]])), 0.6, np.array([255, 255, 255, 0]))).tolist()
+        [[153, 153, 153, 0]]
+    """
+    lanes = _lanes(v)
+    _box_lanes(lanes, alpha, white)
+    return _join(lanes)
+
+
+def ink(v: np.ndarray, levels: np.ndarray, black: np.ndarray) -> np.ndarray:
+    """Packed pixels ``v`` under text of grey ``levels`` (uint8) in ``black``: per byte
+    ``floor((v * (255 - level) + black * level) / 255)``.
+
+    Example:
+        >>> channels(ink(pack(np.uint8([[255, 255, 255]])), np.uint8([128]), np.zeros(4, int))).tolist()
+        [[127, 127, 127, 0]]
+    """
+    return _join(_ink_lanes(_lanes(v), levels, black))
+
+
+def box_ink(v: np.ndarray, levels: np.ndarray, alpha: float, white: np.ndarray, black: np.ndarray) -> np.ndarray:
+    """``box`` then ``ink``, the ink only where there is some (a fifth of a status box).
+
+    Example:
+        >>> white, black = np.array([255, 255, 255, 0]), np.zeros(4, int)
+        >>> px = box_ink(pack(np.uint8([[0, 0, 0], [0, 0, 0]])), np.uint8([0, 255]), 0.6, white, black)
+        >>> channels(px).tolist()
+        [[153, 153, 153, 0], [0, 0, 0, 0]]
+    """
+    lanes = _lanes(v)
+    _box_lanes(lanes, alpha, white)
+    inked = np.flatnonzero(levels)
+    for lane, inked_lane in zip(lanes, _ink_lanes(tuple(lane[inked] for lane in lanes), levels[inked], black)):
+        lane[inked] = inked_lane
+    return _join(lanes)
 
 
 def pack(colours: np.ndarray) -> np.ndarray:
@@ -205,32 +328,11 @@ class Palette(NamedTuple):
     """The compositor's colours in one colour space (RGB for pictures, YUV for H.264), a pixel per uint32."""
 
     lut: np.ndarray  # (259,) uint32: RdBu at 256 levels over white, then NaN grey, diverged grey, black
-    canvas: np.ndarray  # (height, width) uint32: the picture with empty tiles; each frame draws its tiles on it
+    canvas: np.ndarray  # (height, width) uint32: the picture with empty tiles
     opaque: np.ndarray  # (k,) uint32: overlay pixels inside the tiles that hide the surface
-    partial: np.ndarray  # (m, 4) uint16: translucent overlay pixels inside the tiles, times their alpha, + 127
-    white: np.ndarray  # (4,) int64: what status-line boxes blend towards
-    ink: np.ndarray  # (4 * 65536,) uint8: byte k at level v under text of grey level g, at [k << 16 | v << 8 | g]
-
-
-def box_table(white: np.ndarray, alpha: float) -> np.ndarray:
-    """``(4 * 256,)`` uint8: byte k at level v under a box of ``white`` at opacity ``alpha``, at
-    ``[k << 8 | v]`` (in 8-bit fixed point, as the compositor has always blended it).
-
-    Example:
-        >>> box_table(np.array([255, 255, 255, 0]), 0.6)[[0, 255, 3 * 256 + 0]].tolist()
-        [153, 254, 0]
-    """
-    level = np.arange(256, dtype=np.int64)
-    keep, add = int(round((1 - alpha) * 256)), np.round(alpha * 256 * white).astype(np.int64)
-    return ((level[None] * keep + add[:, None]) >> 8).astype(np.uint8).reshape(-1)
-
-
-def _ink_table(black: np.ndarray) -> np.ndarray:
-    """Text of grey level g blends a pixel towards ``black`` by g / 255, rounded down
-    (``floor(x / 255) = (x + 1 + (x >> 8)) >> 8`` for x <= 255 * 255); see ``Palette.ink``."""
-    v, g = np.divmod(np.arange(65536, dtype=np.int64), 256)
-    x = v[None] * (255 - g[None]) + black[:, None] * g[None]
-    return ((x + 1 + (x >> 8)) >> 8).astype(np.uint8).reshape(-1)
+    partial: np.ndarray  # (2, m) uint32: translucent overlay pixels inside the tiles, times their alpha, + 127, as lanes
+    white: np.ndarray  # (4,) int64: what text boxes blend towards
+    black: np.ndarray  # (4,) int64: the text's colour
 
 
 def make_palette(convert, shape, lut, drawn, ink, opaque, partial, alpha) -> Palette:
@@ -248,5 +350,6 @@ def make_palette(convert, shape, lut, drawn, ink, opaque, partial, alpha) -> Pal
     white, black = (channels(pack(convert(np.uint8([[v] * 3]))))[0].astype(np.int64) for v in (255, 0))
     static = np.full(shape[0] * shape[1], pack(white.astype(np.uint8)), np.uint32)
     static[drawn] = pack(convert(ink))  # ~10% of the frame: converting only these is ~10x cheaper
-    return Palette(pack(convert(lut)), static.reshape(shape), pack(convert(opaque)),
-                   channels(pack(convert(partial))).astype(np.uint16) * alpha + 127, white, _ink_table(black))
+    scaled = channels(pack(convert(partial))).astype(np.uint32) * alpha.astype(np.uint32) + 127
+    lanes = np.stack([scaled[:, 0] | scaled[:, 2] << 16, scaled[:, 1] | scaled[:, 3] << 16]).astype(np.uint32)
+    return Palette(pack(convert(lut)), static.reshape(shape), pack(convert(opaque)), lanes, white, black)

@@ -10,61 +10,37 @@ from typing import Iterator
 
 import numpy as np
 
-from jaxviz.analysis import flagged, score_metric, status, task_of_run, tile_flag
-from jaxviz.views.colours import (DIVERGED_ENTRY, DIVERGED_GREY, LINE_ENTRY, NAN_ENTRY, SURFACE_ALPHA, SURFACE_CMAP,
-                                  Palette, box_table, channels, make_palette, multiclass_rgb, subsample, surface_rgb, value_norm,
-                                  yuv_bytes)
+from jaxviz.analysis import flagged, score_metric, task_of_run, tile_flag
+from jaxviz.views.colours import (DIVERGED_GREY, SURFACE_ALPHA, SURFACE_CMAP, Palette, blend_under, box, box_ink, channels,
+                                  ink, make_palette, multiclass_rgb, subsample, surface_rgb, value_norm, yuv_bytes)
 from jaxviz.views.glyphs import GlyphText, TextInk
 from jaxviz.views.layout import score_name, status_lines
-
-#: Multiclass colour-table entries start after the binary ones (256 levels, NaN, diverged, line).
-MULTICLASS_BASE = 259
+from jaxviz.views.levels import TileLevels, bilinear_taps
 from jaxviz.views.tiles import draw_overlay, layout_of
+
+#: The status lines' box: white at this opacity, as ``TiledFigure`` draws it.
+STATUS_BOX = 0.6
 
 __all__ = ["FrameCompositor", "Frames"]
 
-def _bilinear_taps(n_pixels: int, n_cells: int):
-    """Source cells and weights that resample ``n_cells`` image cells onto ``n_pixels`` pixels.
-
-    Pixel centres map into cell coordinates as ``imshow`` does (cells span the extent evenly),
-    so the composited frame matches the matplotlib figure of the same epoch.
-    """
-    centre = (np.arange(n_pixels) + 0.5) / n_pixels * n_cells - 0.5
-    centre = np.clip(centre, 0, n_cells - 1)
-    lo = np.floor(centre).astype(np.intp)
-    hi = np.minimum(lo + 1, n_cells - 1)
-    return lo, hi, (centre - lo).astype(np.float32)
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Whether boxes ``(top, left, height, width)`` ``a`` and ``b`` share a pixel."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-
-#: A box row's bytes' offsets into ``box_table``: byte k of each pixel at k * 256.
-_BYTE_OFFSETS = np.tile(np.arange(4, dtype=np.uint16) * 256, 4096)
-_INK_OFFSETS = np.arange(4, dtype=np.uint32) << 16
-
-
-def _box(px: np.ndarray, top: int, left: int, h: int, w: int, table: np.ndarray) -> None:
-    """Lay a translucent box (``box_table``) over ``px`` (packed pixels) at (top, left), in place."""
-    region = px[top:top + h, left:left + w].view(np.uint8)  # (h, 4w): rows stay contiguous
-    region[...] = table.take(np.add(region, _BYTE_OFFSETS[:region.shape[1]], dtype=np.uint16))
-
-
-def _ink(flat: np.ndarray, pixels: np.ndarray, levels: np.ndarray, table: np.ndarray) -> None:
-    """Blend text of grey ``levels`` into the packed pixels ``flat[pixels]`` (``Palette.ink``), in place."""
-    index = channels(flat[pixels]).astype(np.uint32)
-    index <<= 8
-    index |= levels[:, None]
-    index |= _INK_OFFSETS
-    flat[pixels] = table.take(index).view(np.uint32)[:, 0]
-
-
-def _stamp(px: np.ndarray, mask: np.ndarray, top: int, left: int, box: np.ndarray, ink: np.ndarray) -> None:
-    """Lay text (``mask``) on a translucent box into ``px`` (packed pixels) at (top, left)."""
-    h, w = mask.shape
-    _box(px, top, left, h, w, box)
-    rows, cols = np.nonzero(mask)
-    flat = px[top:top + h, left:left + w].copy().reshape(-1)
-    _ink(flat, rows * w + cols, mask[rows, cols], ink)
-    px[top:top + h, left:left + w] = flat.reshape(h, w)
+def _tile_views(area: np.ndarray, corners: list, shape: tuple[int, int]) -> list[np.ndarray]:
+    """Writeable views of ``area``'s ``shape`` blocks at ``corners`` (the tiles): one
+    ``(rows, cols, h, w)`` view where the tiles are an evenly spaced grid in row-major order (one
+    copy places them all), else one view per tile."""
+    h, w = shape
+    tops, lefts = sorted({int(t) for t, _ in corners}), sorted({int(c) for _, c in corners})
+    steps = [set(np.diff(v).tolist()) for v in (tops, lefts)]
+    if [(int(t), int(c)) for t, c in corners] == [(t, c) for t in tops for c in lefts] and all(len(d) <= 1 for d in steps):
+        (down,), (across,) = (d or {0} for d in steps)
+        rows, cols = area.strides
+        return [np.lib.stride_tricks.as_strided(area[tops[0]:, lefts[0]:], (len(tops), len(lefts), h, w),
+                                                (down * rows, across * cols, rows, cols))]
+    return [area[t:t + h, c:c + w] for t, c in corners]
 
 
 class Frames:
@@ -98,7 +74,7 @@ class Frames:
         return map(self.compositor.frame_yuv420p, self.indices)
 
 
-class FrameCompositor:
+class FrameCompositor(TileLevels):
     """Animation frames as pixel arrays: everything static is drawn by matplotlib once.
 
     The picture without surfaces (the overlay: points, spines, headers, legend, colour bars) is
@@ -131,14 +107,14 @@ class FrameCompositor:
             low, high = np.array([value_norm(run.data_of(i).y_train) for i in range(len(run.configs))]).T
             self._norm = (low.astype(np.float32)[:, None, None], (high - low).astype(np.float32)[:, None, None])
         self.layout = lay = layout_of(run, None if size is None else (size[0] / dpi, size[1] / dpi), dpi)
-        overlay, self.boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
+        overlay, boxes = draw_overlay(run, lay, dpi, exact)  # exact=False: points pasted, for speed
+        self.boxes = [tuple(map(int, b)) for b in boxes]  # plain ints: text layouts are cached by them
         self.shape = overlay.shape[:2]
         r0, r1, c0, c1 = self.boxes[0]
         res = run.surfaces.shape[2]
-        rows = _bilinear_taps(r1 - r0, res)
+        rows = bilinear_taps(r1 - r0, res)
         self._rows = tuple(a[::-1] for a in rows)  # image row 0 is the top, mesh row 0 the bottom
-        self._cols = _bilinear_taps(c1 - c0, res)
-        self._next_row = np.minimum(np.arange(res) + 1, res - 1)
+        self._cols = bilinear_taps(c1 - c0, res)
         # chroma blocks (2 x 2 pixels) that can change: those touching a tile
         top, bottom, left, right = (f(b[k] for b in self.boxes) for f, k in ((min, 0), (max, 1), (min, 2), (max, 3)))
         self._blocks = (top // 2 * 2, -(-bottom // 2) * 2, left // 2 * 2, -(-right // 2) * 2)
@@ -148,8 +124,6 @@ class FrameCompositor:
         path = font_manager.findfont("DejaVu Sans")
         self._text = GlyphText(ImageFont.truetype(path, max(6, round(lay.status_px))))  # TiledFigure's size
         self._flag_text = GlyphText(ImageFont.truetype(path, max(7, round(lay.font * 0.9 * dpi / 72))))
-        self._ink = TextInk(self._text, self.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
-        self._boxes = {}  # box opacity -> (palette id, box table)
         # what status lines read, with the configs built once (a Grid's builds a dict per lookup)
         self._facts = SimpleNamespace(configs=list(run.configs), metrics=getattr(run, "metrics", {}),
                                       initial_val=getattr(run, "initial_val", None))
@@ -158,7 +132,45 @@ class FrameCompositor:
         # every frame's arrays, allocated once: fresh ones cost page faults on each frame
         self._px, self._top, self._index = np.empty((n, h, w), np.float32), np.empty((n, h, w), np.float32), \
             np.empty((n, h, w), np.uint16)
-        self._tiles = np.empty((n, h, w), np.uint32)
+        self._region_arrays()
+        self._ink = TextInk(self._text, self._area.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
+        self._parts = {}  # id(palette) -> (its colour tables, its colours of the still pixels, the palette)
+        self._under_boxes = {}  # status boxes -> the overlay's pixels under them
+
+    def _region_arrays(self) -> None:
+        """Frames are composed over the area of the chroma blocks touching a tile (``_blocks``), a
+        contiguous array: its colour lookup writes the frame's pixels in place, with no copy per tile.
+        The pixels between tiles (a few colours) have colour-table entries of their own after the
+        surfaces' (set once); the opaque overlay's pixels (``_still``) are put back after the lookup."""
+        top, bottom, left, right = self._blocks
+        height, width = bottom - top, right - left
+        self._area = np.empty((height, width), np.uint32)
+        self._area_index = np.zeros((height, width), np.uint16)
+        self._slots = _tile_views(self._area_index, [(r0 - top, c0 - left) for r0, _, c0, _ in self.boxes],
+                                  self._index.shape[1:])
+        self._target = self._slots[0] if len(self._slots) == 1 else None  # a grid: entries written in place
+        self._chroma = tuple(np.empty((height // 2, width // 2), np.uint64) for _ in range(2))
+        inside = np.zeros((height, width), bool)
+        for r0, r1, c0, c1 in self.boxes:
+            inside[r0 - top:r1 - top, c0 - left:c1 - left] = True
+
+        def to_frame(flat):  # the area's pixels (flat) as flat indices into the frame
+            rows, cols = np.divmod(flat, width)
+            return (rows + top) * self.shape[1] + cols + left
+
+        gaps = np.flatnonzero(~inside.reshape(-1))
+        colours, first, rank = np.unique(self._rgb.canvas.reshape(-1)[to_frame(gaps)], return_index=True,
+                                         return_inverse=True)
+        entries = len(self._colours[1])
+        listed = rank < (1 << 16) - entries  # any colours past the entries' range are put back instead
+        self._area_index.reshape(-1)[gaps[listed]] = entries + rank[listed]
+        self._gap_colours = to_frame(gaps[first[:(1 << 16) - entries]])  # a pixel of each colour
+        rows, cols = np.divmod(self._opaque, self.shape[1])
+        self._still = np.concatenate([gaps[~listed], (rows - top) * width + cols - left])
+        self._still_frame = to_frame(self._still)
+        rows, cols = np.divmod(self._partial, self.shape[1])
+        self._partial_area = (rows - top) * width + cols - left
+        self._under32 = self._under[:, 0].astype(np.uint32)
 
     def _overlay_colours(self, overlay: np.ndarray) -> tuple:
         """``make_palette``'s arguments in RGB. Outside the tiles nothing changes: that part of the
@@ -195,110 +207,16 @@ class FrameCompositor:
         palette = make_palette(yuv_bytes, *self._colours)
         return palette, np.concatenate([channels(palette.canvas)[..., 0].ravel(), subsample(palette.canvas).ravel()])
 
-    def _resample(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(n, res, res)`` float32 grids resampled bilinearly to the tiles' pixels as ``imshow``
-        does, as two buffers whose sum is the result: ``(step * weight, top)``, each ``(n, h, w)``."""
-        (r_lo, _, r_w), (c_lo, c_hi, c_w) = self._rows, self._cols
-        # Columns first, so that the row pass gathers whole rows. np.take, not fancy indexing:
-        # that hands back axis-permuted arrays, and everything downstream of one runs 2-4x slower.
-        left, cols = grid.take(c_lo, axis=2), grid.take(c_hi, axis=2)
-        cols -= left
-        cols *= c_w
-        cols += left
-        # pixel = top + (bottom - top) * w: the differences are taken on the grid's rows (the same
-        # numbers as on the pixels' rows, fewer of them)
-        step = cols.take(self._next_row, axis=1)
-        step -= cols
-        pixels, top = self._px, self._top
-        np.take(step, r_lo, axis=1, out=pixels, mode="clip")  # "clip": "raise" copies out
-        pixels *= r_w[:, None]
-        np.take(cols, r_lo, axis=1, out=top, mode="clip")
-        return pixels, top
-
-    def _nan_pixels(self, nan: np.ndarray) -> np.ndarray:
-        """Pixels that interpolate a NaN cell: where any of their four cells is NaN."""
-        (r_lo, r_hi, _), (c_lo, c_hi, _) = self._rows, self._cols
-        nan = nan[:, :, c_lo] | nan[:, :, c_hi]
-        return nan[:, r_lo] | nan[:, r_hi]
-
-    def _levels(self, frame: int) -> np.ndarray:
-        """Every tile's colour-table entries, ``(n_models, h, w)``: the class-1 probability (or the
-        regression value within its limits) at 256 levels resampled bilinearly as ``imshow`` does,
-        or the multiclass entries (``_class_levels``), and the NaN, diverged and line entries."""
-        run = self.run
-        if self.task == "multiclass":
-            index = self._class_levels(frame)
-        else:
-            levels = run.surfaces[:, frame].astype(np.float32)
-            if self._norm is not None:  # regression: the value within each tile's limits
-                levels -= self._norm[0]
-                levels /= self._norm[1]
-            nan = np.isnan(levels)
-            # Interpolating levels is interpolating probabilities, and clipping before is clipping
-            # after (interpolation never leaves the range), so only the grids are scaled and clipped.
-            np.clip(levels, 0, 1, out=levels)
-            levels *= 255
-            levels += 0.5
-            if nan.any():
-                levels[nan] = 0.5  # as p = 0; these pixels get the NaN entry below
-            pixels, top = self._resample(levels)
-            index = self._index
-            if self.decision_line:
-                pixels += top
-                np.copyto(index, pixels, casting="unsafe")
-            else:
-                np.add(pixels, top, out=index, casting="unsafe")  # every entry fits, cast as it is made
-            if nan.any():  # a pixel is NaN where any of its four cells is, as when interpolating NaN
-                index[self._nan_pixels(nan)] = NAN_ENTRY
-            if self.decision_line and self._norm is None:  # darken pixels where p = 0.5 passes between neighbours
-                self._mark_edges(pixels > 128.0, index)
-        index[flagged(run.diverged_epoch, run.frame_epochs[frame])] = DIVERGED_ENTRY
-        return index
-
-    @staticmethod
-    def _mark_edges(region: np.ndarray, index: np.ndarray) -> None:
-        """Give the line entry to pixels whose ``region`` differs from their upper or left neighbour's."""
-        edge = np.zeros(region.shape, bool)
-        edge[:, 1:, :] |= region[:, 1:, :] != region[:, :-1, :]
-        edge[:, :, 1:] |= region[:, :, 1:] != region[:, :, :-1]
-        index[edge] = LINE_ENTRY
-
-    def _class_levels(self, frame: int) -> np.ndarray:
-        """Multiclass entries: each class's probability resampled, the argmax class per pixel and its
-        confidence (``colours.confidence``) at 256 levels, entry ``MULTICLASS_BASE + class * 256 + level``;
-        the argmax line where the argmax class changes between neighbours."""
-        grid = self.run.surfaces[:, frame].astype(np.float32)  # (n, res, res, k)
-        nan = np.isnan(grid).any(-1)
-        np.nan_to_num(grid, copy=False)
-        best, cls = np.full(self._px.shape, -1.0, np.float32), np.zeros(self._px.shape, np.uint16)
-        for c in range(grid.shape[-1]):
-            pixels, top = self._resample(np.ascontiguousarray(grid[..., c]))
-            pixels += top
-            better = pixels > best
-            np.copyto(best, pixels, where=better)
-            cls[better] = c
-        k = grid.shape[-1]
-        best -= 1 / k
-        best *= 255 / (1 - 1 / k)
-        np.clip(best, 0, 255, out=best)
-        best += 0.5
-        index = self._index
-        np.copyto(index, best, casting="unsafe")
-        index += cls * np.uint16(256) + np.uint16(MULTICLASS_BASE)
-        if nan.any():
-            index[self._nan_pixels(nan)] = NAN_ENTRY
-        if self.decision_line:
-            self._mark_edges(cls, index)
-        return index
-
     def _labels(self, frame: int) -> Iterator[tuple[np.ndarray, int, int, float]]:
         """The flags on the tiles at ``frame``, ``(mask, top, left, box alpha)``; the status lines go to
-        ``self._ink``, to be laid all at once."""
+        ``self._ink`` (in the area's coordinates), to be laid all at once."""
         run = self.run
         epoch = int(run.frame_epochs[frame])
-        flags = self._flags
+        marks = self._marks(epoch)
+        top, left = self._blocks[0], self._blocks[2]
+        statuses = self._statuses(epoch) if self.show_status else None
         for i, (r0, r1, c0, c1) in enumerate(self.boxes):
-            mark = flags and tile_flag(run, i, epoch)
+            mark = marks.get(i)
             if mark:  # a flag mid-tile; an exploded tile keeps its surface and status line
                 text = f"{mark[0]} at epoch {mark[1]}"
                 if self._flag_text.width(text) > c1 - c0 - 4:
@@ -308,11 +226,31 @@ class FrameCompositor:
                     yield mask, (r0 + r1 - mask.shape[0]) // 2, (c0 + c1 - mask.shape[1]) // 2, 0.75
                 if mark[0] == "diverged":
                     continue
-            if self.show_status:
-                lines = status_lines(*status(self._facts, i, epoch), lines=self.layout.status_rows, score=self.score)
-                widths = [self._text.width(t) for t in lines]
+            if statuses is not None:
+                lines = status_lines(*statuses[i], lines=self.layout.status_rows, score=self.score)
+                widths = [self._text.laid(t)[0] for t in lines]
                 if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
-                    self._ink.add(lines, r1 - 2, c1 - 2, widths)
+                    self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, widths)
+
+    def _marks(self, epoch: int) -> dict[int, tuple[str, int]]:
+        """``tile_flag`` of the tiles flagged at ``epoch``, by tile."""
+        if not self._flags:
+            return {}
+        run = self.run
+        shown = flagged(run.diverged_epoch, epoch) | flagged(run.exploded_epoch, epoch)
+        return {i: tile_flag(run, i, epoch) for i in np.flatnonzero(shown).tolist()}
+
+    def _statuses(self, epoch: int) -> list[tuple]:
+        """``analysis.status`` of every tile at ``epoch``, read from the metrics all at once."""
+        facts = self._facts
+        own = np.array([int(c["epochs"]) for c in facts.configs])
+        if epoch == 0:
+            lr = [float(c["lr"]) for c in facts.configs]
+            values = [np.asarray(v).reshape(-1)[:len(own)].tolist() for v in facts.initial_val[:2]]
+            return list(zip([0] * len(own), own.tolist(), *values, lr))
+        e, rows, m = np.minimum(epoch, own) - 1, np.arange(len(own)), facts.metrics
+        values = [np.asarray(m[k])[rows, e].tolist() for k in ("val_loss", score_metric(facts), "learning_rate")]
+        return list(zip((e + 1).tolist(), own.tolist(), *values))
 
     def label_boxes(self, frame: int) -> list[tuple[int, int, int, int]]:
         """The boxes of the text on the tiles at ``frame`` (flags, then status lines), each
@@ -325,46 +263,94 @@ class FrameCompositor:
             2
         """
         flags = [(top, left, *mask.shape) for mask, top, left, _ in self._labels(frame)]
-        return flags + self._ink.collect()[0]
+        top, left = self._blocks[0], self._blocks[2]
+        return flags + [(t + top, c + left, h, w) for t, c, h, w in self._ink.collect()[0]]
 
-    def _box(self, palette: Palette, alpha: float) -> np.ndarray:
-        if (id(palette), alpha) not in self._boxes:
-            self._boxes[id(palette), alpha] = box_table(palette.white, alpha)
-        return self._boxes[id(palette), alpha]
+    def _palette_parts(self, palette: Palette) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The palette's colour table with the colours between the tiles after the surfaces' and then
+        all of them again under a status box, and its colours of the pixels put back after the colour
+        lookup (``_still``)."""
+        if id(palette) not in self._parts:
+            canvas = palette.canvas.reshape(-1)
+            lut = np.concatenate([palette.lut, canvas[self._gap_colours]])
+            boxed = box(lut, STATUS_BOX, palette.white)
+            self._parts[id(palette)] = (lut, np.concatenate([lut, boxed]), canvas[self._still_frame], palette)
+        return self._parts[id(palette)][:3]
+
+    def _boxed(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The overlay's pixels (opaque and translucent) under the status boxes ``boxes``, flat in the
+        area, and which of the translucent ones (``_partial_area``) are there."""
+        if boxes not in self._under_boxes:
+            if len(self._under_boxes) > 64:
+                self._under_boxes.clear()
+            inside = np.zeros(self._area.shape, bool)
+            for top, left, h, w in boxes:
+                inside[top:top + h, left:left + w] = True
+            inside = inside.reshape(-1)
+            below = np.flatnonzero(inside[self._partial_area])
+            self._under_boxes[boxes] = (np.concatenate([self._still[inside[self._still]], self._partial_area[below]]),
+                                        below)
+        return self._under_boxes[boxes]
 
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
-        """Frame ``frame`` in ``palette``'s colours, a pixel per uint32: ``(height, width)``.
+        """Frame ``frame`` in ``palette``'s colours over the area of the tiles (``_blocks``), a pixel
+        per uint32. The array is reused by the next frame: callers copy out what they keep.
 
-        It is drawn on the palette's canvas, which is handed back: outside the tiles nothing ever
-        changes, and every pixel of every tile is drawn anew (surface, overlay, then text), so
-        reusing the canvas saves copying a whole frame; callers copy out what they keep.
+        Every pixel of the area is drawn anew: surfaces (one colour lookup for all tiles; under a
+        status box, from the table's boxed half), the still pixels put back, the translucent overlay
+        blended (boxed where under a status box), then flags and the status lines' ink.
         """
-        tiles = np.take(palette.lut, self._levels(frame), out=self._tiles, mode="clip")  # "raise" copies out
-        out = palette.canvas
-        for (r0, r1, c0, c1), tile in zip(self.boxes, tiles):
-            out[r0:r1, c0:c1] = tile
-        flat = out.reshape(-1)
-        flat[self._opaque] = palette.opaque
-        blend = channels(flat[self._partial]).astype(np.uint16)  # the surface under translucent overlay
-        blend *= self._under
-        blend += palette.partial
-        blend //= 255
-        flat[self._partial] = blend.astype(np.uint8).view(np.uint32)[:, 0]
-        for mask, top, left, box_alpha in self._labels(frame):
-            _stamp(out, mask, top, left, self._box(palette, box_alpha), palette.ink)
+        index = self._levels(frame)
+        if index is not self._target:  # the entries go to the area now
+            if self._target is not None:
+                np.copyto(self._target, index.reshape(self._target.shape))
+            else:
+                for slot, tile in zip(self._slots, index):
+                    slot[...] = tile
+        flags = list(self._labels(frame))
         boxes, pixels, levels = self._ink.collect()
-        box = self._box(palette, 0.6)
-        for top, left, h, w in boxes:
-            _box(out, top, left, h, w, box)
-        _ink(flat, pixels, levels, palette.ink)
-        return out
+        lut, both, still = self._palette_parts(palette)
+        top, left = self._blocks[0], self._blocks[2]
+        flags = [(mask, r - top, c - left, box_alpha) for mask, r, c, box_alpha in flags]
+        boxed = bool(boxes) and not any(_overlap((r, c, *mask.shape), box) for mask, r, c, _ in flags for box in boxes)
+        if boxed:  # the status boxes come with the colour lookup (flags and boxes apart, the order is moot)
+            for t, c, h, w in boxes:
+                self._area_index[t:t + h, c:c + w] += len(lut)
+        area = np.take(both if boxed else lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
+        flat = area.reshape(-1)
+        flat[self._still] = still
+        under = flat[self._partial_area]  # the surface under the translucent overlay
+        if boxed:
+            fix, below = self._boxed(tuple(boxes))  # under a box: unboxed ("wrap": the table's first half)
+            under[below] = np.take(lut, self._area_index.reshape(-1)[self._partial_area[below]], mode="wrap")
+        flat[self._partial_area] = blend_under(under, self._under32, palette.partial)
+        if boxed:
+            flat[fix] = box(flat[fix], STATUS_BOX, palette.white)
+        width = area.shape[1]
+        for mask, r, c, box_alpha in flags:
+            h, w = mask.shape
+            at = ((np.arange(r, r + h) * width)[:, None] + np.arange(c, c + w)).reshape(-1)
+            flat[at] = box_ink(flat[at], mask.reshape(-1), box_alpha, palette.white, palette.black)
+        if boxed:
+            inked = np.flatnonzero(levels)
+            pixels = pixels[inked]
+            flat[pixels] = ink(flat[pixels], levels[inked], palette.black)
+        elif len(pixels):
+            flat[pixels] = box_ink(flat[pixels], levels, STATUS_BOX, palette.white, palette.black)
+        return area
+
+    @functools.cached_property
+    def _rgb_canvas(self) -> np.ndarray:
+        """The picture with empty tiles as ``(height, width, 3)`` RGB."""
+        return np.ascontiguousarray(channels(self._rgb.canvas)[..., :3])
 
     def frame_rgb(self, frame: int) -> np.ndarray:
         """Frame ``frame`` (an index into ``run.frame_epochs``) as ``(height, width, 3)`` uint8."""
         px = channels(self._compose(frame, self._rgb))
-        out = np.empty((*self.shape, 3), np.uint8)
+        top, bottom, left, right = self._blocks
+        out = self._rgb_canvas.copy()
         for k in range(3):  # a channel at a time: numpy copies 4 bytes to 3 per pixel far slower
-            out[..., k] = px[..., k]
+            out[top:bottom, left:right, k] = px[..., k]
         return out
 
     def frame_yuv420p(self, frame: int) -> np.ndarray:
@@ -383,17 +369,16 @@ class FrameCompositor:
             ((1382400,), np.uint8(235))
         """
         palette, static = self._yuv
-        packed = self._compose(frame, palette)
-        px = channels(packed)
+        area = self._compose(frame, palette)
         height, width = self.shape
-        out = static.copy()  # only the tiles, and chroma blocks touching them, change
-        luma = out[: height * width].reshape(height, width)
-        for r0, r1, c0, c1 in self.boxes:
-            luma[r0:r1, c0:c1] = px[r0:r1, c0:c1, 0]
-        r0, r1, c0, c1 = self._blocks
+        top, bottom, left, right = self._blocks
+        out = static.copy()  # only the area of the tiles changes
+        luma = out[: height * width].reshape(height, width)[top:bottom, left:right]
+        np.copyto(luma, area, casting="unsafe")  # Y, the low byte: a cast, several times faster than a strided copy
         chroma = out[height * width:].reshape(2, height // 2, width // 2)
-        subsample(packed[r0:r1, c0:c1], out=chroma[:, r0 // 2:r1 // 2, c0 // 2:c1 // 2])
+        subsample(area, out=chroma[:, top // 2:bottom // 2, left // 2:right // 2], scratch=self._chroma)
         return out
+
     def frames(self, indices=None) -> Frames:
         """The frames at ``indices`` (default: all), composed one at a time as they are consumed."""
         return Frames(self, range(len(self.run.frame_epochs)) if indices is None else indices)

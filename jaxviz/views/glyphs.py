@@ -1,5 +1,5 @@
-"""Text for the compositor's frames: masks assembled from glyphs rasterised once, and a frame's
-status lines gathered as the sparse ink pixels of cached words, laid in a few array operations.
+"""Text for the compositor's frames: masks assembled from glyphs rasterised once (and cached per
+line), and a frame's status lines gathered as grey levels over their boxes, blended in one pass.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class GlyphText:
         self.height = ascent + descent + 2
         self._glyphs: dict[str, tuple[np.ndarray, int, float]] = {}
         self._words: dict[str, np.ndarray] = {}
+        self._lines: dict[str, np.ndarray] = {}
+        self._prefixes: dict[str, tuple[np.ndarray, float]] = {}
+        self._laid: dict[str, tuple[int, tuple]] = {}
         self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
@@ -54,22 +57,77 @@ class GlyphText:
 
     def width(self, text: str) -> int:
         """The width of ``text``'s mask in pixels."""
+        if text in self._laid:
+            return self._laid[text][0]
         words = text.split(" ")
         return int(math.ceil(sum(map(self.advance, words)) + (len(words) - 1) * self.advance(" "))) + 4
 
+    def laid(self, text: str) -> tuple[int, tuple]:
+        """``text``'s mask width and its words as ``mask`` lays them: ``(glyphs, left)`` each, the
+        word's glyphs clipped to the word's mask and to the line (cached per line).
+
+        Example:
+            >>> from matplotlib import font_manager
+            >>> from PIL import ImageFont
+            >>> text = GlyphText(ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 10))
+            >>> width, words = text.laid("acc: 0.5")
+            >>> mask = np.zeros((text.height, width), np.uint8)
+            >>> for glyphs, left in words:
+            ...     part = mask[:, left:left + glyphs.shape[1]]
+            ...     _ = np.maximum(part, glyphs, out=part)
+            >>> bool((mask == text.mask("acc: 0.5")).all())
+            True
+        """
+        if text not in self._laid:
+            if len(self._laid) > 4096:
+                self._laid.clear()
+            words, space = text.split(" "), self.advance(" ")
+            advances = [self.advance(word) for word in words]
+            width, laid, x = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4, [], 0.0  # as width()
+            for word, advance in zip(words, advances):
+                if word:  # as placements() lays it
+                    xi, glyphs = int(round(x)), self._inked(word)[0]  # columns past its glyphs are empty
+                    cut = min(glyphs.shape[1], int(math.ceil(advance)) + 4, width - xi)
+                    laid.append((glyphs[:, :cut] if cut < glyphs.shape[1] else glyphs, xi))
+                    x += advance
+                x += space
+            self._laid[text] = (width, tuple(laid))
+        return self._laid[text]
+
+    def _inked(self, word: str) -> tuple[np.ndarray, float]:
+        """Every glyph of ``word`` laid at its rounded pen position (unclipped), and the pen after it.
+        Cached, and built on the longest cached prefix: the numbers of status lines share their first
+        characters, so a new one costs a glyph or two, not one per character."""
+        if word not in self._prefixes:
+            if len(self._prefixes) > 8192:
+                self._prefixes.clear()
+            k = len(word) - 1
+            while k and word[:k] not in self._prefixes:
+                k -= 1
+            base, x = self._prefixes[word[:k]] if k else (np.zeros((self.height, 0), np.uint8), 0.0)
+            places = []
+            for ch in word[k:]:
+                glyph, _, advance = self._glyph(ch)
+                places.append((glyph, int(round(x))))
+                x += advance
+            out = np.zeros((self.height, max(base.shape[1], *(xi + g.shape[1] for g, xi in places))), np.uint8)
+            out[:, :base.shape[1]] = base
+            for glyph, xi in places:
+                part = out[:, xi:xi + glyph.shape[1]]
+                np.maximum(part, glyph, out=part)
+            self._prefixes[word] = (out, x)
+        return self._prefixes[word]
+
     def word(self, word: str) -> np.ndarray:
-        """A word's mask from its glyphs, cached: status lines repeat most of their words."""
+        """A word's mask from its glyphs (clipped to ``width(word)``), cached: status lines repeat most of their words."""
         if word not in self._words:
             if len(self._words) > 4096:
                 self._words.clear()
                 self._advances.clear()
+            inked = self._inked(word)[0]
             out = np.zeros((self.height, self.width(word)), np.uint8)
-            x = 0.0
-            for ch in word:
-                glyph, width, advance = self._glyph(ch)
-                xi = int(round(x))
-                np.maximum(out[:, xi:xi + width], glyph[:, : out.shape[1] - xi], out=out[:, xi:xi + width])
-                x += advance
+            w = min(out.shape[1], inked.shape[1])
+            out[:, :w] = inked[:, :w]
             self._words[word] = out
         return self._words[word]
 
@@ -84,23 +142,28 @@ class GlyphText:
             x += space
 
     def mask(self, text: str) -> np.ndarray:
-        """``text`` as an ``(height, width(text))`` uint8 mask (255: full ink)."""
-        out = np.zeros((self.height, self.width(text)), np.uint8)
-        for word, xi in self.placements(text):
-            glyphs = self.word(word)
-            w = min(glyphs.shape[1], out.shape[1] - xi)
-            np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
-        return out
+        """``text`` as an ``(height, width(text))`` uint8 mask (255: full ink), cached (read-only):
+        a frame's status lines repeat across tiles and frames."""
+        if text not in self._lines:
+            if len(self._lines) > 4096:
+                self._lines.clear()
+            out = np.zeros((self.height, self.width(text)), np.uint8)
+            for word, xi in self.placements(text):
+                glyphs = self.word(word)
+                w = min(glyphs.shape[1], out.shape[1] - xi)
+                np.maximum(out[:, xi:xi + w], glyphs[:, :w], out=out[:, xi:xi + w])
+            out.flags.writeable = False
+            self._lines[text] = out
+        return self._lines[text]
 
 
 class TextInk:
-    """A frame's status lines as sparse ink: the flat pixel indices and grey levels of every glyph
-    pixel, with the boxes the lines sit in.
-
-    Each word's nonzero pixels are found once and cached as flat offsets into the frame, so a frame's
-    text is a concatenation and one ``np.maximum.at`` rather than a mask per line built and blended
-    per tile. The result is the pixels that ``GlyphText.mask`` puts in the lines' masks, laid as
-    the compositor lays them (right-aligned, lines 1.2 em apart).
+    """A frame's status lines as grey levels over their boxes, assembled from cached word masks: the
+    words at the same place in their lines (the first word of every first line, ...) are laid for
+    all boxes in one assignment (the first) or maximum, where lines or words overlap. ``collect``
+    hands back every pixel of every box with its level (0 where there is no ink), so boxes and text
+    are blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
+    ``GlyphText.mask`` of each line; a new line costs no mask of its own.
 
     Example:
         >>> from matplotlib import font_manager
@@ -119,56 +182,62 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
-        self._level = np.zeros(shape[0] * shape[1], np.uint8)  # a max-accumulator, left zero after use
-        self._owner = np.zeros(shape[0] * shape[1], np.int32)
+        self._layouts: dict[tuple, tuple] = {}  # where boxes and words are -> their pixels and places
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
-        self._flat, self._levels, self._bases = [], [], []
-
-    def _sparse(self, word: str):
-        if word not in self._words:
-            if len(self._words) > 4096:
-                self._words.clear()
-            mask = self.text.word(word)
-            rows, cols = np.nonzero(mask)
-            self._words[word] = (rows * self.shape[1] + cols, cols, mask[rows, cols], int(cols.max(initial=-1)))
-        return self._words[word]
+        self._lines: list[tuple[list[str], list[int]]] = []
 
     def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
         """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
         widths = widths or [self.text.width(t) for t in lines]
         h, w = self.step * (len(lines) - 1) + self.text.height, max(widths)
-        top, left = bottom - h, right - w
-        self.boxes.append((top, left, h, w))
-        for k, (line, width) in enumerate(zip(lines, widths)):
-            origin = (top + k * self.step) * self.shape[1] + left + w - width
-            for word, xi in self.text.placements(line):
-                flat, cols, levels, last = self._sparse(word)
-                if last >= width - xi:  # the mask's right edge clips the word's last glyph
-                    keep = cols < width - xi
-                    flat, levels = flat[keep], levels[keep]
-                self._flat.append(flat)
-                self._levels.append(levels)
-                self._bases.append(origin + xi)
+        self.boxes.append((bottom - h, right - w, h, w))
+        self._lines.append((lines, widths))
+
+    def _words(self) -> tuple[dict, tuple]:
+        """Every word's mask (clipped to its line) grouped by (line, word) number, and where each
+        goes: (box, row, column, width) within its box."""
+        groups: dict[tuple[int, int], list[np.ndarray]] = {}
+        where = []
+        for b, ((_, _, _, w), (lines, widths)) in enumerate(zip(self.boxes, self._lines)):
+            for k, (line, width) in enumerate(zip(lines, widths)):
+                for j, (glyphs, xi) in enumerate(self.text.laid(line)[1]):
+                    groups.setdefault((k, j), []).append(glyphs)
+                    where.append((k, j, b, k * self.step, w - width + xi, glyphs.shape[1]))
+        return groups, tuple(where)
+
+    def _layout(self, key: tuple) -> tuple[np.ndarray, dict]:
+        """The boxes' pixels (flat, box after box), and for each (line, word) number the places in
+        that order of its words' pixels (cached: boxes and words rarely move)."""
+        if key not in self._layouts:
+            if len(self._layouts) > 256:
+                self._layouts.clear()
+            boxes, where = key
+            starts = np.cumsum([0] + [h * w for _, _, h, w in boxes])
+            pixels = [((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1)
+                      for top, left, h, w in boxes]
+            places: dict[tuple[int, int], list] = {}
+            rows = np.arange(self.text.height)[:, None]
+            for k, j, b, row, col, cut in where:
+                at = starts[b] + (row + rows) * boxes[b][3] + col + np.arange(cut)
+                places.setdefault((k, j), []).append(at.reshape(-1))
+            self._layouts[key] = (np.concatenate(pixels), {g: np.concatenate(p) for g, p in places.items()})
+        return self._layouts[key]
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
-        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and each inked pixel
-        once (flat index, uint8 grey level: the maximum where glyphs overlap). Clears for the next frame."""
+        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
+        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
         boxes = self.boxes
-        if not self._flat:
-            self.clear()
+        if not boxes:
             return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        counts = np.fromiter(map(len, self._flat), np.intp, len(self._flat))
-        pixels = np.concatenate(self._flat)
-        pixels += np.repeat(np.asarray(self._bases, np.intp), counts)
-        np.maximum.at(self._level, pixels, np.concatenate(self._levels))
-        order = np.arange(len(pixels), dtype=np.int32)
-        self._owner[pixels] = order  # one entry per pixel survives: the last written
-        pixels = pixels[self._owner[pixels] == order]
-        levels = self._level[pixels]
-        self._level[pixels] = 0
+        groups, where = self._words()
+        pixels, places = self._layout((tuple(boxes), where))
+        levels = np.zeros(len(pixels), np.uint8)
+        for g, masks in groups.items():
+            ink = np.concatenate([m.reshape(-1) for m in masks])
+            at = places[g]
+            levels[at] = ink if g == (0, 0) else np.maximum(levels[at], ink)
         self.clear()
         return boxes, pixels, levels
