@@ -16,6 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxviz.data.datasets import multiclass_dataset, playground_dataset, raw_dataset, regression_dataset
+from jaxviz.data.fractal import fractal_points
+from jaxviz.spec.config import FRACTAL_DATASETS
 from jaxviz.spec.config import (MAX_CLASSES, MULTICLASS_DATASETS, PLAYGROUND_DATASETS, REGRESSION_DATASETS,
                                 validate_value)
 
@@ -27,6 +29,7 @@ __all__ = [
     "read_csv",
     "pack",
     "infer_task",
+    "fractal_dataset",
 ]
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
@@ -101,6 +104,8 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
         [0.0, 1.0, 2.0]
     """
     name = validate_value("dataset", name)
+    if name in FRACTAL_DATASETS:
+        return fractal_dataset(name)
     if classes is not None:
         if name not in MULTICLASS_DATASETS:
             raise ValueError(f"dataset must be one of {list(MULTICLASS_DATASETS)} with classes={classes}. "
@@ -111,6 +116,21 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
     if name in PLAYGROUND_DATASETS:
         return _prepare(name, *playground_dataset(name, noise, seed))
     return _prepare(name, *raw_dataset(name))
+
+
+def fractal_dataset(name: str) -> Dataset:
+    """The fractal paper's points (:mod:`jaxviz.data.fractal`) as the paper trains on them: raw
+    (not standardised), float64, no test split. Its "test set" is the training set, so ``val_loss``
+    is the loss after each epoch's updates; the mesh extent is a placeholder (16-D points have no
+    2-D surface).
+
+    Example:
+        >>> ds = fractal_dataset("fractal")
+        >>> ds.x_train.shape, ds.x_test.dtype, bool((ds.y_test == ds.y_train).all())
+        ((272, 16), dtype('float64'), True)
+    """
+    x, y = fractal_points(name)
+    return Dataset(name, x, y, x, y, (-1.0, 1.0, -1.0, 1.0))
 
 
 def _check_points(what: str, X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -313,8 +333,8 @@ def pack(datasets: list[Dataset]) -> DataTable:
     n = max(len(d.y_train) for d in datasets)
     m = max(len(d.y_test) for d in datasets)
 
-    def pad(arrays, size):
-        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), np.float32)
+    def pad(arrays, size):  # float32, unless a set is float64 (the fractal paper's)
+        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), np.result_type(np.float32, *arrays))
         for i, a in enumerate(arrays):
             out[i, : len(a)] = a
         return out

@@ -48,6 +48,9 @@ __all__ = [
     "OPTAX_PREFIX",
     "SCHEDULES",
     "LAYER_LR",
+    # the fractal paper (issue 13)
+    "FRACTAL_DATASETS",
+    "PRECISIONS",
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -85,6 +88,8 @@ HP_DEFAULTS: dict[str, Any] = {
     # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
     "task": "auto",
     "classes": 2,
+    # the fractal paper (issue 13): the float type a grid trains in (see jaxviz.engine.precision)
+    "precision": "float32",
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
@@ -115,13 +120,17 @@ REGRESSION_DATASETS = ("plane", "multigauss")
 MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
 #: Sets drawn with Playground's ``noise`` (and from the model's ``seed``).
 NOISY_DATASETS = PLAYGROUND_DATASETS + REGRESSION_DATASETS
-DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS
+#: The fractal paper's data (Sohl-Dickstein 2024; jaxviz.data.fractal): 16-D N(0, 1) inputs and N(0, 1)
+#: targets drawn by its notebook, taken raw (no standardisation, no test split): 272 points (as many
+#: as the net has weights), 16 (its linear variant's own draw) or 1 (its single-datapoint variant).
+FRACTAL_DATASETS = ("fractal", "fractal-linear", "fractal-single")
+DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS + FRACTAL_DATASETS
 #: What the network's output means; "auto" infers it from the data (jaxviz.spec.grid.resolve_task).
 TASK_NAMES = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 10
 
 #: Hyperparameters that cannot vary within one grid (they choose the program's code path).
-GRID_WIDE = ("shuffle", "task", "classes")
+GRID_WIDE = ("shuffle", "task", "classes", "precision")
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
@@ -248,11 +257,17 @@ _RULES = {
     # tasks (issue 14)
     "task": lambda v: _choice("task", v, TASK_NAMES),
     "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
+    # the fractal paper (issue 13)
+    "precision": lambda v: _choice("precision", v, PRECISIONS),
 }
 
 
-#: Initial kernels: the seed's Glorot-uniform, or N(0, 1) entries (the fractal paper's).
-INITS = ("glorot", "normal")
+#: Initial kernels: the seed's Glorot-uniform, N(0, 1) entries drawn from the model's seed, or the
+#: fractal paper notebook's own N(0, 1) draw (the same weights for every model; 16-16-1 nets only).
+INITS = ("glorot", "normal", "fractal")
+#: The float type of weights, optimiser state, data, losses and score (float64: JAX's x64 mode
+#: while the grid traces and trains; the fractal paper's notebook runs in float64).
+PRECISIONS = ("float32", "float64")
 #: How a layer scales: the seed's standard one, or the fractal paper's mean-field scaling.
 PARAMETRIZATIONS = ("standard", "meanfield")
 
