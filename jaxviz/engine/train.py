@@ -30,6 +30,7 @@ from jaxviz.engine.plan import epoch_chunk
 from jaxviz.engine.steps import QUICK_COMPILE, _draw_quick, draw_orders
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
+from jaxviz.engine.precision import as_real, precision_scope
 
 __all__ = [
     "EPSILON",
@@ -366,6 +367,10 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         (True, (2, 2, 2, 16), True)
     """
     record = check_record(record)
+    if static.precision == "float64" and not jax.config.jax_enable_x64:  # a float64 grid runs in JAX's x64 mode
+        with precision_scope(static):
+            return train_grid(hp, orders_table, as_real(table, static), static, on_epochs, should_stop, resume, chunk,
+                              devices, record, on_weights)
     e = static.epochs
     length = chunk_length(e)
     lay = _layout(len(np.asarray(hp.lr)), static, length, chunk, devices, record)

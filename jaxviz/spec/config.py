@@ -47,10 +47,7 @@ __all__ = [
     "OPTAX_OPTIMIZERS",
     "OPTAX_PREFIX",
     "SCHEDULES",
-    "LAYER_LR",
-    # the fractal paper (issue 13)
-    "FRACTAL_DATASETS",
-    "PRECISIONS",
+    "LAYER_LR", "FRACTAL_DATASETS", "PRECISIONS",  # the last two: the fractal paper (issue 13)
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -88,8 +85,7 @@ HP_DEFAULTS: dict[str, Any] = {
     # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
     "task": "auto",
     "classes": 2,
-    # the fractal paper (issue 13): the float type a grid trains in (see jaxviz.engine.precision)
-    "precision": "float32",
+    "precision": "float32",  # the fractal paper (issue 13): the float type (jaxviz.engine.precision)
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
@@ -120,9 +116,7 @@ REGRESSION_DATASETS = ("plane", "multigauss")
 MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
 #: Sets drawn with Playground's ``noise`` (and from the model's ``seed``).
 NOISY_DATASETS = PLAYGROUND_DATASETS + REGRESSION_DATASETS
-#: The fractal paper's data (Sohl-Dickstein 2024; jaxviz.data.fractal): 16-D N(0, 1) inputs and N(0, 1)
-#: targets drawn by its notebook, taken raw (no standardisation, no test split): 272 points (as many
-#: as the net has weights), 16 (its linear variant's own draw) or 1 (its single-datapoint variant).
+#: The fractal paper notebook's raw 16-D data (jaxviz.data.fractal): 272, 16 or 1 points.
 FRACTAL_DATASETS = ("fractal", "fractal-linear", "fractal-single")
 DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS + FRACTAL_DATASETS
 #: What the network's output means; "auto" infers it from the data (jaxviz.spec.grid.resolve_task).
@@ -257,17 +251,13 @@ _RULES = {
     # tasks (issue 14)
     "task": lambda v: _choice("task", v, TASK_NAMES),
     "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
-    # the fractal paper (issue 13)
-    "precision": lambda v: _choice("precision", v, PRECISIONS),
+    "precision": lambda v: _choice("precision", v, PRECISIONS),  # the fractal paper (issue 13)
 }
 
 
-#: Initial kernels: the seed's Glorot-uniform, N(0, 1) entries drawn from the model's seed, or the
-#: fractal paper notebook's own N(0, 1) draw (the same weights for every model; 16-16-1 nets only).
+#: Initial kernels: the seed's Glorot-uniform, N(0, 1) from the model's seed, or the fractal paper's draw.
 INITS = ("glorot", "normal", "fractal")
-#: The float type of weights, optimiser state, data, losses and score (float64: JAX's x64 mode
-#: while the grid traces and trains; the fractal paper's notebook runs in float64).
-PRECISIONS = ("float32", "float64")
+PRECISIONS = ("float32", "float64")  #: float type of weights, optimiser, data, losses, score (64: JAX's x64 mode)
 #: How a layer scales: the seed's standard one, or the fractal paper's mean-field scaling.
 PARAMETRIZATIONS = ("standard", "meanfield")
 
