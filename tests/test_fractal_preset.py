@@ -154,3 +154,14 @@ def test_cli_map_with_the_preset(tmp_path):
     with np.load(out / "map.npz") as f:
         assert f["score"].shape == (3, 3) and f["x_values"].tolist()[-1] == 1000.0
     assert "precision" in (out / "config.toml").read_text() and json.dumps(1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset, nonlinearity", [("fractal-relu", "relu"), ("fractal-linear", "identity")])
+def test_the_variants_equal_the_notebooks(preset, nonlinearity, tmp_path):
+    axis = jaxviz.logspace(-1, 2, 6)
+    ours = jaxviz.trainability(preset=preset, lr1=axis, lr2=axis, epochs=30, progress=False)
+    theirs = _notebook(f"out['score'] = nb.gen_img([-1, 2, -1, 2], 6, 30, {nonlinearity!r})", tmp_path)["score"]
+    assert 0 < ours.converged.mean() < 1
+    assert np.array_equal(ours.converged, theirs < 0)
+    np.testing.assert_allclose(ours.score, theirs, rtol=1e-9)
