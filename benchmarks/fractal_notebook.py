@@ -130,6 +130,22 @@ def gen_img(mnmx, resolution, num_steps, nonlinearity="tanh", minibatch_size=Non
     return np.asarray(V.reshape((resolution, resolution)))
 
 
+def draws() -> dict[str, np.ndarray]:
+    """The notebook's draws of every variant: the weights ``W0`` (16, 16), ``W1`` (16, 1) (the same for all)
+    and the data ``X``/``Y`` of 272 points (tanh, relu, minibatch), 16 points (linear, ``X16``/``Y16``:
+    its own draw, not a prefix of the 272) and 1 point (single datapoint, ``X1``/``Y1``)."""
+    out = {}
+    for suffix, args in (("", ("tanh", False)), ("16", ("identity", False)), ("1", ("tanh", True))):
+        theta, X, Y = data(*args)
+        out.update({"W0": np.asarray(theta[0]), "W1": np.asarray(theta[1]), f"X{suffix}": np.asarray(X),
+                    f"Y{suffix}": np.asarray(Y)})
+    return out
+
+
+def write_draws(path: str) -> None:
+    np.savez(path, **draws())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=int, default=64)
@@ -138,7 +154,12 @@ def main() -> None:
                         help="log10 of output-lr min, max, input-lr min, max (the notebook's mnmx)")
     parser.add_argument("--nonlinearity", default="tanh", choices=["tanh", "relu", "identity"])
     parser.add_argument("--out", help="write the score map to this .npy file")
+    parser.add_argument("--write-draws", metavar="NPZ", help="write the notebook's initial weights and data (jaxviz's "
+                        "copy is jaxviz/data/fractal_paper.npz) and exit")
     args = parser.parse_args()
+    if args.write_draws:
+        write_draws(args.write_draws)
+        return
     t0 = time.perf_counter()
     image = gen_img(args.window, args.resolution, args.steps, args.nonlinearity)
     seconds = time.perf_counter() - t0

@@ -10,6 +10,9 @@ XLA's buffers, the results). The done-when run of issue 13 is ``--sizes 1024 --e
     python benchmarks/maps.py                           # 128, 512 and 1024 per side, 20 epochs
     python benchmarks/maps.py --sizes 128 --epochs 3    # a quick look
     python benchmarks/maps.py --sizes 128,512 --write   # and append the table to RESULTS.md
+
+The fractal paper's setup side by side with its notebook's own loop, in the same run, is
+``benchmarks/fractal_paper.py`` (``--side 128 --steps 200`` is issue 13's check).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from jaxviz.maps import TrainabilityMap, trainability
 from jaxviz.results import Run
 from jaxviz.spec.axes import linspace, logspace
 from jaxviz.spec.config import HP_DEFAULTS
-from jaxviz.spec.presets import PRESET_INFO, PRESETS
+from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 __all__ = ["HP_DEFAULTS", "PRESETS", "PRESET_INFO", "Run", "TrainabilityMap", "linspace", "load", "logspace",
-           "plan_sweep", "sweep", "trainability"]
+           "plan_sweep", "preset", "sweep", "trainability"]
 __version__ = "0.1.0"

@@ -57,7 +57,7 @@ def _default_memory(devices) -> int | None:
 
 
 def trainability(hp: dict[str, Any] | None = None, /, *, progress: bool = True, memory: int | None = None,
-                 devices=None, data=None, **overrides: Any) -> TrainabilityMap:
+                 devices=None, data=None, preset: str | None = None, **overrides: Any) -> TrainabilityMap:
     """Train one model per pixel of a plane of two hyperparameters and score its trainability.
 
     Exactly two settings must be lists (axes): the first is x, the second y (see
@@ -68,7 +68,9 @@ def trainability(hp: dict[str, Any] | None = None, /, *, progress: bool = True, 
 
     Models train in chunks sized by the memory plan (``memory``: bytes; default on a CPU
     ``MAP_MEMORY``), the model axis sharded over ``devices`` as in a sweep; ``progress`` shows a
-    bar in models per second.
+    bar in models per second. ``preset`` names a preset (see :data:`jaxviz.PRESETS`) whose settings
+    come first, under ``hp`` and ``overrides``: ``trainability(preset="fractal", lr1=..., lr2=...)``
+    is the fractal paper's map (input-layer x output-layer learning rate, float64).
 
     Example:
         >>> import jaxviz
@@ -79,6 +81,10 @@ def trainability(hp: dict[str, Any] | None = None, /, *, progress: bool = True, 
     from jaxviz import api
     from jaxviz.engine.devices import is_main_process
 
+    if preset is not None:
+        from jaxviz.spec.presets import preset as named
+
+        hp = {**named(preset), **(hp or {})}
     _map_grid(hp, overrides)
     if memory is None:
         memory = _default_memory(devices)

@@ -57,7 +57,8 @@ def test_tricky_concatenates_two_draws():
         ({"n3": -2}, r"n3 must be an integer in \[0, 1024\] \(0 = no layer\)"),
         ({"activation": "gelu"}, r"activation must be one of \['relu', 'lrelu', 'sigmoid', 'tanh', 'linear'\]. Got 'gelu' instead."),
         ({"dataset": 5}, r"dataset must be one of \['moons', 'circles', 'blobs', 'tricky', 'xor', 'gauss', 'spiral', "
-                         r"'ring', 'plane', 'multigauss'\] \(or 1-4 for the seed's\). Got 5 instead."),
+                         r"'ring', 'plane', 'multigauss', 'fractal', 'fractal-linear', 'fractal-single'\] "
+                         r"\(or 1-4 for the seed's\). Got 5 instead."),
         ({"optimizer": "lbfgs"}, r"optimizer must be one of \['sgd', 'adam', 'rmsprop', 'adagrad'\] \(Keras-exact\) "
                                  r"or 'optax:NAME' with NAME one of \['adabelief', .*'yogi'\]. Got 'lbfgs' instead."),
         ({"noise": 2}, r"noise must be a number in \[0, 1\]. Got 2 instead."),

@@ -41,7 +41,8 @@ def test_the_task_is_inferred_where_unambiguous(task, classes, datasets, expecte
 @pytest.mark.parametrize("hp,message", [
     (dict(task="binary", classes=3, dataset="spiral"), r"classes must be 2 with task='binary'. Got 3 instead."),
     (dict(task="regression", dataset="moons"),
-     r"dataset must be one of \['plane', 'multigauss'\] \(or data= with real targets\) with task='regression'. "
+     r"dataset must be one of \['plane', 'multigauss', 'fractal', 'fractal-linear', 'fractal-single'\] "
+     r"\(or data= with real targets\) with task='regression'. "
      r"Got 'moons' instead."),
     (dict(classes=3, dataset="moons"),
      r"dataset must be one of \['blobs', 'spiral', 'gauss'\] \(or data= with 3 classes\) with classes=3. "

@@ -16,6 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxviz.data.datasets import multiclass_dataset, playground_dataset, raw_dataset, regression_dataset
+from jaxviz.data.fractal import fractal_points
+from jaxviz.spec.config import FRACTAL_DATASETS
 from jaxviz.spec.config import (MAX_CLASSES, MULTICLASS_DATASETS, PLAYGROUND_DATASETS, REGRESSION_DATASETS,
                                 validate_value)
 
@@ -27,6 +29,7 @@ __all__ = [
     "read_csv",
     "pack",
     "infer_task",
+    "fractal_dataset",
 ]
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
@@ -101,6 +104,8 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
         [0.0, 1.0, 2.0]
     """
     name = validate_value("dataset", name)
+    if name in FRACTAL_DATASETS:
+        return fractal_dataset(name)
     if classes is not None:
         if name not in MULTICLASS_DATASETS:
             raise ValueError(f"dataset must be one of {list(MULTICLASS_DATASETS)} with classes={classes}. "
@@ -111,6 +116,22 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
     if name in PLAYGROUND_DATASETS:
         return _prepare(name, *playground_dataset(name, noise, seed))
     return _prepare(name, *raw_dataset(name))
+
+
+def fractal_dataset(name: str) -> Dataset:
+    """The fractal paper's points (:mod:`jaxviz.data.fractal`) as the paper trains on them: raw
+    (not standardised), float64, every point a training point. The paper has no test split; the
+    "test set" is the first training point alone, so ``val_loss`` (needed by the plateau rule, which
+    the fractal presets turn off) costs almost nothing: it is that point's loss after each epoch.
+    The mesh extent is a placeholder (16-D points have no 2-D surface).
+
+    Example:
+        >>> ds = fractal_dataset("fractal")
+        >>> ds.x_train.shape, ds.x_test.shape, ds.x_test.dtype, bool((ds.x_test == ds.x_train[:1]).all())
+        ((272, 16), (1, 16), dtype('float64'), True)
+    """
+    x, y = fractal_points(name)
+    return Dataset(name, x, y, x[:1], y[:1], (-1.0, 1.0, -1.0, 1.0))
 
 
 def _check_points(what: str, X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -313,8 +334,8 @@ def pack(datasets: list[Dataset]) -> DataTable:
     n = max(len(d.y_train) for d in datasets)
     m = max(len(d.y_test) for d in datasets)
 
-    def pad(arrays, size):
-        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), np.float32)
+    def pad(arrays, size):  # float32, unless a set is float64 (the fractal paper's)
+        out = np.zeros((len(arrays), size, *arrays[0].shape[1:]), np.result_type(np.float32, *arrays))
         for i, a in enumerate(arrays):
             out[i, : len(a)] = a
         return out

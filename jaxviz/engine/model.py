@@ -92,17 +92,17 @@ def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
     return jnp.select([index == i for i in range(len(names))], [ACTIVATION_FNS[n](z) for n in names])
 
 
-def gains(index, names: tuple[str, ...], meanfield) -> tuple[jax.Array, jax.Array]:
+def gains(index, names: tuple[str, ...], meanfield, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
     """A model's ``(inside, outside)`` activation gains: :data:`MEANFIELD_GAINS` of activation
-    ``names[index]`` when ``meanfield``, else ``(1, 1)`` (multiplying by 1 changes no bit).
+    ``names[index]`` when ``meanfield``, else ``(1, 1)`` (multiplying by 1 changes no bit), in ``dtype``.
 
     Example:
         >>> [round(float(g), 4) for g in gains(0, ("tanh",), True)], [float(g) for g in gains(0, ("tanh",), False)]
         ([1.4142, 1.0], [1.0, 1.0])
     """
-    pick = lambda j: jnp.float32(MEANFIELD_GAINS[names[0]][j]) if len(names) == 1 else jnp.select(  # noqa: E731
-        [index == i for i in range(len(names))], [jnp.float32(MEANFIELD_GAINS[n][j]) for n in names])
-    return tuple(jnp.where(meanfield, pick(j), jnp.float32(1.0)) for j in (0, 1))
+    pick = lambda j: jnp.asarray(MEANFIELD_GAINS[names[0]][j], dtype) if len(names) == 1 else jnp.select(  # noqa: E731
+        [index == i for i in range(len(names))], [jnp.asarray(MEANFIELD_GAINS[n][j], dtype) for n in names])
+    return tuple(jnp.where(meanfield, pick(j), jnp.asarray(1.0, dtype)) for j in (0, 1))
 
 
 def fan_ins(widths, n_inputs) -> jax.Array:
@@ -135,11 +135,12 @@ class Structure(NamedTuple):
 
 
 def structure(widths, activation, slots: int, hidden: int, *, features=3, inputs: int = 2, bias=1.0,
-              meanfield=False, raw_inputs: int = 0) -> Structure:
+              meanfield=False, raw_inputs: int = 0, dtype=jnp.float32) -> Structure:
     """The masks of a model with hidden ``widths`` (n1, n2, n3) in a padded shape.
 
     ``features``: the model's feature bit mask (default 3 = x1, x2); ``inputs``: the padded input
-    width; ``raw_inputs``: data with that many columns taken as they are (no features).
+    width; ``raw_inputs``: data with that many columns taken as they are (no features); ``dtype``: the
+    float type of the masks and divisors (the grid's, see :mod:`jaxviz.engine.precision`).
 
     Example:
         >>> s = structure(jnp.array([3, 0, 2]), 0, slots=3, hidden=4)
@@ -149,16 +150,16 @@ def structure(widths, activation, slots: int, hidden: int, *, features=3, inputs
         [1.4142135381698608, 2.0]
     """
     widths = jnp.asarray(widths)[:slots]
-    units = (jnp.arange(hidden)[None, :] < widths[:, None]).astype(jnp.float32)
+    units = (jnp.arange(hidden)[None, :] < widths[:, None]).astype(dtype)
     if raw_inputs:
         columns, count = jnp.arange(inputs), jnp.int32(raw_inputs)
-        mask = (columns < raw_inputs).astype(jnp.float32)
+        mask = (columns < raw_inputs).astype(dtype)
     else:
         columns, mask, count = input_columns(features, inputs)
     meanfield = jnp.asarray(meanfield, bool)
-    divisors = jnp.where(meanfield, jnp.sqrt(fan_ins(widths, count).astype(jnp.float32)), jnp.float32(1.0))
-    return Structure(units, widths > 0, jnp.asarray(activation, jnp.int32), columns, mask,
-                     jnp.asarray(bias, jnp.float32), divisors, meanfield)
+    divisors = jnp.where(meanfield, jnp.sqrt(fan_ins(widths, count).astype(dtype)), jnp.asarray(1.0, dtype))
+    return Structure(units, widths > 0, jnp.asarray(activation, jnp.int32), columns, mask.astype(dtype),
+                     jnp.asarray(bias, dtype), divisors, meanfield)
 
 
 def forward(arrays, x: jax.Array, s: Structure, activations: tuple[str, ...]) -> jax.Array:
@@ -171,7 +172,7 @@ def forward(arrays, x: jax.Array, s: Structure, activations: tuple[str, ...]) ->
         (3, 1)
     """
     kernels, biases = arrays[0::2], arrays[1::2]
-    gain_in, gain_out = gains(s.activation, activations, s.meanfield)
+    gain_in, gain_out = gains(s.activation, activations, s.meanfield, s.divisors.dtype)
     x = expand_inputs(x, s.columns, s.input_mask)
     h = x
     for k in range(len(kernels) - 1):
@@ -285,14 +286,16 @@ def _row_bits(key, layers, n_rows: int, n_cols: int) -> jax.Array:
 
 
 def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tuple[str, ...], *, inputs: int = 2,
-                n_inputs=2, init=0, units: int = 1) -> nnx.State:
+                n_inputs=2, init=0, units: int = 1, dtype=jnp.float32, paper: bool = False) -> nnx.State:
     """Initial weights of one model (zero biases), padded; traceable.
 
     Kernels are Glorot-uniform with the real fan-in and fan-out (``init=0``, the seed's) or N(0, 1)
     (``init=1``), from the same random words. Layer ``r`` of the model's real layers draws from
     ``fold_in(key, r)``, row by row (see :func:`_row_bits`), so the model starts the same whatever
     the grid it is padded into. ``inputs`` is the padded input width and ``n_inputs`` the
-    model's own (its first kernel's real rows).
+    model's own (its first kernel's real rows). With ``paper`` (the grid has ``init="fractal"``)
+    a model of ``init=2`` starts from the fractal paper notebook's weights
+    (:func:`jaxviz.data.fractal.fractal_weights`, a 16-16-1 net). Weights are ``dtype``.
 
     Example:
         >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 0]), 4, 1, ("relu",))
@@ -311,15 +314,29 @@ def init_params(key: jax.Array, widths, hidden: int, slots: int, activations: tu
     glorot = _uniform(floats, -limit, limit)
     lo = jnp.float32(np.nextafter(np.float32(-1.0), np.float32(0.0)))
     normal = jnp.float32(np.sqrt(2)) * jax.scipy.special.erfinv(_uniform(floats, lo, jnp.float32(1.0)))
-    kernels = jnp.where(jnp.asarray(init) == 1, normal, glorot)
+    kernels = jnp.where(jnp.asarray(init) == 1, normal, glorot).astype(dtype)
+    if paper:
+        kernels = jnp.where(jnp.asarray(init) == 2, _paper_kernels(slots, n_rows, n_cols, dtype), kernels)
     mask = (jnp.arange(n_rows)[None, :, None] < fan_in[:, None, None]) & (
         jnp.arange(n_cols)[None, None, :] < fan_out[:, None, None])
     kernels = jnp.where(mask & jnp.concatenate([present, jnp.ones(1, bool)])[:, None, None], kernels, 0.0)
     arrays = []
     for k in range(slots):
-        arrays += [kernels[k, :inputs if k == 0 else hidden, :hidden], jnp.zeros(hidden, jnp.float32)]
-    arrays += [kernels[slots, :hidden, :units], jnp.zeros(units, jnp.float32)]
+        arrays += [kernels[k, :inputs if k == 0 else hidden, :hidden], jnp.zeros(hidden, dtype)]
+    arrays += [kernels[slots, :hidden, :units], jnp.zeros(units, dtype)]
     return params_from_arrays(arrays, hidden, slots, activations)
+
+
+def _paper_kernels(slots: int, n_rows: int, n_cols: int, dtype) -> jax.Array:
+    """The fractal paper's ``W0`` and ``W1`` in the padded kernel stack ``(slots + 1, n_rows, n_cols)``
+    (``W0`` in the first slot, ``W1`` in the output's); a host constant, drawn outside any program."""
+    from jaxviz.data.fractal import fractal_weights
+
+    w0, w1 = fractal_weights()
+    stack = np.zeros((slots + 1, n_rows, n_cols), np.float64)
+    stack[0, :w0.shape[0], :w0.shape[1]] = w0
+    stack[slots, :w1.shape[0], :w1.shape[1]] = w1
+    return jnp.asarray(stack.astype(np.dtype(dtype)))
 
 
 def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: int,

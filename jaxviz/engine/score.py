@@ -42,16 +42,17 @@ class Convergence(NamedTuple):
     count: jax.Array  # () int32: losses counted
 
 
-def convergence_init(n: int | None = None) -> Convergence:
-    """An empty measure: of one model, or of ``n`` models (a leading axis).
+def convergence_init(n: int | None = None, dtype=jnp.float32) -> Convergence:
+    """An empty measure: of one model, or of ``n`` models (a leading axis); its sums are ``dtype``
+    (float64 for a float64 grid).
 
     Example:
         >>> convergence_init(3).last.shape
         (3, 20)
     """
     lead = () if n is None else (n,)
-    zero = jnp.zeros(lead, jnp.float32)
-    return Convergence(zero, zero, zero, jnp.zeros((*lead, WINDOW), jnp.float32), jnp.zeros(lead, jnp.int32))
+    zero = jnp.zeros(lead, dtype)
+    return Convergence(zero, zero, zero, jnp.zeros((*lead, WINDOW), dtype), jnp.zeros(lead, jnp.int32))
 
 
 def convergence_update(acc: Convergence, loss, valid) -> Convergence:
@@ -65,10 +66,10 @@ def convergence_update(acc: Convergence, loss, valid) -> Convergence:
         >>> float(acc.total), float(acc.inverse), int(acc.count)
         (1.75, 7.0, 3)
     """
-    raw = jnp.where(jnp.isfinite(loss), loss, MAX_VALUE).astype(jnp.float32)
+    raw = jnp.where(jnp.isfinite(loss), loss, MAX_VALUE).astype(acc.first.dtype)  # the measure's float type
     first = jnp.where(acc.count == 0, raw, acc.first)
     v = raw / first
-    v = jnp.where(v > MAX_VALUE, jnp.float32(MAX_VALUE), v)
+    v = jnp.where(v > MAX_VALUE, jnp.asarray(MAX_VALUE, v.dtype), v)
     new = Convergence(first, acc.total + v, acc.inverse + 1.0 / v, acc.last.at[acc.count % WINDOW].set(v),
                       acc.count + 1)
     return jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, acc)

@@ -21,6 +21,7 @@ from jaxviz.spec.grid import HParams, Static
 from jaxviz.engine.model import Structure, init_params, input_columns, l1_penalty, l2_penalty, predict, structure
 from jaxviz.engine.task import task_of
 from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
+from jaxviz.engine.precision import real_dtype
 
 __all__ = ["PLATEAU", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
            "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep", "draw_orders",
@@ -110,7 +111,7 @@ def structure_of(hp: HParams, static: Static) -> Structure:
     """
     return structure(hp.widths, hp.activation, static.slots, static.hidden, features=hp.features,
                      inputs=static.inputs, bias=hp.bias, meanfield=hp.parametrization == 1,
-                     raw_inputs=static.raw_inputs)
+                     raw_inputs=static.raw_inputs, dtype=real_dtype(static))
 
 
 def penalty(params, kr, l1=0.0):
@@ -145,21 +146,21 @@ def evaluate(params, s: Structure, table, d, kr, static: Static, l1=0.0):
     """
     m, n_test = table.x_test.shape[1], table.n_test[d]
     if m <= TEST_CHUNK:
-        weight = (jnp.arange(m) < n_test).astype(jnp.float32)
+        weight = (jnp.arange(m) < n_test).astype(real_dtype(static))
         return loss_fn(params, s, table.x_test[d], table.y_test[d], weight, kr, static, l1)
     task = task_of(static.task, static.classes)
 
     def piece(sums, first):
         rows = first + jnp.arange(TEST_CHUNK)
-        weight = (rows < n_test).astype(jnp.float32)
+        weight = (rows < n_test).astype(real_dtype(static))
         rows = jnp.minimum(rows, m - 1)
         y = table.y_test[d, rows]
         p = predict(params, table.x_test[d, rows], s, static.hidden, static.slots, static.activations, task)
         return (sums[0] + jnp.sum(weight * task.loss(p, y)), sums[1] + jnp.sum(weight * task.correct(p, y))), None
 
-    zero = jnp.float32(0.0)
+    zero = jnp.zeros((), real_dtype(static))
     (loss_sum, correct), _ = jax.lax.scan(piece, (zero, zero), jnp.arange(0, m, TEST_CHUNK))
-    return loss_sum / n_test.astype(jnp.float32) + penalty(params, kr, l1), correct
+    return loss_sum / n_test.astype(real_dtype(static)) + penalty(params, kr, l1), correct
 
 
 def keep(valid, new, old):
@@ -186,7 +187,7 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
     def step(carry, b):
         state, loss_sum, correct_sum = carry
         pos = b * bs + lanes
-        weight = ((lanes < bs) & (pos < n_train)).astype(jnp.float32)
+        weight = ((lanes < bs) & (pos < n_train)).astype(real_dtype(static))
         idx = orders[hp.order_index, jnp.minimum(pos, last)]
         (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static, hp.l1
@@ -200,14 +201,14 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
         return (keep(valid, new, state), loss_sum + jnp.where(valid, loss * count, 0.0),
                 correct_sum + jnp.where(valid, correct, 0.0)), None
 
-    zero = jnp.float32(0.0)
+    zero = jnp.zeros((), real_dtype(static))
     (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), jnp.arange(static.steps))
     val_loss, val_correct = evaluate(state.params, s, table, d, hp.kr, static, hp.l1)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
-    n_train_f = n_train.astype(jnp.float32)
-    metrics = (loss_sum / n_train_f, correct_sum / n_train_f, val_loss, val_correct / n_test.astype(jnp.float32),
+    n_train_f = n_train.astype(real_dtype(static))
+    metrics = (loss_sum / n_train_f, correct_sum / n_train_f, val_loss, val_correct / n_test.astype(n_train_f.dtype),
                lr_in_force)
     return state, metrics
 
@@ -215,16 +216,17 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
 def init_state(hp: HParams, static: Static) -> TrainState:
     """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
+    real = real_dtype(static)
     n_inputs = static.raw_inputs or input_columns(hp.features, static.inputs)[2]
     params = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
                          n_inputs=n_inputs, init=hp.init,
-                         units=task_of(static.task, static.classes).units)
+                         units=task_of(static.task, static.classes).units, dtype=real, paper=static.paper_init)
     return TrainState(
         params=params,
-        opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(jnp.float32), hp.momentum),
+        opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(real), hp.momentum),
         step=jnp.int32(0),
-        lr_base=hp.lr.astype(jnp.float32),
-        plateau=PlateauState(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0)),
+        lr_base=hp.lr.astype(real),
+        plateau=PlateauState(jnp.asarray(jnp.inf, real), jnp.int32(0), jnp.int32(0)),
         diverged=jnp.bool_(False),
     )
 

@@ -30,6 +30,7 @@ from jaxviz.engine.plan import epoch_chunk
 from jaxviz.engine.steps import QUICK_COMPILE, _draw_quick, draw_orders
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
+from jaxviz.engine.precision import as_real, precision_scope
 
 __all__ = [
     "EPSILON",
@@ -235,7 +236,8 @@ class _Layout(NamedTuple):
 
 def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str, scored: bool = False) -> _Layout:
     devices = layout_devices(devices)
-    d, block = len(devices), model_block(devices[0].platform)
+    # float64 blocks are a quarter as large: a float64 block's activations stay in cache (measured 1.2-2x faster)
+    d, block = len(devices), model_block(devices[0].platform) // (4 if static.precision == "float64" else 1)
     unit = d * block  # every device gets whole blocks, at least two (see run_epochs)
     chunk = chunk or unit * max(2, -(-n // unit))
     if chunk % unit or chunk < 2 * unit:
@@ -366,6 +368,10 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
         (True, (2, 2, 2, 16), True)
     """
     record = check_record(record)
+    if static.precision == "float64" and not jax.config.jax_enable_x64:  # a float64 grid runs in JAX's x64 mode
+        with precision_scope(static):
+            return train_grid(hp, orders_table, as_real(table, static), static, on_epochs, should_stop, resume, chunk,
+                              devices, record, on_weights)
     e = static.epochs
     length = chunk_length(e)
     lay = _layout(len(np.asarray(hp.lr)), static, length, chunk, devices, record)

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxviz.engine.devices import place, to_host
+from jaxviz.engine.precision import as_real, precision_scope, real_dtype
 from jaxviz.engine.score import WINDOW, Convergence, convergence_score
 from jaxviz.engine.train import METRICS, _layout, chunk_length
 from jaxviz.spec.grid import HParams, Static
@@ -26,7 +27,7 @@ __all__ = ["MapResults", "train_map"]
 class MapResults(NamedTuple):
     """What a map keeps per model (flat model order, as the grid's)."""
 
-    score: np.ndarray  # (n,) float32: the trainability measure, negative = converged
+    score: np.ndarray  # (n,) the grid's float type: the trainability measure, negative = converged
     converged: np.ndarray  # (n,) bool
     final: dict  # History name -> (n,) float32, at each model's own last epoch (NaN if it diverged)
 
@@ -34,16 +35,17 @@ class MapResults(NamedTuple):
 _score = jax.jit(jax.vmap(convergence_score))
 
 
-def _empty(rows: int, sharding) -> Convergence:
-    z = np.zeros(rows, np.float32)
-    return Convergence(*(place(a, sharding) for a in (z, z, z, np.zeros((rows, WINDOW), np.float32),
+def _empty(rows: int, sharding, dtype=np.float32) -> Convergence:
+    z = np.zeros(rows, dtype)
+    return Convergence(*(place(a, sharding) for a in (z, z, z, np.zeros((rows, WINDOW), dtype),
                                                        np.zeros(rows, np.int32))))
 
 
 def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | None = None, devices=None,
               on_models=None) -> MapResults:
     """Train every model of ``hp`` (rows as in :func:`jaxviz.engine.train.train_grid`) and return its
-    trainability score, whether it converged and its metrics at its last epoch.
+    trainability score, whether it converged and its metrics at its last epoch. A float64 grid
+    (``static.precision``) trains and scores in float64 (:mod:`jaxviz.engine.precision`).
 
     Chunks of ``chunk`` models (whole blocks on every device; default all at once) train one after
     another through all epochs; the model axis of a chunk is sharded over ``devices``.
@@ -58,14 +60,20 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
         >>> out.converged.tolist(), bool(out.score[1] > 0), out.final["loss"].shape
         ([True, False], True, (2,))
     """
+    with precision_scope(static):
+        return _train_map(hp, as_real(table, static), static, orders_table, chunk, devices, on_models)
+
+
+def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_models) -> MapResults:
     e = static.epochs
     length = chunk_length(e)
     n = len(np.asarray(hp.lr))
     lay = _layout(n, static, length, chunk, devices, "final", scored=True)
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
-    score, converged = np.empty(n, np.float32), np.empty(n, bool)
-    final = np.full((len(METRICS), n), np.nan, np.float32)
+    real = np.dtype(real_dtype(static))
+    score, converged = np.empty(n, real), np.empty(n, bool)
+    final = np.full((len(METRICS), n), np.nan, real)
     own_last = np.asarray(hp.epochs, np.int64) - 1
     n_max = table.x_train.shape[1]
     for k in range(lay.n_chunks):
@@ -74,7 +82,7 @@ def train_map(hp: HParams, orders_table, table, static: Static, chunk: int | Non
         index = np.minimum(np.arange(k * lay.chunk, (k + 1) * lay.chunk), n - 1)  # the last chunk padded
         h = jax.tree.map(lambda a, index=index: place(np.asarray(a)[index], lay.sharded), hp)
         state = lay.start(h, table_d)[0]
-        acc = _empty(lay.chunk, lay.sharded)
+        acc = _empty(lay.chunk, lay.sharded, real)
         last = own_last[rows]
         for first in range(0, e, length):
             count = min(length, e - first)

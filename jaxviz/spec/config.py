@@ -47,7 +47,7 @@ __all__ = [
     "OPTAX_OPTIMIZERS",
     "OPTAX_PREFIX",
     "SCHEDULES",
-    "LAYER_LR",
+    "LAYER_LR", "FRACTAL_DATASETS", "PRECISIONS",  # the last two: the fractal paper (issue 13)
 ]
 
 #: The seed notebook's ``hp`` dict, plus ``batch_size``, ``seed``, ``shuffle``, ``optimizer`` and
@@ -85,6 +85,7 @@ HP_DEFAULTS: dict[str, Any] = {
     # tasks (issue 14): what the output means; "auto" infers it from the data (see jaxviz.spec.grid.resolve_task)
     "task": "auto",
     "classes": 2,
+    "precision": "float32",  # the fractal paper (issue 13): the float type (jaxviz.engine.precision)
 }
 
 ACTIVATIONS = ("relu", "lrelu", "sigmoid", "tanh", "linear")
@@ -115,13 +116,15 @@ REGRESSION_DATASETS = ("plane", "multigauss")
 MULTICLASS_DATASETS = ("blobs", "spiral", "gauss")
 #: Sets drawn with Playground's ``noise`` (and from the model's ``seed``).
 NOISY_DATASETS = PLAYGROUND_DATASETS + REGRESSION_DATASETS
-DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS
+#: The fractal paper notebook's raw 16-D data (jaxviz.data.fractal): 272, 16 or 1 points.
+FRACTAL_DATASETS = ("fractal", "fractal-linear", "fractal-single")
+DATASETS = SEED_DATASETS + PLAYGROUND_DATASETS + REGRESSION_DATASETS + FRACTAL_DATASETS
 #: What the network's output means; "auto" infers it from the data (jaxviz.spec.grid.resolve_task).
 TASK_NAMES = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 10
 
 #: Hyperparameters that cannot vary within one grid (they choose the program's code path).
-GRID_WIDE = ("shuffle", "task", "classes")
+GRID_WIDE = ("shuffle", "task", "classes", "precision")
 
 MAX_WIDTH = 1024
 MAX_EPOCHS = 100_000
@@ -248,11 +251,13 @@ _RULES = {
     # tasks (issue 14)
     "task": lambda v: _choice("task", v, TASK_NAMES),
     "classes": lambda v: _int("classes", v, f"an integer in [2, {MAX_CLASSES}]", 2, MAX_CLASSES),
+    "precision": lambda v: _choice("precision", v, PRECISIONS),  # the fractal paper (issue 13)
 }
 
 
-#: Initial kernels: the seed's Glorot-uniform, or N(0, 1) entries (the fractal paper's).
-INITS = ("glorot", "normal")
+#: Initial kernels: the seed's Glorot-uniform, N(0, 1) from the model's seed, or the fractal paper's draw.
+INITS = ("glorot", "normal", "fractal")
+PRECISIONS = ("float32", "float64")  #: float type of weights, optimiser, data, losses, score (64: JAX's x64 mode)
 #: How a layer scales: the seed's standard one, or the fractal paper's mean-field scaling.
 PARAMETRIZATIONS = ("standard", "meanfield")
 

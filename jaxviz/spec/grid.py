@@ -24,6 +24,7 @@ import numpy as np
 
 from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, PARAMETRIZATIONS,
                                 feature_code, feature_count)
+from jaxviz.spec.paper import fractal_static
 from jaxviz.spec.settings import _validate, merge_settings
 from jaxviz.spec.shapes import bucket
 from jaxviz.spec.tasks import resolve_task, with_task
@@ -83,6 +84,9 @@ class Static(NamedTuple):
     raw_inputs: int = 0
     # tasks (issue 14)
     classes: int = 2  # output units of a multiclass task (k)
+    # the fractal paper (issue 13)
+    precision: str = "float32"  # the float type the program trains in (config.PRECISIONS)
+    paper_init: bool = False  # some model starts from the paper's weights (init="fractal")
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
@@ -251,6 +255,8 @@ class Grid:
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         inputs = self.inputs()
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
+        paper = fractal_static(self.values)
+        inputs = paper.pop("inputs", inputs)
         return Static(
             # the width of the program is a bucket (see :func:`bucket`), so nearby grids share it
             hidden=bucket(self.width()),
@@ -266,6 +272,7 @@ class Grid:
             layer_lr=any(v != 1.0 for k in LAYER_LR for v in self.values(k)),
             task=task,
             classes=classes if task == "multiclass" else 2,
+            **paper,
         )
 
     def width(self) -> int:
@@ -315,7 +322,8 @@ class Grid:
         """
         rows = np.minimum(np.arange(max(self.n_models, min_models)), self.n_models - 1)
         static = self.static(n_train)
-        col = lambda key, dt: self.column(key).astype(dt)[rows]  # noqa: E731
+        real = np.float64 if static.precision == "float64" else np.float32  # the grid's float type
+        col = lambda key, dt: self.column(key).astype(real if dt is np.float32 else dt)[rows]  # noqa: E731
 
         def coded(key, names):  # each model's value as its index in ``names``
             return np.asarray([names.index(v) for v in self.values(key)], np.int32)[self.index(key)][rows]

@@ -9,6 +9,14 @@ __all__ = ["PRESETS", "PRESET_INFO", "preset"]
 _SEED = {"lr": 0.1, "decay": 0.0, "momentum": 0.9, "patience": 50, "epochs": 100, "n1": 10,
          "n2": 10, "n3": 0, "kr": 0.0, "activation": "lrelu", "dataset": "moons"}
 
+#: The fractal paper notebook's setup (docs/design/fractal-paper.md): every setting its preset fixes.
+#: One step per epoch (full batch, no shuffle), so the History loss of epoch t is the loss before
+#: step t, the notebook's tracked value; plateau off (patience 10**9), plain GD (momentum 0).
+FRACTAL = {"dataset": "fractal", "task": "regression", "activation": "tanh", "n1": 16, "n2": 0, "n3": 0,
+           "bias": False, "init": "fractal", "parametrization": "meanfield", "optimizer": "sgd", "momentum": 0.0,
+           "decay": 0.0, "patience": 10**9, "batch_size": 272, "shuffle": False, "lr": 1.0, "lr1": 1.0, "lr2": 1.0,
+           "kr": 0.0, "l1": 0.0, "epochs": 200, "precision": "float64"}
+
 #: name -> (one-line description, hp dict for :func:`jaxviz.sweep`).
 _TABLE: dict[str, tuple[str, dict[str, Any]]] = {
     "default": ("the seed's default settings (moons, lr 0.1, momentum 0.9, 100 epochs)", {}),
@@ -49,6 +57,20 @@ _TABLE: dict[str, tuple[str, dict[str, Any]]] = {
     "playground-regression": ("Playground's regression sets (plane, multigauss) at noise 0 and 0.25",
                               {"task": "regression", "dataset": ["plane", "multigauss"], "noise": [0.0, 0.25],
                                "n1": 8, "n2": 8, "activation": "tanh", "lr": 0.01, "epochs": 100}),
+    # the fractal paper (issue 13): map lr1 (x, input layer) x lr2 (y, output layer) with jaxviz.trainability
+    **{name: (info, {**FRACTAL, **hp}) for name, (info, hp) in {
+        "fractal": ("the fractal paper's net (Sohl-Dickstein 2024): 16-16-1 tanh, mean-field, no biases, its N(0,1) "
+                    "weights and 272 points, full-batch GD in float64, 200 steps; map lr1 x lr2", {}),
+        "fractal-relu": ("the fractal paper's ReLU variant (272 points)", {"activation": "relu"}),
+        "fractal-linear": ("the fractal paper's linear variant (its own 16 points)",
+                           {"activation": "linear", "dataset": "fractal-linear", "batch_size": 16}),
+        "fractal-minibatch": ("the fractal paper's tanh net with batches of 16, Keras-style: reshuffled each epoch, "
+                              "17 steps per epoch, History loss = mean batch loss (the notebook samples 16 with "
+                              "replacement per step and scores the full-batch loss)",
+                              {"batch_size": 16, "shuffle": True}),
+        "fractal-single": ("the fractal paper's single-datapoint variant (one point)",
+                           {"dataset": "fractal-single", "batch_size": 1}),
+    }.items()},
 }
 
 #: name -> hp dict, ready for ``jaxviz.sweep(jaxviz.PRESETS[name])``; the seed's values in full.

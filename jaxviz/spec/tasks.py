@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from jaxviz.spec.config import DATASETS as NAMED_DATASETS
-from jaxviz.spec.config import MULTICLASS_DATASETS, REGRESSION_DATASETS
+from jaxviz.spec.config import FRACTAL_DATASETS, MULTICLASS_DATASETS
+from jaxviz.spec.config import REGRESSION_DATASETS as PLAYGROUND_REGRESSION
+
+#: Named sets with real targets: Playground's and the fractal paper's.
+REGRESSION_DATASETS = PLAYGROUND_REGRESSION + FRACTAL_DATASETS
 
 __all__ = ["resolve_task", "with_task"]
 
