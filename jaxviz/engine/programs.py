@@ -76,7 +76,7 @@ def _sharding(leaf):
 def _signature(args):
     """What an executable is compiled for: the pytree and every leaf's shape, dtype and sharding."""
     leaves, tree = jax.tree.flatten(args)
-    return tree, tuple((tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False)), _sharding(x))
+    return tree, tuple((tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)), _sharding(x))
                        for x in leaves)
 
 
