@@ -89,13 +89,13 @@ def _abstract(info, sig):
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> str:
-    """Everything besides the program that decides its executable: the jaxviz source, the versions of
-    the libraries traced into it, XLA's flags and this machine's processor."""
+    """Everything besides the program that decides its executable: the source of the jaxviz layers
+    traced into it, the versions of the libraries, XLA's flags and this machine's processor."""
     import importlib.metadata as md
 
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parent.parent
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(p for folder in ("engine", "spec", "data") for p in (root / folder).rglob("*.py")):  # traced
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     for name in ("jax", "jaxlib", "flax", "optax", "numpy"):
         try:
