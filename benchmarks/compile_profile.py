@@ -106,9 +106,9 @@ MODES = ("one after another", "side by side")
 
 
 def side_by_side() -> dict[str, float]:
-    """Seconds to build start, draw_orders and run_epochs one after another, and side by side as a
-    run builds them (:meth:`jaxviz.engine.programs.Program.prepare`: each traced and lowered in
-    turn, the compiles in threads); each in a fresh process."""
+    """Seconds to build start, draw_orders and run_epochs one after another, and as a run builds them
+    (:meth:`jaxviz.engine.programs.Program.prepare`: each traced and lowered in turn while the one
+    before compiles in the background); each in a fresh process."""
     import json
     import subprocess
 
