@@ -102,6 +102,48 @@ def _surface_times(p) -> tuple[float, float, float]:
     return 0.0, 0.0, time.perf_counter() - t
 
 
+MODES = ("one after another", "side by side")
+
+
+def side_by_side() -> dict[str, float]:
+    """Seconds to build start, draw_orders and run_epochs one after another, and as a run builds them
+    (:meth:`jaxviz.engine.programs.Program.prepare`: each traced and lowered in turn while the one
+    before compiles in the background); each in a fresh process."""
+    import json
+    import subprocess
+
+    out = {}
+    for mode in MODES:
+        child = subprocess.run([sys.executable, __file__, "--mode", mode], capture_output=True, text=True, check=True)
+        out[mode] = json.loads(child.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _build(mode: str) -> float:
+    from jaxviz.engine.programs import Program
+
+    p, hp, table, orders, static, block = _demo()
+    length = T.chunk_length(p.static.epochs)
+    n_max, first = table.x_train.shape[1], jnp.int32(0)
+    tag = (mode,)  # new Programs, in a fresh process: nothing is reused
+    start = Program(lambda h, t: T.start(h, t, static, block), "start", tag, T.QUICK_COMPILE)
+    draw = Program(lambda o, f: T.draw_orders(o, f, n_max, length, static.shuffle), "draw_orders", tag,
+                   T.QUICK_COMPILE)
+    epochs = Program(lambda *a: T.run_epochs(*a, static, length, block), "run_epochs", tag)
+    wait = (lambda program: [e[0].result() for e in program._ready.values() if hasattr(e[0], "result")])
+    t = time.perf_counter()
+    state = start.prepare(hp, table)[0]
+    if mode == "one after another":
+        wait(start)
+    drawn = draw.prepare(orders, first)
+    if mode == "one after another":
+        wait(draw)
+    epochs.prepare(state, hp, drawn, table, first)
+    for program in (start, draw, epochs):
+        wait(program)
+    return time.perf_counter() - t
+
+
 def constructs() -> list[str]:
     p, hp, table, orders, static, block = _demo()
     length = T.chunk_length(p.static.epochs)
@@ -125,8 +167,16 @@ def constructs() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mode:
+        print(_build(args.mode))
+        return
+    side = side_by_side()
     table = "\n".join(programs()) + "\n\n" + "\n".join(constructs())
+    table += ("\n\nstart + draw_orders + run_epochs traced, lowered and compiled (first rows of this process): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in side.items())
+              + f" ({side['side by side'] / side['one after another']:.2f}x).")
     print(table)
     if args.write:
         from common import append_results

@@ -23,7 +23,7 @@ from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_res
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
 from jaxviz.spec.shapes import cut_to_width
-from jaxviz.io.cache import enable_compilation_cache
+from jaxviz.io.cache import ExecutableStore, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
@@ -33,6 +33,20 @@ __all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "ena
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
            "check_resolution", "unknown_key", "explore",
            "trainability", "logspace", "linspace", "parse_range", "is_range"]  # trainability maps (jaxviz.maps)
+
+
+def enable_compilation_cache() -> str | None:
+    """Keep compiled programs on disk (:func:`jaxviz.io.cache.enable_compilation_cache`; a sweep's whole,
+    loaded without tracing: :class:`~jaxviz.io.cache.ExecutableStore`); returns the folder.
+
+    Example:
+        >>> isinstance(enable_compilation_cache(), (str, type(None)))
+        True
+    """
+    from jaxviz.engine.programs import set_store
+    folder = _enable_jax_cache()
+    set_store(None if folder is None else ExecutableStore(folder))
+    return folder
 
 
 def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:

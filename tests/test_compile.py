@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import jaxviz
+from jaxviz.engine.programs import BUILT
 from jaxviz.engine.steps import batch_order
 from jaxviz.engine.train import METRICS, draw_orders, train_grid
 from jaxviz.spec.grid import bucket, make_grid
@@ -20,14 +21,10 @@ from jaxviz.data import load_dataset, pack
 TINY = dict(lr=[0.1, 0.5], epochs=4, resolution=8, progress=False)
 
 
-BUILT = []  # the name of every program built (compiled, or loaded from the persistent cache)
-jax.monitoring.register_event_duration_secs_listener(
-    lambda event, _, fun_name=None, **kw: BUILT.append(fun_name) if event.endswith("backend_compile_duration") else None)
-
-
 def _sizes():
-    """How many start and run_epochs programs this process has built so far."""
-    return BUILT.count("jit(start_program)"), BUILT.count("jit(run_epochs)")
+    """How many start and run_epochs executables this process has built so far (compiled, or loaded
+    from the persistent cache)."""
+    return BUILT["start"], BUILT["run_epochs"]
 
 
 def test_widths_inside_one_bucket_compile_start_and_run_epochs_once():
@@ -100,11 +97,14 @@ SCRIPT = (
     "hits = []\n"
     "m.register_event_listener(lambda e, **k: hits.append(e) if e.endswith('cache_hits') else None)\n"
     "import jaxviz\n"
+    "from jaxviz.engine.programs import LOADED\n"
     "with warnings.catch_warnings(record=True) as caught:\n"
     "    warnings.simplefilter('always')\n"
-    "    jaxviz.sweep(lr=[float(sys.argv[1]), 0.2], epochs=3, resolution=8, progress=False)\n"
+    "    run = jaxviz.sweep(lr=[float(sys.argv[1]), 0.2], epochs=3, resolution=8, progress=False)\n"
     "bad = [str(w.message) for w in caught if 'cache' in str(w.message)]\n"
-    "print(len(hits), len(bad))\n"
+    "import hashlib\n"
+    "digest = hashlib.sha256(run.metrics['loss'].tobytes() + run.surfaces.tobytes()).hexdigest()\n"
+    "print(len(hits) + sum(LOADED.values()), len(bad), digest)\n"
 )
 
 
@@ -115,7 +115,8 @@ def _sweep_processes(values, env):
     for p in procs:
         stdout, stderr = p.communicate(timeout=600)
         assert p.returncode == 0, stderr[-2000:]
-        out.append(tuple(int(x) for x in stdout.split()))
+        hits, bad, digest = stdout.split()
+        out.append((int(hits), int(bad), digest))
     return out
 
 
@@ -125,9 +126,11 @@ def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
     env = {**os.environ, "JAXVIZ_CACHE_DIR": str(cache)}
     # two processes filling the same empty folder at once: neither meets a half-written entry
     together = _sweep_processes(["0.1", "0.3"], env)
-    assert all(bad == 0 for _, bad in together)
+    assert all(bad == 0 for _, bad, _ in together)
     assert (cache / ".lockfile").exists() and len([p for p in cache.iterdir() if p.name.endswith("-cache")]) >= 2
-    (hits, bad), = _sweep_processes(["0.4"], env)  # a later process loads the programs
+    assert len(list((cache / "executables").glob("*.bin"))) >= 3  # start, draw_orders, run_epochs (surfaces)
+    (hits, bad, loaded), = _sweep_processes(["0.4"], env)  # a later process loads the programs
     assert hits >= 2 and bad == 0
-    (hits, _), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
+    (hits, _, compiled), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
     assert hits == 0
+    assert loaded == compiled  # loaded programs compute the same bits

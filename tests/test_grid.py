@@ -88,14 +88,14 @@ def test_start_and_batches_depend_on_seed_alone(tiny_run):
 
 
 def test_new_values_reuse_the_compiled_program():
-    from jaxviz.engine.train import run_epochs
+    from jaxviz.engine.programs import BUILT  # executables built (compiled, or loaded from the cache)
 
     jaxviz.sweep(lr=[0.1, 0.2], momentum=0.5, epochs=3, resolution=4, progress=False)
-    before = run_epochs._cache_size()
+    before = BUILT["run_epochs"]
     jaxviz.sweep(lr=[0.3, 0.4], momentum=0.7, seed=5, epochs=3, resolution=4, progress=False)
-    assert run_epochs._cache_size() == before
+    assert BUILT["run_epochs"] == before > 0
     # a structural grid of the same shape with other values (widths under the same maximum)
     jaxviz.sweep(n1=[4, 6], activation="tanh", epochs=3, resolution=4, progress=False)
-    after = run_epochs._cache_size()
+    after = BUILT["run_epochs"]
     jaxviz.sweep(n1=[6, 5], activation="tanh", epochs=3, lr=0.3, seed=9, resolution=4, progress=False)
-    assert run_epochs._cache_size() == after
+    assert BUILT["run_epochs"] == after

@@ -256,5 +256,3 @@ def draw_orders(orders_table, first, n_max: int, length: int, shuffle: bool):
 #: the demo: 24 s instead of 67 s on a loaded 2-core machine) and their run time hardly counts.
 #: Every run compiles them the same way, so grids and solo runs still start bit for bit alike.
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
-_draw_quick = jax.jit(draw_orders.__wrapped__, static_argnames=("n_max", "length", "shuffle"),
-                      compiler_options=QUICK_COMPILE)

@@ -18,6 +18,7 @@ from jaxviz.engine.devices import MODEL_AXIS, model_mesh, pad_rows, place, to_ho
 from jaxviz.engine.model import apply_activation, fan_ins, feature_table, gains, input_columns
 from jaxviz.engine.task import BINARY, Task
 from jaxviz.engine.plan import surface_chunk
+from jaxviz.engine.programs import Program
 
 __all__ = ["mesh", "mesh_forward", "predict_surfaces"]
 
@@ -103,8 +104,8 @@ def _predict_flat(arrays, meshes, mesh_index, widths, activation, features, mean
 def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool = True, task: Task = BINARY):
     """The surface program; with a mesh, each device predicts its own block of model-frames."""
     fn = functools.partial(_predict_flat, activations=activations, chunk=chunk, plain_inputs=plain_inputs, task=task)
-    if mesh is None:
-        return jax.jit(fn)
+    if mesh is None:  # compiled ahead and kept between processes (see jaxviz.engine.programs)
+        return Program(fn, "surfaces", (activations, chunk, plain_inputs, task.name, task.units))
     rows, everywhere = P(MODEL_AXIS), P()
     return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(rows, everywhere, rows, rows, rows, rows, rows),
                                  out_specs=rows,

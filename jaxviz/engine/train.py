@@ -27,7 +27,8 @@ from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.plan import epoch_chunk
-from jaxviz.engine.steps import QUICK_COMPILE, _draw_quick, draw_orders
+from jaxviz.engine.steps import QUICK_COMPILE, draw_orders
+from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
 from jaxviz.engine.precision import as_real, precision_scope
@@ -175,7 +176,8 @@ def chunk_length(epochs: int, chunks: int = 20) -> int:
 
 @functools.lru_cache(maxsize=None)
 def _programs(static: Static, length: int, block: int, mesh, record: str, scored: bool = False, quick: bool = False):
-    """``start`` and ``run_epochs`` for one chunk of models; with a mesh, each device runs the
+    """``start`` and ``run_epochs`` for one chunk of models, as :class:`~jaxviz.engine.programs.Program`
+    (compiled ahead, side by side, kept between processes); with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
     device count. ``scored``: run_epochs takes and returns every model's trainability measure too.
     ``quick``: ``start`` compiled with :data:`QUICK_COMPILE` (XLA takes compiler options on the
@@ -183,17 +185,21 @@ def _programs(static: Static, length: int, block: int, mesh, record: str, scored
     def start_program(hp, table):
         return start(hp, table, static, block)
 
-    epochs_one = lambda state, hp, orders, table, first, *score: run_epochs(  # noqa: E731
-        state, hp, orders, table, first, static, length, block, record, *score)
+    def run_epochs_program(state, hp, orders, table, first, *score):
+        return run_epochs(state, hp, orders, table, first, static, length, block, record, *score)
+
     options = QUICK_COMPILE if quick else None
+    key = (static, length, block, record, scored)
     if mesh is None:
-        return jax.jit(start_program, compiler_options=options), epochs_one
+        return (Program(start_program, "start", key, options),
+                Program(run_epochs_program, "run_epochs", key))
     models, everywhere = P(MODEL_AXIS), P()
     spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
     ins = (models, models, everywhere, everywhere, everywhere) + ((models,) if scored else ())
     outs = (models, P(None, MODEL_AXIS)) + ((models,) if scored else ())
-    return (jax.jit(spmd(start_program, in_specs=(models, everywhere), out_specs=models), compiler_options=options),
-            jax.jit(spmd(epochs_one, in_specs=ins, out_specs=outs)))
+    return (Program(spmd(start_program, in_specs=(models, everywhere), out_specs=models), "start", key, options,
+                    aot=False),
+            Program(spmd(run_epochs_program, in_specs=ins, out_specs=outs), "run_epochs", key, aot=False))
 
 
 def check_record(record) -> str:
@@ -253,7 +259,18 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
     return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
-                   _draw_quick if quick else draw_orders)
+                   functools.partial(draw_program, quick=quick, aot=mesh is None))
+
+
+def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int) -> None:
+    """Trace and lower the run's programs now, each from the shapes the one before it returns, and
+    compile them side by side (see :class:`~jaxviz.engine.programs.Program`)."""
+    if not lay.start.aot:
+        return
+    state = lay.start.prepare(hp, table_d)[0]
+    first = jnp.int32(0)
+    n_max = table_d.x_train.shape[1]
+    lay.epochs.prepare(state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
 
 
 def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
@@ -299,10 +316,10 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, weights,
             record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
-    n, n_max, shuffle = lay.n, table_d.x_train.shape[1], lay.shuffle
+    n, n_max = lay.n, table_d.x_train.shape[1]
     for first in range(done, e, length):
         count = min(length, e - first)
-        orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=shuffle)
+        orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=lay.shuffle)
         for k in range(lay.n_chunks):
             states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders, table_d, jnp.int32(first))
             rows = lay.rows(k)
@@ -380,6 +397,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     hp_chunks = [jax.tree.map(lambda a, k=k: lay.split(a, k), padded) for k in range(lay.n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
+    _prepare_programs(lay, hp_chunks[0], table_d, orders_d, length)
     metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
     if resume is None:
         states, weights, val0 = _begin(lay, hp_chunks, table_d, e, record)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
-__all__ = ["CACHE_BYTES", "enable_compilation_cache"]
+__all__ = ["CACHE_BYTES", "EXECUTABLE_BYTES", "enable_compilation_cache", "ExecutableStore"]
 
 #: Most bytes the persistent compilation cache keeps; the least recently used programs go first.
 CACHE_BYTES = 2 << 30
+#: Most bytes the executables saved whole (:class:`ExecutableStore`) keep, besides ``CACHE_BYTES``.
+EXECUTABLE_BYTES = 512 << 20
 
 
 def enable_compilation_cache() -> str | None:
@@ -56,3 +59,55 @@ def _stamp_entries(folder: Path) -> None:
                 stamp.write_bytes(bytes(8))
             except OSError:  # a read-only folder: JAX reports it when it writes
                 pass
+
+
+class ExecutableStore:
+    """Compiled executables saved whole, in ``folder/executables``, under keys that a later process
+    computes without tracing its programs (see :class:`jaxviz.engine.programs.Program`): loading
+    one skips tracing, lowering and compiling. Each entry is written to a temporary file and
+    renamed into place, so a reader (another process too) sees a whole entry or none; the least
+    recently used go first beyond ``limit`` bytes.
+
+    Example:
+        >>> import tempfile
+        >>> store = ExecutableStore(tempfile.mkdtemp())
+        >>> store.save("start-1a2b", b"program"); store.load("start-1a2b"), store.load("other")
+        (b'program', None)
+    """
+
+    def __init__(self, folder, limit: int = EXECUTABLE_BYTES):
+        self.folder, self.limit = Path(folder) / "executables", limit
+
+    def load(self, key: str) -> bytes | None:
+        path = self.folder / f"{key}.bin"
+        try:
+            data = path.read_bytes()
+            os.utime(path)  # recently used
+        except OSError:
+            return None
+        return data
+
+    def save(self, key: str, data: bytes) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.part"
+            part.write_bytes(data)
+            os.replace(part, self.folder / f"{key}.bin")
+            self._trim()
+        except OSError:  # a full or read-only disk: the program is compiled again next time
+            pass
+
+    def _trim(self) -> None:
+        entries = []
+        for path in self.folder.glob("*.bin"):
+            try:
+                info = path.stat()
+            except OSError:  # removed by another process meanwhile
+                continue
+            entries.append((info.st_mtime, info.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self.limit:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
