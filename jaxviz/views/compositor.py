@@ -228,9 +228,7 @@ class FrameCompositor(TileLevels):
                     continue
             if statuses is not None:
                 lines = status_lines(*statuses[i], lines=self.layout.status_rows, score=self.score)
-                widths = [self._text.laid(t)[0] for t in lines]
-                if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
-                    self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, widths)
+                self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, room=c1 - c0 - 4)  # a tile too narrow goes without
 
     def _marks(self, epoch: int) -> dict[int, tuple[str, int]]:
         """``tile_flag`` of the tiles flagged at ``epoch``, by tile."""

@@ -158,12 +158,14 @@ class GlyphText:
 
 
 class TextInk:
-    """A frame's status lines as grey levels over their boxes, assembled from cached word masks: the
-    words at the same place in their lines (the first word of every first line, ...) are laid for
-    all boxes in one assignment (the first) or maximum, where lines or words overlap. ``collect``
-    hands back every pixel of every box with its level (0 where there is no ink), so boxes and text
-    are blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
-    ``GlyphText.mask`` of each line; a new line costs no mask of its own.
+    """A frame's status lines as grey levels over their boxes, laid for all boxes at once. Lines
+    differ from tile to tile and frame to frame mostly in their digits, and DejaVu's digits share
+    one advance, so a line's layout depends only on its template (digits as ``0``): every glyph
+    but the digits is laid once per template, and each digit place is filled for all boxes of a
+    template in one gather from a digit atlas indexed by their characters. ``collect`` hands back
+    every pixel of every box with its level (0 where there is no ink), so boxes and text are
+    blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
+    ``GlyphText.mask`` of each line.
 
     Example:
         >>> from matplotlib import font_manager
@@ -171,6 +173,7 @@ class TextInk:
         >>> text = GlyphText(ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 10))
         >>> ink = TextInk(text, (40, 100), step=12)
         >>> ink.add(["acc:0.75"], bottom=38, right=98)
+        True
         >>> boxes, pixels, levels = ink.collect()
         >>> boxes[0][2:] == (text.height, text.width("acc:0.75")), bool(levels.max() > 200)
         (True, True)
@@ -182,49 +185,88 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._layouts: dict[tuple, tuple] = {}  # where boxes and words are -> their pixels and places
+        glyphs = [text._glyph(ch) for ch in "0123456789"]
+        same = len({(g[1], g[2]) for g in glyphs}) == 1  # else every line is its own template
+        self._digits = str.maketrans("0123456789", "0" * 10) if same else {}
+        self._atlas = np.stack([g[0] for g in glyphs]) if same else None  # (digit, height, width)
+        self._templates: dict[str, tuple[int, np.ndarray, tuple]] = {}
+        self._pixels: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes -> their pixels, box starts
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
-        self._lines: list[tuple[list[str], list[int]]] = []
+        self._lines: list[tuple[tuple[str, ...], list[str]]] = []
 
-    def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
-        """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
-        widths = widths or [self.text.width(t) for t in lines]
-        h, w = self.step * (len(lines) - 1) + self.text.height, max(widths)
+    def _template(self, key: str) -> tuple[int, np.ndarray, tuple]:
+        """A template line's mask width, its ink without the digits, and each digit's place
+        ``(character index, column, columns kept)``: glyphs laid as ``GlyphText.mask`` lays them
+        (words at rounded pen positions, glyphs at rounded positions within their word, each word
+        clipped to its advance + 4 and to the line)."""
+        if key not in self._templates:
+            if len(self._templates) > 4096:
+                self._templates.clear()
+            text = self.text
+            words, space = key.split(" "), text.advance(" ")
+            advances = [text.advance(word) for word in words]
+            width = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4  # as GlyphText.width
+            ink, places, x, i = np.zeros((text.height, width), np.uint8), [], 0.0, 0
+            for word, advance in zip(words, advances):
+                if word:
+                    xi, pen = int(round(x)), 0.0
+                    end = xi + min(int(math.ceil(advance)) + 4, width - xi)
+                    for j, ch in enumerate(word):
+                        glyph, columns, step = text._glyph(ch)
+                        col = xi + int(round(pen))
+                        cut = min(columns, end - col)
+                        if cut > 0 and ch == "0" and self._atlas is not None:
+                            places.append((i + j, col, cut))
+                        elif cut > 0:
+                            np.maximum(ink[:, col:col + cut], glyph[:, :cut], out=ink[:, col:col + cut])
+                        pen += step
+                    x += advance
+                x += space
+                i += len(word) + 1
+            self._templates[key] = (width, ink, tuple(places))
+        return self._templates[key]
+
+    def add(self, lines: list[str], bottom: int, right: int, room: int | None = None) -> bool:
+        """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``),
+        unless wider than ``room``; whether they were added."""
+        keys = tuple(line.translate(self._digits) for line in lines)
+        w = max(self._template(key)[0] for key in keys)
+        if room is not None and w > room:
+            return False
+        h = self.step * (len(lines) - 1) + self.text.height
         self.boxes.append((bottom - h, right - w, h, w))
-        self._lines.append((lines, widths))
+        self._lines.append((keys, lines))
+        return True
 
-    def _words(self) -> tuple[dict, tuple]:
-        """Every word's mask (clipped to its line) grouped by (line, word) number, and where each
-        goes: (box, row, column, width) within its box."""
-        groups: dict[tuple[int, int], list[np.ndarray]] = {}
-        where = []
-        for b, ((_, _, _, w), (lines, widths)) in enumerate(zip(self.boxes, self._lines)):
-            for k, (line, width) in enumerate(zip(lines, widths)):
-                for j, (glyphs, xi) in enumerate(self.text.laid(line)[1]):
-                    groups.setdefault((k, j), []).append(glyphs)
-                    where.append((k, j, b, k * self.step, w - width + xi, glyphs.shape[1]))
-        return groups, tuple(where)
-
-    def _layout(self, key: tuple) -> tuple[np.ndarray, dict]:
-        """The boxes' pixels (flat, box after box), and for each (line, word) number the places in
-        that order of its words' pixels (cached: boxes and words rarely move)."""
-        if key not in self._layouts:
-            if len(self._layouts) > 256:
-                self._layouts.clear()
-            boxes, where = key
+    def _box_pixels(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The boxes' pixels (flat, box after box, row by row) and where each box's start (cached)."""
+        if boxes not in self._pixels:
+            if len(self._pixels) > 256:
+                self._pixels.clear()
             starts = np.cumsum([0] + [h * w for _, _, h, w in boxes])
             pixels = [((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1)
                       for top, left, h, w in boxes]
-            places: dict[tuple[int, int], list] = {}
-            rows = np.arange(self.text.height)[:, None]
-            for k, j, b, row, col, cut in where:
-                at = starts[b] + (row + rows) * boxes[b][3] + col + np.arange(cut)
-                places.setdefault((k, j), []).append(at.reshape(-1))
-            self._layouts[key] = (np.concatenate(pixels), {g: np.concatenate(p) for g, p in places.items()})
-        return self._layouts[key]
+            self._pixels[boxes] = (np.concatenate(pixels), starts)
+        return self._pixels[boxes]
+
+    def _levels(self, keys: tuple, lines: list[list[str]], shape: tuple[int, int]) -> np.ndarray:
+        """The ``(boxes, h, w)`` grey levels of boxes whose lines share the templates ``keys``."""
+        out = np.zeros((len(lines), *shape), np.uint8)
+        codes = np.frombuffer("".join("".join(ls) for ls in lines).encode("utf-32-le"), np.uint32)
+        codes = codes.reshape(len(lines), -1) - ord("0")  # each box's characters, its lines one after another
+        at, height = 0, self.text.height
+        for k, key in enumerate(keys):
+            width, fixed, places = self._templates[key]
+            region = out[:, k * self.step:k * self.step + height, shape[1] - width:]
+            np.maximum(region, fixed, out=region)
+            for i, col, cut in places:
+                part = region[:, :, col:col + cut]
+                np.maximum(part, self._atlas[codes[:, at + i], :, :cut], out=part)
+            at += len(key)
+        return out
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
         """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
@@ -232,12 +274,17 @@ class TextInk:
         boxes = self.boxes
         if not boxes:
             return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        groups, where = self._words()
-        pixels, places = self._layout((tuple(boxes), where))
-        levels = np.zeros(len(pixels), np.uint8)
-        for g, masks in groups.items():
-            ink = np.concatenate([m.reshape(-1) for m in masks])
-            at = places[g]
-            levels[at] = ink if g == (0, 0) else np.maximum(levels[at], ink)
+        pixels, starts = self._box_pixels(tuple(boxes))
+        groups: dict[tuple, list[int]] = {}
+        for b, (keys, _) in enumerate(self._lines):
+            groups.setdefault(keys, []).append(b)
+        if len(groups) == 1:  # the usual frame: one template for every box, laid in box order
+            levels = self._levels(self._lines[0][0], [ls for _, ls in self._lines], boxes[0][2:]).reshape(-1)
+        else:
+            levels = np.empty(len(pixels), np.uint8)
+            for keys, members in groups.items():
+                got = self._levels(keys, [self._lines[b][1] for b in members], boxes[members[0]][2:])
+                for b, mask in zip(members, got):
+                    levels[starts[b]:starts[b + 1]] = mask.reshape(-1)
         self.clear()
         return boxes, pixels, levels
