@@ -168,17 +168,20 @@ def test_panels_and_grids_place_tiles_their_own_way(exploding, panels):
     assert FrameCompositor(panels)._target is None and len(FrameCompositor(panels)._slots) == len(panels.configs)
 
 
-@pytest.mark.parametrize("digits_alike", [True, False])
-def test_status_text_equals_each_lines_own_mask(tiny_run, digits_alike):
+@pytest.mark.parametrize("way", ["gather", "overlapping digits", "line by line"])
+def test_status_text_equals_each_lines_own_mask(tiny_run, way):
     """Boxes of different templates in one frame (digit counts, nan, signs, double spaces), each box's
     levels equal to its lines' ``GlyphText.mask``, right-aligned and stacked; also where the digits'
-    advances differ and every line is laid as its own template."""
+    advances differ and every line is laid as its own template, and where digits' columns overlap
+    and go to several gathers."""
     from jaxviz.views.glyphs import TextInk
 
     comp = FrameCompositor(tiny_run)
     ink = TextInk(comp._text, (400, 600), step=round(1.2 * comp.layout.status_px))
-    if not digits_alike:
+    if way == "line by line":
         ink._digits, ink._atlas = {}, None
+    elif way == "overlapping digits":  # every glyph column counted as inked: every neighbouring digit overlaps
+        ink._inked = list(range(ink._atlas.shape[2]))
     boxes = [["epoch 7/10 - lr:1.00e-01", "loss:0.512 - acc:0.75"], ["epoch 7/10 - lr:2.50e-02", "loss:0.498 - acc:0.80"],
              ["epoch 10/10 - lr:1.00e-01", "loss:12.345 - acc:0.75"], ["epoch 7/10 - lr:1.00e-01", "loss:nan - acc:0.50"],
              ["epoch 7/10 -  lr:1.00e-01", "loss:-0.512 - mae:19.75"], ["acc:0.75"]]
@@ -197,3 +200,5 @@ def test_status_text_equals_each_lines_own_mask(tiny_run, digits_alike):
             np.maximum(part, m, out=part)
         assert np.array_equal(canvas[top:top + h, left:left + w], want)
     assert len(pixels) == sum(h * w for _, _, h, w in got) and ink.collect()[0] == []
+    passes = [len(t[2]) for t in ink._templates.values()]
+    assert (set(passes) == {0}) if way == "line by line" else min(passes) >= (2 if way == "overlapping digits" else 1)

@@ -37,7 +37,6 @@ class GlyphText:
         self._words: dict[str, np.ndarray] = {}
         self._lines: dict[str, np.ndarray] = {}
         self._prefixes: dict[str, tuple[np.ndarray, float]] = {}
-        self._laid: dict[str, tuple[int, tuple]] = {}
         self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
@@ -57,42 +56,8 @@ class GlyphText:
 
     def width(self, text: str) -> int:
         """The width of ``text``'s mask in pixels."""
-        if text in self._laid:
-            return self._laid[text][0]
         words = text.split(" ")
         return int(math.ceil(sum(map(self.advance, words)) + (len(words) - 1) * self.advance(" "))) + 4
-
-    def laid(self, text: str) -> tuple[int, tuple]:
-        """``text``'s mask width and its words as ``mask`` lays them: ``(glyphs, left)`` each, the
-        word's glyphs clipped to the word's mask and to the line (cached per line).
-
-        Example:
-            >>> from matplotlib import font_manager
-            >>> from PIL import ImageFont
-            >>> text = GlyphText(ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 10))
-            >>> width, words = text.laid("acc: 0.5")
-            >>> mask = np.zeros((text.height, width), np.uint8)
-            >>> for glyphs, left in words:
-            ...     part = mask[:, left:left + glyphs.shape[1]]
-            ...     _ = np.maximum(part, glyphs, out=part)
-            >>> bool((mask == text.mask("acc: 0.5")).all())
-            True
-        """
-        if text not in self._laid:
-            if len(self._laid) > 4096:
-                self._laid.clear()
-            words, space = text.split(" "), self.advance(" ")
-            advances = [self.advance(word) for word in words]
-            width, laid, x = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4, [], 0.0  # as width()
-            for word, advance in zip(words, advances):
-                if word:  # as placements() lays it
-                    xi, glyphs = int(round(x)), self._inked(word)[0]  # columns past its glyphs are empty
-                    cut = min(glyphs.shape[1], int(math.ceil(advance)) + 4, width - xi)
-                    laid.append((glyphs[:, :cut] if cut < glyphs.shape[1] else glyphs, xi))
-                    x += advance
-                x += space
-            self._laid[text] = (width, tuple(laid))
-        return self._laid[text]
 
     def _inked(self, word: str) -> tuple[np.ndarray, float]:
         """Every glyph of ``word`` laid at its rounded pen position (unclipped), and the pen after it.
@@ -189,7 +154,10 @@ class TextInk:
         same = len({(g[1], g[2]) for g in glyphs}) == 1  # else every line is its own template
         self._digits = str.maketrans("0123456789", "0" * 10) if same else {}
         self._atlas = np.stack([g[0] for g in glyphs]) if same else None  # (digit, height, width)
-        self._templates: dict[str, tuple[int, np.ndarray, tuple]] = {}
+        if same:  # each digit's columns as rows (digit * width + column), and the columns any digit inks
+            self._columns = np.ascontiguousarray(self._atlas.transpose(0, 2, 1)).reshape(-1, text.height)
+            self._inked = np.flatnonzero(self._atlas.any(axis=(0, 1))).tolist()
+        self._templates: dict[str, tuple] = {}
         self._pixels: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes -> their pixels, box starts
         self.clear()
 
@@ -197,11 +165,13 @@ class TextInk:
         self.boxes: list[tuple[int, int, int, int]] = []
         self._lines: list[tuple[tuple[str, ...], list[str]]] = []
 
-    def _template(self, key: str) -> tuple[int, np.ndarray, tuple]:
-        """A template line's mask width, its ink without the digits, and each digit's place
-        ``(character index, column, columns kept)``: glyphs laid as ``GlyphText.mask`` lays them
-        (words at rounded pen positions, glyphs at rounded positions within their word, each word
-        clipped to its advance + 4 and to the line)."""
+    def _template(self, key: str) -> tuple:
+        """A template line's mask width, its ink without the digits, and the gathers that lay its
+        digits: each ``(character indices, columns, glyph columns)``, for each column of the line a
+        digit inks, the digit's place in the line and that column of its glyph; places whose columns
+        overlap go to different gathers (mostly there is one). Glyphs are laid as ``GlyphText.mask``
+        lays them (words at rounded pen positions, glyphs at rounded positions within their word,
+        each word clipped to its advance + 4 and to the line)."""
         if key not in self._templates:
             if len(self._templates) > 4096:
                 self._templates.clear()
@@ -226,7 +196,12 @@ class TextInk:
                     x += advance
                 x += space
                 i += len(word) + 1
-            self._templates[key] = (width, ink, tuple(places))
+            passes: list[list] = []  # places whose inked columns do not overlap: one gather each
+            for i, col, cut in places:
+                cols = [(i, col + c, c) for c in self._inked if c < cut]
+                free = [p for p in passes if not {c for _, c, _ in cols} & {c for _, c, _ in p}]
+                (free[0] if free else passes.append([]) or passes[-1]).extend(cols)
+            self._templates[key] = (width, ink, tuple(tuple(np.array(v) for v in zip(*p)) for p in passes if p))
         return self._templates[key]
 
     def add(self, lines: list[str], bottom: int, right: int, room: int | None = None) -> bool:
@@ -259,12 +234,15 @@ class TextInk:
         codes = codes.reshape(len(lines), -1) - ord("0")  # each box's characters, its lines one after another
         at, height = 0, self.text.height
         for k, key in enumerate(keys):
-            width, fixed, places = self._templates[key]
+            width, fixed, passes = self._templates[key]
             region = out[:, k * self.step:k * self.step + height, shape[1] - width:]
-            np.maximum(region, fixed, out=region)
-            for i, col, cut in places:
-                part = region[:, :, col:col + cut]
-                np.maximum(part, self._atlas[codes[:, at + i], :, :cut], out=part)
+            line = np.empty_like(region) if k else region  # lines may overlap: later ones by maximum
+            line[...] = fixed
+            for where, columns, glyph_columns in passes:  # a gather of digit columns, over the ink laid so far
+                digits = self._columns[codes[:, at + where] * self._atlas.shape[2] + glyph_columns]
+                line[:, :, columns] = np.maximum(digits.transpose(0, 2, 1), line[:, :, columns])
+            if k:
+                np.maximum(region, line, out=region)
             at += len(key)
         return out
 
