@@ -153,11 +153,13 @@ class TextInk:
         glyphs = [text._glyph(ch) for ch in "0123456789"]
         same = len({(g[1], g[2]) for g in glyphs}) == 1  # else every line is its own template
         self._digits = str.maketrans("0123456789", "0" * 10) if same else {}
+        self._ascii = bytes.maketrans(b"0123456789", b"0" * 10) if same else bytes(range(256))  # 10x faster
         self._atlas = np.stack([g[0] for g in glyphs]) if same else None  # (digit, height, width)
         if same:  # each digit's columns as rows (digit * width + column), and the columns any digit inks
             self._columns = np.ascontiguousarray(self._atlas.transpose(0, 2, 1)).reshape(-1, text.height)
             self._inked = np.flatnonzero(self._atlas.any(axis=(0, 1))).tolist()
-        self._templates: dict[str, tuple] = {}
+        self._templates: dict = {}  # template (bytes where ASCII) -> its layout
+        self._sizes: dict[tuple, tuple[int, int]] = {}  # a box's templates -> its height and width
         self._pixels: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes -> their pixels, box starts
         self.clear()
 
@@ -166,17 +168,15 @@ class TextInk:
         self._lines: list[tuple[tuple[str, ...], list[str]]] = []
 
     def _template(self, key: str) -> tuple:
-        """A template line's mask width, its ink without the digits, and the gathers that lay its
-        digits: each ``(character indices, columns, glyph columns)``, for each column of the line a
-        digit inks, the digit's place in the line and that column of its glyph; places whose columns
-        overlap go to different gathers (mostly there is one). Glyphs are laid as ``GlyphText.mask``
+        """A template line's mask width and its column gathers (``_layers``). Glyphs are laid as ``GlyphText.mask``
         lays them (words at rounded pen positions, glyphs at rounded positions within their word,
         each word clipped to its advance + 4 and to the line)."""
         if key not in self._templates:
             if len(self._templates) > 4096:
                 self._templates.clear()
+                self._sizes.clear()
             text = self.text
-            words, space = key.split(" "), text.advance(" ")
+            words, space = (key.decode("ascii") if isinstance(key, bytes) else key).split(" "), text.advance(" ")
             advances = [text.advance(word) for word in words]
             width = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4  # as GlyphText.width
             ink, places, x, i = np.zeros((text.height, width), np.uint8), [], 0.0, 0
@@ -196,59 +196,84 @@ class TextInk:
                     x += advance
                 x += space
                 i += len(word) + 1
-            passes: list[list] = []  # places whose inked columns do not overlap: one gather each
-            for i, col, cut in places:
-                cols = [(i, col + c, c) for c in self._inked if c < cut]
-                free = [p for p in passes if not {c for _, c, _ in cols} & {c for _, c, _ in p}]
-                (free[0] if free else passes.append([]) or passes[-1]).extend(cols)
-            self._templates[key] = (width, ink, tuple(tuple(np.array(v) for v in zip(*p)) for p in passes if p))
+            self._templates[key] = (width, *self._layers(ink, places))
         return self._templates[key]
 
     def add(self, lines: list[str], bottom: int, right: int, room: int | None = None) -> bool:
         """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``),
         unless wider than ``room``; whether they were added."""
-        keys = tuple(line.translate(self._digits) for line in lines)
-        w = max(self._template(key)[0] for key in keys)
+        try:
+            keys = tuple(line.encode("ascii").translate(self._ascii) for line in lines)
+        except UnicodeEncodeError:
+            keys = tuple(line.translate(self._digits) for line in lines)
+        if keys not in self._sizes:
+            self._sizes[keys] = (self.step * (len(lines) - 1) + self.text.height,
+                                 max(self._template(key)[0] for key in keys))
+        h, w = self._sizes[keys]
         if room is not None and w > room:
             return False
-        h = self.step * (len(lines) - 1) + self.text.height
         self.boxes.append((bottom - h, right - w, h, w))
         self._lines.append((keys, lines))
         return True
 
+    def _layers(self, ink: np.ndarray, places: list) -> tuple[np.ndarray, tuple]:
+        """A template line as column gathers: a table of glyph columns (each digit's, then the line's
+        ink without digits), and layers ``(columns, row, per digit, character index)``: each listed
+        column of the line is the table's row ``row + per digit * (the box's digit there)``. The first
+        layer gives every column one source (a digit where one inks, else the ink without digits); the
+        rest hold the columns where sources meet (a digit by punctuation), laid by maximum."""
+        sources: list[list] = [[] for _ in range(ink.shape[1])]
+        wide = 0 if self._atlas is None else self._atlas.shape[2]
+        for i, col, cut in places:
+            for c in self._inked:
+                if c < cut:
+                    sources[col + c].append((c, wide, i))
+        for c, got in enumerate(sources):
+            if ink[:, c].any() or not got:
+                got.append((10 * wide + c, 0, 0))
+        layers = []
+        for r in range(max(map(len, sources))):
+            cols = [c for c, got in enumerate(sources) if len(got) > r]
+            layers.append((np.array(cols), *(np.array(v) for v in zip(*(sources[c][r] for c in cols)))))
+        table = np.ascontiguousarray(ink.T)
+        return (table if self._atlas is None else np.concatenate([self._columns, table])), tuple(layers)
+
     def _box_pixels(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """The boxes' pixels (flat, box after box, row by row) and where each box's start (cached)."""
+        """The boxes' pixels (flat; box after box, column by column) and where each box starts (cached)."""
         if boxes not in self._pixels:
             if len(self._pixels) > 256:
                 self._pixels.clear()
             starts = np.cumsum([0] + [h * w for _, _, h, w in boxes])
-            pixels = [((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1)
+            pixels = [(np.arange(left, left + w)[:, None] + np.arange(top, top + h) * self.shape[1]).reshape(-1)
                       for top, left, h, w in boxes]
             self._pixels[boxes] = (np.concatenate(pixels), starts)
         return self._pixels[boxes]
 
     def _levels(self, keys: tuple, lines: list[list[str]], shape: tuple[int, int]) -> np.ndarray:
-        """The ``(boxes, h, w)`` grey levels of boxes whose lines share the templates ``keys``."""
-        out = np.zeros((len(lines), *shape), np.uint8)
+        """The ``(boxes, w, h)`` grey levels (column by column) of boxes whose lines share the templates
+        ``keys``: each line a gather of glyph columns (``_layers``), a column's levels contiguous."""
+        out = np.zeros((len(lines), shape[1], shape[0]), np.uint8)
         codes = np.frombuffer("".join("".join(ls) for ls in lines).encode("utf-32-le"), np.uint32)
-        codes = codes.reshape(len(lines), -1) - ord("0")  # each box's characters, its lines one after another
+        codes = codes.reshape(len(lines), -1).astype(np.intp) - ord("0")  # each box's characters, line after line
         at, height = 0, self.text.height
         for k, key in enumerate(keys):
-            width, fixed, passes = self._templates[key]
-            region = out[:, k * self.step:k * self.step + height, shape[1] - width:]
-            line = np.empty_like(region) if k else region  # lines may overlap: later ones by maximum
-            line[...] = fixed
-            for where, columns, glyph_columns in passes:  # a gather of digit columns, over the ink laid so far
-                digits = self._columns[codes[:, at + where] * self._atlas.shape[2] + glyph_columns]
-                line[:, :, columns] = np.maximum(digits.transpose(0, 2, 1), line[:, :, columns])
-            if k:
-                np.maximum(region, line, out=region)
+            width, table, layers = self._templates[key]
+            region = out[:, shape[1] - width:, k * self.step:k * self.step + height]
+            for r, (cols, row, per, char) in enumerate(layers):
+                got = np.take(table, row + codes[:, at + char] * per, axis=0)
+                if r == 0 and k == 0:
+                    region[...] = got
+                elif r == 0:  # lines may overlap: later ones by maximum
+                    np.maximum(region, got, out=region)
+                else:
+                    region[:, cols] = np.maximum(region[:, cols], got)
             at += len(key)
         return out
 
     def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
         """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
+        boxes (flat index, box after box, column by column; boxes must not overlap) with its uint8 grey
+        level. Clears for the next frame."""
         boxes = self.boxes
         if not boxes:
             return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
