@@ -188,7 +188,8 @@ def test_status_text_equals_each_lines_own_mask(tiny_run, way):
     assert not ink.add(boxes[0], bottom=60, right=590, room=10)  # too wide: left out
     for b, lines in enumerate(boxes):
         assert ink.add(lines, bottom=60 * (b + 1), right=590)
-    got, pixels, levels = ink.collect()
+    got, pixels, levels, (inkable, inkable_pixels) = ink.collect()
+    assert not np.delete(levels, inkable).any() and np.array_equal(pixels[inkable], inkable_pixels)
     canvas = np.zeros(400 * 600, np.uint8)
     canvas[pixels] = levels
     canvas = canvas.reshape(400, 600)

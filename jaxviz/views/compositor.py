@@ -314,7 +314,7 @@ class FrameCompositor(TileLevels):
         """
         index = self._levels(frame)
         flags = list(self._labels(frame))
-        boxes, pixels, levels = self._ink.collect()
+        boxes, pixels, levels, (inkable, inkable_pixels) = self._ink.collect()
         lut, both, still = self._palette_parts(palette)
         top, left = self._blocks[0], self._blocks[2]
         flags = [(mask, r - top, c - left, box_alpha) for mask, r, c, box_alpha in flags]
@@ -347,9 +347,7 @@ class FrameCompositor(TileLevels):
             at = ((np.arange(r, r + h) * width)[:, None] + np.arange(c, c + w)).reshape(-1)
             flat[at] = box_ink(flat[at], mask.reshape(-1), box_alpha, palette.white, palette.black)
         if boxed:
-            inked = np.flatnonzero(levels)
-            pixels = pixels[inked]
-            flat[pixels] = ink(flat[pixels], levels[inked], palette.black)
+            flat[inkable_pixels] = ink(flat[inkable_pixels], levels[inkable], palette.black)  # level 0: unchanged
         elif len(pixels):
             flat[pixels] = box_ink(flat[pixels], levels, STATUS_BOX, palette.white, palette.black)
         return area

@@ -139,8 +139,8 @@ class TextInk:
         >>> ink = TextInk(text, (40, 100), step=12)
         >>> ink.add(["acc:0.75"], bottom=38, right=98)
         True
-        >>> boxes, pixels, levels = ink.collect()
-        >>> boxes[0][2:] == (text.height, text.width("acc:0.75")), bool(levels.max() > 200)
+        >>> boxes, pixels, levels, (inkable, _) = ink.collect()
+        >>> boxes[0][2:] == (text.height, text.width("acc:0.75")), bool(levels[inkable].max() > 200)
         (True, True)
         >>> mask = np.zeros(40 * 100, np.uint8); mask[pixels] = levels
         >>> top, left, h, w = boxes[0]
@@ -161,6 +161,7 @@ class TextInk:
         self._templates: dict = {}  # template (bytes where ASCII) -> its layout
         self._sizes: dict[tuple, tuple[int, int]] = {}  # a box's templates -> its height and width
         self._pixels: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes -> their pixels, box starts
+        self._may: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes and templates -> where ink can be
         self.clear()
 
     def clear(self) -> None:
@@ -216,12 +217,13 @@ class TextInk:
         self._lines.append((keys, lines))
         return True
 
-    def _layers(self, ink: np.ndarray, places: list) -> tuple[np.ndarray, tuple]:
+    def _layers(self, ink: np.ndarray, places: list) -> tuple[np.ndarray, tuple, np.ndarray]:
         """A template line as column gathers: a table of glyph columns (each digit's, then the line's
         ink without digits), and layers ``(columns, row, per digit, character index)``: each listed
         column of the line is the table's row ``row + per digit * (the box's digit there)``. The first
         layer gives every column one source (a digit where one inks, else the ink without digits); the
-        rest hold the columns where sources meet (a digit by punctuation), laid by maximum."""
+        rest hold the columns where sources meet (a digit by punctuation), laid by maximum. Last, the
+        places (column * height + row) where any box's line can have ink."""
         sources: list[list] = [[] for _ in range(ink.shape[1])]
         wide = 0 if self._atlas is None else self._atlas.shape[2]
         for i, col, cut in places:
@@ -236,7 +238,13 @@ class TextInk:
             cols = [c for c, got in enumerate(sources) if len(got) > r]
             layers.append((np.array(cols), *(np.array(v) for v in zip(*(sources[c][r] for c in cols)))))
         table = np.ascontiguousarray(ink.T)
-        return (table if self._atlas is None else np.concatenate([self._columns, table])), tuple(layers)
+        may = table > 0  # (column, row): where a box's line can have ink
+        for c, got in enumerate(sources):
+            for gc, per, _ in got:
+                if per:
+                    may[c] |= self._atlas[:, :, gc].any(0)
+        table = table if self._atlas is None else np.concatenate([self._columns, table])
+        return table, tuple(layers), np.flatnonzero(may)
 
     def _box_pixels(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
         """The boxes' pixels (flat; box after box, column by column) and where each box starts (cached)."""
@@ -257,7 +265,7 @@ class TextInk:
         codes = codes.reshape(len(lines), -1).astype(np.intp) - ord("0")  # each box's characters, line after line
         at, height = 0, self.text.height
         for k, key in enumerate(keys):
-            width, table, layers = self._templates[key]
+            width, table, layers, _ = self._templates[key]
             region = out[:, shape[1] - width:, k * self.step:k * self.step + height]
             for r, (cols, row, per, char) in enumerate(layers):
                 got = np.take(table, row + codes[:, at + char] * per, axis=0)
@@ -270,14 +278,31 @@ class TextInk:
             at += len(key)
         return out
 
-    def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
-        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes (flat index, box after box, column by column; boxes must not overlap) with its uint8 grey
-        level. Clears for the next frame."""
+    def _inkable(self, boxes: tuple, keys: tuple, pixels: np.ndarray, starts: np.ndarray) -> tuple:
+        """The places in ``pixels`` where the boxes' lines can have ink, and those pixels (cached)."""
+        if (boxes, keys) not in self._may:
+            if len(self._may) > 64:
+                self._may.clear()
+            height, got = self.text.height, []
+            for (_, _, h, w), box_keys, start in zip(boxes, keys, starts):
+                for k, key in enumerate(box_keys):
+                    width, _, _, may = self._templates[key]
+                    col, row = np.divmod(may, height)
+                    got.append(start + (w - width + col) * h + k * self.step + row)
+            at = np.unique(np.concatenate(got))
+            self._may[(boxes, keys)] = (at, pixels[at])
+        return self._may[(boxes, keys)]
+
+    def collect(self) -> tuple[list, np.ndarray, np.ndarray, tuple]:
+        """``(boxes, pixels, levels, inkable)``: each box ``(top, left, height, width)``, every pixel of
+        the boxes (flat index, box after box, column by column; boxes must not overlap) with its uint8
+        grey level, and ``(places, pixels)``: the places in ``pixels`` that can have ink (elsewhere the
+        level is 0) and those pixels. Clears for the next frame."""
         boxes = self.boxes
         if not boxes:
-            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
+            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8), (np.zeros(0, np.intp),) * 2
         pixels, starts = self._box_pixels(tuple(boxes))
+        may = self._inkable(tuple(boxes), tuple(keys for keys, _ in self._lines), pixels, starts)
         groups: dict[tuple, list[int]] = {}
         for b, (keys, _) in enumerate(self._lines):
             groups.setdefault(keys, []).append(b)
@@ -290,4 +315,4 @@ class TextInk:
                 for b, mask in zip(members, got):
                     levels[starts[b]:starts[b + 1]] = mask.reshape(-1)
         self.clear()
-        return boxes, pixels, levels
+        return boxes, pixels, levels, may
