@@ -126,8 +126,9 @@ class TextInk:
     """A frame's status lines as grey levels over their boxes, laid for all boxes at once. Lines
     differ from tile to tile and frame to frame mostly in their digits, and DejaVu's digits share
     one advance, so a line's layout depends only on its template (digits as ``0``): every glyph
-    but the digits is laid once per template, and each digit place is filled for all boxes of a
-    template in one gather from a digit atlas indexed by their characters. ``collect`` hands back
+    but the digits is laid once per template, and a line of every box with that template is one
+    gather of glyph columns (the digits' from an atlas, indexed by the boxes' characters; the rest
+    from the template's own ink), the boxes laid column by column. ``collect`` hands back
     every pixel of every box with its level (0 where there is no ink), so boxes and text are
     blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
     ``GlyphText.mask`` of each line.
