@@ -166,3 +166,42 @@ def test_panels_and_grids_place_tiles_their_own_way(exploding, panels):
     """An evenly spaced grid's entries are written in place through one view; panels' tiles one view each."""
     assert FrameCompositor(exploding)._target is not None
     assert FrameCompositor(panels)._target is None and len(FrameCompositor(panels)._slots) == len(panels.configs)
+
+
+@pytest.mark.parametrize("way", ["gather", "overlapping digits", "line by line"])
+def test_status_text_equals_each_lines_own_mask(tiny_run, way):
+    """Boxes of different templates in one frame (digit counts, nan, signs, double spaces), each box's
+    levels equal to its lines' ``GlyphText.mask``, right-aligned and stacked; also where the digits'
+    advances differ and every line is laid as its own template, and where digits' columns overlap
+    and meet in several layers."""
+    from jaxviz.views.glyphs import TextInk
+
+    comp = FrameCompositor(tiny_run)
+    ink = TextInk(comp._text, (400, 600), step=round(1.2 * comp.layout.status_px))
+    if way == "line by line":
+        ink._digits, ink._ascii, ink._atlas = {}, bytes(range(256)), None
+    elif way == "overlapping digits":  # every glyph column counted as inked: every neighbouring digit overlaps
+        ink._inked = list(range(ink._atlas.shape[2]))
+    boxes = [["epoch 7/10 - lr:1.00e-01", "loss:0.512 - acc:0.75"], ["epoch 7/10 - lr:2.50e-02", "loss:0.498 - acc:0.80"],
+             ["epoch 10/10 - lr:1.00e-01", "loss:12.345 - acc:0.75"], ["epoch 7/10 - lr:1.00e-01", "loss:nan - acc:0.50"],
+             ["epoch 7/10 -  lr:1.00e-01", "loss:-0.512 - mae:19.75"], ["acc:0.75"]]
+    assert not ink.add(boxes[0], bottom=60, right=590, room=10)  # too wide: left out
+    for b, lines in enumerate(boxes):
+        assert ink.add(lines, bottom=60 * (b + 1), right=590)
+    got, pixels, levels, (inkable, inkable_pixels) = ink.collect()
+    assert not np.delete(levels, inkable).any() and np.array_equal(pixels[inkable], inkable_pixels)
+    canvas = np.zeros(400 * 600, np.uint8)
+    canvas[pixels] = levels
+    canvas = canvas.reshape(400, 600)
+    for (top, left, h, w), lines in zip(got, boxes):
+        want = np.zeros((h, w), np.uint8)
+        for k, line in enumerate(lines):
+            m = comp._text.mask(line)
+            part = want[k * ink.step:k * ink.step + m.shape[0], w - m.shape[1]:]
+            np.maximum(part, m, out=part)
+        assert np.array_equal(canvas[top:top + h, left:left + w], want)
+    assert len(pixels) == sum(h * w for _, _, h, w in got) and ink.collect()[0] == []
+    layers = [t[2] for t in ink._templates.values()]  # each (columns, row, per digit, character index)
+    digits = [[bool(layer[2].any()) for layer in ls] for ls in layers]  # which layers gather digits
+    assert any(map(any, digits)) == (way != "line by line")
+    assert way != "overlapping digits" or any(any(d[1:]) for d in digits)  # digits laid over digits

@@ -136,6 +136,7 @@ class FrameCompositor(TileLevels):
         self._ink = TextInk(self._text, self._area.shape, round(1.2 * lay.status_px))  # lines as matplotlib spaces them
         self._parts = {}  # id(palette) -> (its colour tables, its colours of the still pixels, the palette)
         self._under_boxes = {}  # status boxes -> the overlay's pixels under them
+        self._in_tiles = {}  # status boxes -> their place within each tile, where it is one place
 
     def _region_arrays(self) -> None:
         """Frames are composed over the area of the chroma blocks touching a tile (``_blocks``), a
@@ -228,9 +229,7 @@ class FrameCompositor(TileLevels):
                     continue
             if statuses is not None:
                 lines = status_lines(*statuses[i], lines=self.layout.status_rows, score=self.score)
-                widths = [self._text.laid(t)[0] for t in lines]
-                if max(widths) <= c1 - c0 - 4:  # a tile too narrow goes without
-                    self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, widths)
+                self._ink.add(lines, r1 - 2 - top, c1 - 2 - left, room=c1 - c0 - 4)  # a tile too narrow goes without
 
     def _marks(self, epoch: int) -> dict[int, tuple[str, int]]:
         """``tile_flag`` of the tiles flagged at ``epoch``, by tile."""
@@ -292,6 +291,19 @@ class FrameCompositor(TileLevels):
                                         below)
         return self._under_boxes[boxes]
 
+    def _box_in_tiles(self, boxes: tuple) -> tuple | None:
+        """``(top, left, h, w)`` within its tile of every status box, where each tile has its box at
+        that place (cached), else None."""
+        if boxes not in self._in_tiles:
+            if len(self._in_tiles) > 64:
+                self._in_tiles.clear()
+            top, left, (h, w) = self._blocks[0], self._blocks[2], self._index.shape[1:]
+            places = {(t - r0 + top, c - c0 + left, bh, bw) for (t, c, bh, bw), (r0, _, c0, _) in zip(boxes, self.boxes)}
+            (at,) = places if len(places) == 1 and len(boxes) == len(self.boxes) else (None,)
+            fits = at is not None and at[0] >= 0 and at[1] >= 0 and at[0] + at[2] <= h and at[1] + at[3] <= w
+            self._in_tiles[boxes] = at if fits else None
+        return self._in_tiles[boxes]
+
     def _compose(self, frame: int, palette: Palette) -> np.ndarray:
         """Frame ``frame`` in ``palette``'s colours over the area of the tiles (``_blocks``), a pixel
         per uint32. The array is reused by the next frame: callers copy out what they keep.
@@ -301,19 +313,22 @@ class FrameCompositor(TileLevels):
         blended (boxed where under a status box), then flags and the status lines' ink.
         """
         index = self._levels(frame)
+        flags = list(self._labels(frame))
+        boxes, pixels, levels, (inkable, inkable_pixels) = self._ink.collect()
+        lut, both, still = self._palette_parts(palette)
+        top, left = self._blocks[0], self._blocks[2]
+        flags = [(mask, r - top, c - left, box_alpha) for mask, r, c, box_alpha in flags]
+        boxed = bool(boxes) and not any(_overlap((r, c, *mask.shape), box) for mask, r, c, _ in flags for box in boxes)
+        at = self._box_in_tiles(tuple(boxes)) if boxed else None
+        if at is not None:  # the status boxes come with the colour lookup: one box at one place in every tile
+            index[..., at[0]:at[0] + at[2], at[1]:at[1] + at[3]] += len(lut)
         if index is not self._target:  # the entries go to the area now
             if self._target is not None:
                 np.copyto(self._target, index.reshape(self._target.shape))
             else:
                 for slot, tile in zip(self._slots, index):
                     slot[...] = tile
-        flags = list(self._labels(frame))
-        boxes, pixels, levels = self._ink.collect()
-        lut, both, still = self._palette_parts(palette)
-        top, left = self._blocks[0], self._blocks[2]
-        flags = [(mask, r - top, c - left, box_alpha) for mask, r, c, box_alpha in flags]
-        boxed = bool(boxes) and not any(_overlap((r, c, *mask.shape), box) for mask, r, c, _ in flags for box in boxes)
-        if boxed:  # the status boxes come with the colour lookup (flags and boxes apart, the order is moot)
+        if boxed and at is None:  # (flags and boxes apart, the order is moot)
             for t, c, h, w in boxes:
                 self._area_index[t:t + h, c:c + w] += len(lut)
         area = np.take(both if boxed else lut, self._area_index, out=self._area, mode="wrap")  # as in _resample
@@ -332,9 +347,7 @@ class FrameCompositor(TileLevels):
             at = ((np.arange(r, r + h) * width)[:, None] + np.arange(c, c + w)).reshape(-1)
             flat[at] = box_ink(flat[at], mask.reshape(-1), box_alpha, palette.white, palette.black)
         if boxed:
-            inked = np.flatnonzero(levels)
-            pixels = pixels[inked]
-            flat[pixels] = ink(flat[pixels], levels[inked], palette.black)
+            flat[inkable_pixels] = ink(flat[inkable_pixels], levels[inkable], palette.black)  # level 0: unchanged
         elif len(pixels):
             flat[pixels] = box_ink(flat[pixels], levels, STATUS_BOX, palette.white, palette.black)
         return area

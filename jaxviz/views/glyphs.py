@@ -37,7 +37,6 @@ class GlyphText:
         self._words: dict[str, np.ndarray] = {}
         self._lines: dict[str, np.ndarray] = {}
         self._prefixes: dict[str, tuple[np.ndarray, float]] = {}
-        self._laid: dict[str, tuple[int, tuple]] = {}
         self._advances: dict[str, float] = {}
         self._image, self._draw = Image, ImageDraw
 
@@ -57,42 +56,8 @@ class GlyphText:
 
     def width(self, text: str) -> int:
         """The width of ``text``'s mask in pixels."""
-        if text in self._laid:
-            return self._laid[text][0]
         words = text.split(" ")
         return int(math.ceil(sum(map(self.advance, words)) + (len(words) - 1) * self.advance(" "))) + 4
-
-    def laid(self, text: str) -> tuple[int, tuple]:
-        """``text``'s mask width and its words as ``mask`` lays them: ``(glyphs, left)`` each, the
-        word's glyphs clipped to the word's mask and to the line (cached per line).
-
-        Example:
-            >>> from matplotlib import font_manager
-            >>> from PIL import ImageFont
-            >>> text = GlyphText(ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 10))
-            >>> width, words = text.laid("acc: 0.5")
-            >>> mask = np.zeros((text.height, width), np.uint8)
-            >>> for glyphs, left in words:
-            ...     part = mask[:, left:left + glyphs.shape[1]]
-            ...     _ = np.maximum(part, glyphs, out=part)
-            >>> bool((mask == text.mask("acc: 0.5")).all())
-            True
-        """
-        if text not in self._laid:
-            if len(self._laid) > 4096:
-                self._laid.clear()
-            words, space = text.split(" "), self.advance(" ")
-            advances = [self.advance(word) for word in words]
-            width, laid, x = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4, [], 0.0  # as width()
-            for word, advance in zip(words, advances):
-                if word:  # as placements() lays it
-                    xi, glyphs = int(round(x)), self._inked(word)[0]  # columns past its glyphs are empty
-                    cut = min(glyphs.shape[1], int(math.ceil(advance)) + 4, width - xi)
-                    laid.append((glyphs[:, :cut] if cut < glyphs.shape[1] else glyphs, xi))
-                    x += advance
-                x += space
-            self._laid[text] = (width, tuple(laid))
-        return self._laid[text]
 
     def _inked(self, word: str) -> tuple[np.ndarray, float]:
         """Every glyph of ``word`` laid at its rounded pen position (unclipped), and the pen after it.
@@ -158,12 +123,15 @@ class GlyphText:
 
 
 class TextInk:
-    """A frame's status lines as grey levels over their boxes, assembled from cached word masks: the
-    words at the same place in their lines (the first word of every first line, ...) are laid for
-    all boxes in one assignment (the first) or maximum, where lines or words overlap. ``collect``
-    hands back every pixel of every box with its level (0 where there is no ink), so boxes and text
-    are blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
-    ``GlyphText.mask`` of each line; a new line costs no mask of its own.
+    """A frame's status lines as grey levels over their boxes, laid for all boxes at once. Lines
+    differ from tile to tile and frame to frame mostly in their digits, and DejaVu's digits share
+    one advance, so a line's layout depends only on its template (digits as ``0``): every glyph
+    but the digits is laid once per template, and a line of every box with that template is one
+    gather of glyph columns (the digits' from an atlas, indexed by the boxes' characters; the rest
+    from the template's own ink), the boxes laid column by column. ``collect`` hands back
+    every pixel of every box with its level (0 where there is no ink), so boxes and text are
+    blended in one pass over those pixels. Lines are right-aligned, 1.2 em apart, and equal to
+    ``GlyphText.mask`` of each line.
 
     Example:
         >>> from matplotlib import font_manager
@@ -171,8 +139,9 @@ class TextInk:
         >>> text = GlyphText(ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 10))
         >>> ink = TextInk(text, (40, 100), step=12)
         >>> ink.add(["acc:0.75"], bottom=38, right=98)
-        >>> boxes, pixels, levels = ink.collect()
-        >>> boxes[0][2:] == (text.height, text.width("acc:0.75")), bool(levels.max() > 200)
+        True
+        >>> boxes, pixels, levels, (inkable, _) = ink.collect()
+        >>> boxes[0][2:] == (text.height, text.width("acc:0.75")), bool(levels[inkable].max() > 200)
         (True, True)
         >>> mask = np.zeros(40 * 100, np.uint8); mask[pixels] = levels
         >>> top, left, h, w = boxes[0]
@@ -182,62 +151,169 @@ class TextInk:
 
     def __init__(self, text: GlyphText, shape: tuple[int, int], step: int):
         self.text, self.shape, self.step = text, shape, step
-        self._layouts: dict[tuple, tuple] = {}  # where boxes and words are -> their pixels and places
+        glyphs = [text._glyph(ch) for ch in "0123456789"]
+        same = len({(g[1], g[2]) for g in glyphs}) == 1  # else every line is its own template
+        self._digits = str.maketrans("0123456789", "0" * 10) if same else {}
+        self._ascii = bytes.maketrans(b"0123456789", b"0" * 10) if same else bytes(range(256))  # 10x faster
+        self._atlas = np.stack([g[0] for g in glyphs]) if same else None  # (digit, height, width)
+        if same:  # each digit's columns as rows (digit * width + column), and the columns any digit inks
+            self._columns = np.ascontiguousarray(self._atlas.transpose(0, 2, 1)).reshape(-1, text.height)
+            self._inked = np.flatnonzero(self._atlas.any(axis=(0, 1))).tolist()
+        self._templates: dict = {}  # template (bytes where ASCII) -> its layout
+        self._sizes: dict[tuple, tuple[int, int]] = {}  # a box's templates -> its height and width
+        self._pixels: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes -> their pixels, box starts
+        self._may: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # boxes and templates -> where ink can be
         self.clear()
 
     def clear(self) -> None:
         self.boxes: list[tuple[int, int, int, int]] = []
-        self._lines: list[tuple[list[str], list[int]]] = []
+        self._lines: list[tuple[tuple[str, ...], list[str]]] = []
 
-    def add(self, lines: list[str], bottom: int, right: int, widths: list[int] | None = None) -> None:
-        """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``)."""
-        widths = widths or [self.text.width(t) for t in lines]
-        h, w = self.step * (len(lines) - 1) + self.text.height, max(widths)
+    def _template(self, key: str) -> tuple:
+        """A template line's mask width and its column gathers (``_layers``). Glyphs are laid as ``GlyphText.mask``
+        lays them (words at rounded pen positions, glyphs at rounded positions within their word,
+        each word clipped to its advance + 4 and to the line)."""
+        if key not in self._templates:
+            if len(self._templates) > 4096:
+                self._templates.clear()
+                self._sizes.clear()
+            text = self.text
+            words, space = (key.decode("ascii") if isinstance(key, bytes) else key).split(" "), text.advance(" ")
+            advances = [text.advance(word) for word in words]
+            width = int(math.ceil(sum(advances) + (len(words) - 1) * space)) + 4  # as GlyphText.width
+            ink, places, x, i = np.zeros((text.height, width), np.uint8), [], 0.0, 0
+            for word, advance in zip(words, advances):
+                if word:
+                    xi, pen = int(round(x)), 0.0
+                    end = xi + min(int(math.ceil(advance)) + 4, width - xi)
+                    for j, ch in enumerate(word):
+                        glyph, columns, step = text._glyph(ch)
+                        col = xi + int(round(pen))
+                        cut = min(columns, end - col)
+                        if cut > 0 and ch == "0" and self._atlas is not None:
+                            places.append((i + j, col, cut))
+                        elif cut > 0:
+                            np.maximum(ink[:, col:col + cut], glyph[:, :cut], out=ink[:, col:col + cut])
+                        pen += step
+                    x += advance
+                x += space
+                i += len(word) + 1
+            self._templates[key] = (width, *self._layers(ink, places))
+        return self._templates[key]
+
+    def add(self, lines: list[str], bottom: int, right: int, room: int | None = None) -> bool:
+        """Right-aligned ``lines`` in a box whose bottom-right corner is at (``bottom``, ``right``),
+        unless wider than ``room``; whether they were added."""
+        try:
+            keys = tuple(line.encode("ascii").translate(self._ascii) for line in lines)
+        except UnicodeEncodeError:
+            keys = tuple(line.translate(self._digits) for line in lines)
+        if keys not in self._sizes:
+            self._sizes[keys] = (self.step * (len(lines) - 1) + self.text.height,
+                                 max(self._template(key)[0] for key in keys))
+        h, w = self._sizes[keys]
+        if room is not None and w > room:
+            return False
         self.boxes.append((bottom - h, right - w, h, w))
-        self._lines.append((lines, widths))
+        self._lines.append((keys, lines))
+        return True
 
-    def _words(self) -> tuple[dict, tuple]:
-        """Every word's mask (clipped to its line) grouped by (line, word) number, and where each
-        goes: (box, row, column, width) within its box."""
-        groups: dict[tuple[int, int], list[np.ndarray]] = {}
-        where = []
-        for b, ((_, _, _, w), (lines, widths)) in enumerate(zip(self.boxes, self._lines)):
-            for k, (line, width) in enumerate(zip(lines, widths)):
-                for j, (glyphs, xi) in enumerate(self.text.laid(line)[1]):
-                    groups.setdefault((k, j), []).append(glyphs)
-                    where.append((k, j, b, k * self.step, w - width + xi, glyphs.shape[1]))
-        return groups, tuple(where)
+    def _layers(self, ink: np.ndarray, places: list) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """A template line as column gathers: a table of glyph columns (each digit's, then the line's
+        ink without digits), and layers ``(columns, row, per digit, character index)``: each listed
+        column of the line is the table's row ``row + per digit * (the box's digit there)``. The first
+        layer gives every column one source (a digit where one inks, else the ink without digits); the
+        rest hold the columns where sources meet (a digit by punctuation), laid by maximum. Last, the
+        places (column * height + row) where any box's line can have ink."""
+        sources: list[list] = [[] for _ in range(ink.shape[1])]
+        wide = 0 if self._atlas is None else self._atlas.shape[2]
+        for i, col, cut in places:
+            for c in self._inked:
+                if c < cut:
+                    sources[col + c].append((c, wide, i))
+        for c, got in enumerate(sources):
+            if ink[:, c].any() or not got:
+                got.append((10 * wide + c, 0, 0))
+        layers = []
+        for r in range(max(map(len, sources))):
+            cols = [c for c, got in enumerate(sources) if len(got) > r]
+            layers.append((np.array(cols), *(np.array(v) for v in zip(*(sources[c][r] for c in cols)))))
+        table = np.ascontiguousarray(ink.T)
+        may = table > 0  # (column, row): where a box's line can have ink
+        for c, got in enumerate(sources):
+            for gc, per, _ in got:
+                if per:
+                    may[c] |= self._atlas[:, :, gc].any(0)
+        table = table if self._atlas is None else np.concatenate([self._columns, table])
+        return table, tuple(layers), np.flatnonzero(may)
 
-    def _layout(self, key: tuple) -> tuple[np.ndarray, dict]:
-        """The boxes' pixels (flat, box after box), and for each (line, word) number the places in
-        that order of its words' pixels (cached: boxes and words rarely move)."""
-        if key not in self._layouts:
-            if len(self._layouts) > 256:
-                self._layouts.clear()
-            boxes, where = key
+    def _box_pixels(self, boxes: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The boxes' pixels (flat; box after box, column by column) and where each box starts (cached)."""
+        if boxes not in self._pixels:
+            if len(self._pixels) > 256:
+                self._pixels.clear()
             starts = np.cumsum([0] + [h * w for _, _, h, w in boxes])
-            pixels = [((np.arange(top, top + h) * self.shape[1])[:, None] + np.arange(left, left + w)).reshape(-1)
+            pixels = [(np.arange(left, left + w)[:, None] + np.arange(top, top + h) * self.shape[1]).reshape(-1)
                       for top, left, h, w in boxes]
-            places: dict[tuple[int, int], list] = {}
-            rows = np.arange(self.text.height)[:, None]
-            for k, j, b, row, col, cut in where:
-                at = starts[b] + (row + rows) * boxes[b][3] + col + np.arange(cut)
-                places.setdefault((k, j), []).append(at.reshape(-1))
-            self._layouts[key] = (np.concatenate(pixels), {g: np.concatenate(p) for g, p in places.items()})
-        return self._layouts[key]
+            self._pixels[boxes] = (np.concatenate(pixels), starts)
+        return self._pixels[boxes]
 
-    def collect(self) -> tuple[list, np.ndarray, np.ndarray]:
-        """``(boxes, pixels, levels)``: each box ``(top, left, height, width)``, and every pixel of the
-        boxes (flat index; boxes must not overlap) with its uint8 grey level. Clears for the next frame."""
+    def _levels(self, keys: tuple, lines: list[list[str]], shape: tuple[int, int]) -> np.ndarray:
+        """The ``(boxes, w, h)`` grey levels (column by column) of boxes whose lines share the templates
+        ``keys``: each line a gather of glyph columns (``_layers``), a column's levels contiguous."""
+        out = np.zeros((len(lines), shape[1], shape[0]), np.uint8)
+        codes = np.frombuffer("".join("".join(ls) for ls in lines).encode("utf-32-le"), np.uint32)
+        codes = codes.reshape(len(lines), -1).astype(np.intp) - ord("0")  # each box's characters, line after line
+        at, height = 0, self.text.height
+        for k, key in enumerate(keys):
+            width, table, layers, _ = self._templates[key]
+            region = out[:, shape[1] - width:, k * self.step:k * self.step + height]
+            for r, (cols, row, per, char) in enumerate(layers):
+                got = np.take(table, row + codes[:, at + char] * per, axis=0)
+                if r == 0 and k == 0:
+                    region[...] = got
+                elif r == 0:  # lines may overlap: later ones by maximum
+                    np.maximum(region, got, out=region)
+                else:
+                    region[:, cols] = np.maximum(region[:, cols], got)
+            at += len(key)
+        return out
+
+    def _inkable(self, boxes: tuple, keys: tuple, pixels: np.ndarray, starts: np.ndarray) -> tuple:
+        """The places in ``pixels`` where the boxes' lines can have ink, and those pixels (cached)."""
+        if (boxes, keys) not in self._may:
+            if len(self._may) > 64:
+                self._may.clear()
+            height, got = self.text.height, []
+            for (_, _, h, w), box_keys, start in zip(boxes, keys, starts):
+                for k, key in enumerate(box_keys):
+                    width, _, _, may = self._templates[key]
+                    col, row = np.divmod(may, height)
+                    got.append(start + (w - width + col) * h + k * self.step + row)
+            at = np.unique(np.concatenate(got))
+            self._may[(boxes, keys)] = (at, pixels[at])
+        return self._may[(boxes, keys)]
+
+    def collect(self) -> tuple[list, np.ndarray, np.ndarray, tuple]:
+        """``(boxes, pixels, levels, inkable)``: each box ``(top, left, height, width)``, every pixel of
+        the boxes (flat index, box after box, column by column; boxes must not overlap) with its uint8
+        grey level, and ``(places, pixels)``: the places in ``pixels`` that can have ink (elsewhere the
+        level is 0) and those pixels. Clears for the next frame."""
         boxes = self.boxes
         if not boxes:
-            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8)
-        groups, where = self._words()
-        pixels, places = self._layout((tuple(boxes), where))
-        levels = np.zeros(len(pixels), np.uint8)
-        for g, masks in groups.items():
-            ink = np.concatenate([m.reshape(-1) for m in masks])
-            at = places[g]
-            levels[at] = ink if g == (0, 0) else np.maximum(levels[at], ink)
+            return boxes, np.zeros(0, np.intp), np.zeros(0, np.uint8), (np.zeros(0, np.intp),) * 2
+        pixels, starts = self._box_pixels(tuple(boxes))
+        may = self._inkable(tuple(boxes), tuple(keys for keys, _ in self._lines), pixels, starts)
+        groups: dict[tuple, list[int]] = {}
+        for b, (keys, _) in enumerate(self._lines):
+            groups.setdefault(keys, []).append(b)
+        if len(groups) == 1:  # the usual frame: one template for every box, laid in box order
+            levels = self._levels(self._lines[0][0], [ls for _, ls in self._lines], boxes[0][2:]).reshape(-1)
+        else:
+            levels = np.empty(len(pixels), np.uint8)
+            for keys, members in groups.items():
+                got = self._levels(keys, [self._lines[b][1] for b in members], boxes[members[0]][2:])
+                for b, mask in zip(members, got):
+                    levels[starts[b]:starts[b + 1]] = mask.reshape(-1)
         self.clear()
-        return boxes, pixels, levels
+        return boxes, pixels, levels, may
