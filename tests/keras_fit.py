@@ -2,8 +2,12 @@
 reference the Keras parity tests compare jaxviz's History with. Import it after setting
 ``KERAS_BACKEND`` (the test modules do, first thing)."""
 
-import keras
-import numpy as np
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")  # pytest's --doctest-modules may import this module first
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 ACTIVATIONS = {"lrelu": lambda: keras.layers.LeakyReLU(negative_slope=0.3),
                "relu": lambda: keras.layers.Activation("relu"),
