@@ -25,6 +25,7 @@ from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, 
 from jaxviz.spec.shapes import cut_to_width
 from jaxviz.io.cache import ExecutableStore, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
+from jaxviz.views.progress import advance, progress_bar
 
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
 # argument, and validation refuses bad input, without loading either.
@@ -79,23 +80,6 @@ def read_csv(path, what: str = "--data"):
     from jaxviz.data import read_csv as read
 
     return read(path, what)
-
-
-def _progress_bar(total: int, enabled: bool):
-    """A bar over model-epochs (terminal or notebook), its rate in model-epochs per second."""
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="compiling", unit=" model-epochs", unit_scale=True, leave=False, dynamic_ncols=True,
-                smoothing=0.1)
-
-
-def _advance(bar, model_epochs: int) -> None:
-    """Move the bar to ``model_epochs`` done; the first call ends the compile."""
-    if bar.desc == "compiling":
-        bar.set_description("training", refresh=False)
-    bar.update(min(model_epochs, bar.total) - bar.n)
 
 
 class _Prepared(NamedTuple):
@@ -244,13 +228,13 @@ def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):
     grid, table, plan = prepared.grid, prepared.table, prepared.plan
     n, n_train = grid.n_models, table.n_train.tolist()
     hparams = grid.hparams(n_train)
-    bar = _progress_bar(n * prepared.static.epochs, progress)
+    bar = progress_bar(n * prepared.static.epochs, progress)
     try:
         if bar is not None and resume is not None:
             bar.update(resume.done * n)
         metrics, weights, checkpoint = train_grid(
             hparams, grid.order_table(n_train), table, prepared.static,
-            on_epochs=(lambda done, model_epochs: _advance(bar, model_epochs)) if bar else None,
+            on_epochs=(lambda done, model_epochs: advance(bar, model_epochs)) if bar else None,
             should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=prepared.devices,
             record=prepared.record, **_live(live, prepared, hparams),
         )

@@ -108,24 +108,15 @@ def trainability(hp: dict[str, Any] | None = None, /, *, progress: bool = True, 
 
 def _train(prepared, progress: bool):
     from jaxviz.engine.trainmap import train_map
+    from jaxviz.views.progress import advance, progress_bar
 
     grid, table = prepared.grid, prepared.table
     n, n_train = grid.n_models, table.n_train.tolist()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="compiling", unit=" models", unit_scale=True, leave=False, dynamic_ncols=True,
-                   smoothing=0.1)
-
-    def advance(done):
-        if bar.desc == "compiling":
-            bar.set_description("training", refresh=False)
-        bar.update(min(done, n) - bar.n)
+    bar = progress_bar(n, progress, " models")
 
     try:
         out = train_map(grid.hparams(n_train), grid.order_table(n_train), table, prepared.static,
-                        chunk=prepared.plan.chunk, devices=prepared.devices, on_models=advance if bar else None)
+                        chunk=prepared.plan.chunk, devices=prepared.devices, on_models=(lambda done: advance(bar, done)) if bar else None)
     finally:
         if bar is not None:
             bar.close()

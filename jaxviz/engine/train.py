@@ -26,7 +26,7 @@ from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
                                  keep, plateau_update, structure_of, train_epoch)
-from jaxviz.engine.plan import epoch_chunk
+from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.steps import QUICK_COMPILE, draw_orders
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
@@ -161,17 +161,6 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
 def _arrays_of(state):
     """The weight arrays of every model's state (the final weights of a ``record="final"`` run)."""
     return jax.vmap(params_to_arrays)(state.params)
-
-
-def chunk_length(epochs: int, chunks: int = 20) -> int:
-    """Epochs per compiled call: at least ``chunks`` calls per run, for progress between them,
-    and one of a few lengths (:func:`jaxviz.engine.plan.epoch_chunk`), so runs share programs.
-
-    Example:
-        >>> chunk_length(100), chunk_length(7), chunk_length(1000)
-        (5, 1, 50)
-    """
-    return epoch_chunk(epochs, chunks)
 
 
 @functools.lru_cache(maxsize=None)
