@@ -105,7 +105,7 @@ def _environment() -> str:
             digest.update(f"{name}={md.version(name)}".encode())
         except md.PackageNotFoundError:
             pass
-    digest.update(f"{os.environ.get('XLA_FLAGS', '')}|{platform.machine()}|{jax.config.jax_enable_x64}|"
+    digest.update(f"{os.environ.get('XLA_FLAGS', '')}|{platform.machine()}|"
                   f"{jax.config.jax_default_matmul_precision}".encode())
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():  # an executable compiled for one instruction set must not run on another
@@ -167,7 +167,9 @@ class Program:
 
     def _store_key(self, sig) -> str:
         tree, leaves = sig
-        text = repr((_FORMAT, self.name, self._key, self._options, str(tree), leaves, _environment()))
+        # x64 is read here, not in the cached environment: float64 grids switch it on for their scope only
+        text = repr((_FORMAT, self.name, self._key, self._options, str(tree), leaves, _environment(),
+                     jax.config.jax_enable_x64))
         return f"{self.name}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
     def _load(self, key: str, sig):
