@@ -36,12 +36,16 @@ def child_jaxviz(side: int, steps: int, window: list[float], preset: str, out: s
 
     import jaxviz
 
+    # the notebook's own learning rates (jnp.logspace in float64), not jaxviz.logspace's 15-digit
+    # values: the same pixels, so only the arithmetic differs
+    with jax.enable_x64(True):
+        lr1, lr2 = ([float(v) for v in np.asarray(jax.numpy.logspace(lo, hi, side))]
+                    for lo, hi in (window[2:4], window[0:2]))
     t = time.perf_counter()
-    m = jaxviz.trainability(jaxviz.preset(preset), lr1=jaxviz.logspace(window[2], window[3], side),
-                            lr2=jaxviz.logspace(window[0], window[1], side), epochs=steps, progress=False)
+    m = jaxviz.trainability(jaxviz.preset(preset), lr1=lr1, lr2=lr2, epochs=steps, progress=False)
     wall = time.perf_counter() - t
     np.save(out, m.score)
-    return {"wall": wall, "devices": len(jax.devices()), "chunks": m.plan.n_chunks, "chunk": m.plan.chunk}
+    return {"wall": wall, "devices": len(jax.devices()), "platform": jax.devices()[0].platform, "chunks": m.plan.n_chunks, "chunk": m.plan.chunk}
 
 
 def child_notebook(side: int, steps: int, window: list[float], nonlinearity: str, out: str) -> dict:
@@ -71,7 +75,7 @@ def compare(side: int, steps: int, window: list[float], preset: str, devices: in
     common = ["--side", str(side), "--steps", str(steps), "--window", *map(str, window), "--preset", preset]
     folder = tempfile.mkdtemp(prefix="fractal_paper_")
     load_start = os.getloadavg()
-    env = {**os.environ, "JAXVIZ_CACHE_DIR": "off", "JAX_PLATFORMS": "cpu",
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": "off",
            "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()}
     ours = _run(["--child", "jaxviz", *common, "--out", f"{folder}/jaxviz.npy"], env)
     score = np.load(f"{folder}/jaxviz.npy")
@@ -84,7 +88,7 @@ def compare(side: int, steps: int, window: list[float], preset: str, devices: in
     load_end = os.getloadavg()
     same = (score < 0) == (notebook < 0)
     return {"side": side, "steps": steps, "window": window, "preset": preset, "devices": ours["devices"],
-            "jaxviz_s": ours["wall"], "notebook_s": theirs["wall"], "rerun": reference is None,
+            "platform": ours["platform"], "jaxviz_s": ours["wall"], "notebook_s": theirs["wall"], "rerun": reference is None,
             "ratio": ours["wall"] / theirs["wall"] if theirs["wall"] else float("nan"),
             "agreement": float(same.mean()), "converged": float((score < 0).mean()),
             "notebook_converged": float((notebook < 0).mean()),
@@ -100,8 +104,10 @@ def report(r: dict) -> str:
              f"| {r['converged']:.1%} / {r['notebook_converged']:.1%} | {r['dimension']:.2f} / "
              f"{r['notebook_dimension']:.2f} | {r['load_start']:.2f} / {r['load_end']:.2f} |"]
     return "\n".join(lines) + (
-        f"\n\njaxviz: `jaxviz.trainability(jaxviz.preset({r['preset']!r}), lr1=..., lr2=..., epochs={r['steps']})`, "
-        f"float64, {r['devices']} host CPU device(s) (XLA_FLAGS=--xla_force_host_platform_device_count), chunks "
+        f"\n\njaxviz: `jaxviz.trainability(jaxviz.preset({r['preset']!r}), lr1=..., lr2=..., epochs={r['steps']})` "
+        "with the notebook's learning rates (jnp.logspace, float64), "
+        f"float64, {r['devices']} {r.get('platform', 'cpu')} device(s)"
+        f"{' (XLA_FLAGS=--xla_force_host_platform_device_count)' if r.get('platform', 'cpu') == 'cpu' else ''}, chunks "
         f"{r['chunks']}; notebook: benchmarks/fractal_notebook.py's gen_img (x64, threefry_partitionable=False). "
         "Window = the notebook's mnmx in log10 (output-lr min, max, input-lr min, max). Each in a fresh process, "
         "compile included, persistent compile cache off; jaxviz ran first.")

@@ -23,7 +23,7 @@ from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_res
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
 from jaxviz.spec.shapes import cut_to_width
-from jaxviz.io.cache import ExecutableStore, enable_compilation_cache as _enable_jax_cache
+from jaxviz.io.cache import DatasetStore, ExecutableStore, cache_folder, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 from jaxviz.views.progress import advance, progress_bar
 
@@ -122,7 +122,11 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="h
     devices = layout_devices(devices)
     keys = grid.dataset_keys()
     drawn = classes if task == "multiclass" and classes > 2 else None  # k arms, centres, blobs
-    datasets = [custom if custom is not None else load_dataset(*k, classes=drawn) for k in keys]
+    folder = cache_folder()
+    store = DatasetStore(folder) if folder is not None else None
+    load = (lambda k: load_dataset(*k, classes=drawn)) if store is None else (  # noqa: E731
+        lambda k: store.get((*k, drawn), lambda: load_dataset(*k, classes=drawn)))
+    datasets = [custom if custom is not None else load(k) for k in keys]
     static = grid.static([len(d.y_train) for d in datasets])
     table = pack(datasets)
     n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))

@@ -103,7 +103,7 @@ SCRIPT = (
     "bad = [str(w.message) for w in caught if 'cache' in str(w.message)]\n"
     "import hashlib\n"
     "digest = hashlib.sha256(run.metrics['loss'].tobytes() + run.surfaces.tobytes()).hexdigest()\n"
-    "print(len(hits) + sum(LOADED.values()), len(bad), digest)\n"
+    "print(len(hits) + sum(LOADED.values()), len(bad), digest, int('sklearn' in sys.modules))\n"
 )
 
 
@@ -114,8 +114,8 @@ def _sweep_processes(values, env):
     for p in procs:
         stdout, stderr = p.communicate(timeout=600)
         assert p.returncode == 0, stderr[-2000:]
-        hits, bad, digest = stdout.split()
-        out.append((int(hits), int(bad), digest))
+        hits, bad, digest, sklearn = stdout.split()
+        out.append((int(hits), int(bad), digest, bool(int(sklearn))))
     return out
 
 
@@ -125,11 +125,13 @@ def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
     env = {**os.environ, "JAXVIZ_CACHE_DIR": str(cache)}
     # two processes filling the same empty folder at once: neither meets a half-written entry
     together = _sweep_processes(["0.1", "0.3"], env)
-    assert all(bad == 0 for _, bad, _ in together)
+    assert all(bad == 0 for _, bad, _, _ in together)
     assert (cache / ".lockfile").exists() and len([p for p in cache.iterdir() if p.name.endswith("-cache")]) >= 2
     assert len(list((cache / "executables").glob("*.bin"))) >= 3  # start, draw_orders, run_epochs (surfaces)
-    (hits, bad, loaded), = _sweep_processes(["0.4"], env)  # a later process loads the programs
+    assert len(list((cache / "datasets").glob("*.npz"))) == 1  # moons, prepared
+    (hits, bad, loaded, sklearn), = _sweep_processes(["0.4"], env)  # a later process loads the programs
     assert hits >= 2 and bad == 0
-    (hits, _, compiled), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
-    assert hits == 0
-    assert loaded == compiled  # loaded programs compute the same bits
+    assert not sklearn  # and the prepared data: scikit-learn is not even imported
+    (hits, _, compiled, sklearn), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
+    assert hits == 0 and sklearn
+    assert loaded == compiled  # loaded programs compute the same bits (from the same data)

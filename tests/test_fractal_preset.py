@@ -165,3 +165,20 @@ def test_the_variants_equal_the_notebooks(preset, nonlinearity, tmp_path):
     assert 0 < ours.converged.mean() < 1
     assert np.array_equal(ours.converged, theirs < 0)
     np.testing.assert_allclose(ours.score, theirs, rtol=1e-9)
+
+
+def test_a_run_gives_the_16_d_weights_after_the_notebooks_step():
+    """Run.weights of a paper-preset model: the 16-16-1 net's kernels (not cut to 2 inputs), equal to
+    one full-batch gradient step of the notebook's net written out in NumPy, to rounding."""
+    d = fractal_draws()
+    run = jaxviz.sweep(jaxviz.preset("fractal"), lr1=[3.0, 0.5], lr2=[5.0], epochs=1, record="final", progress=False)
+    w0, w1 = run.weights(0, 1)
+    assert w0.shape == (16, 16) and w1.shape == (16, 1) and w0.dtype == np.float64
+    assert [w.shape for w in run.weights(1, 0)] == [(16, 16), (16, 1)]
+    x, y, k0, k1 = d["X"], d["Y"], d["W0"], d["W1"]
+    h = np.tanh(np.sqrt(2) * (x @ k0 / 4))  # mean field: / sqrt(fan_in), tanh(sqrt(2) z), output / sqrt(16) twice
+    dout = 2 * (h @ k1 / 16 - y) / len(y)
+    dk1 = h.T @ dout / 16
+    dk0 = x.T @ ((dout @ k1.T / 16) * np.sqrt(2) * (1 - h ** 2)) / 4
+    np.testing.assert_allclose(w0, k0 - 3.0 * dk0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(w1, k1 - 5.0 * dk1, rtol=0, atol=1e-12)
