@@ -118,13 +118,10 @@ class Run:
                                  f"use record='history' for every epoch's weights. Got {epoch!r} instead.")
             epoch = int(epoch == epochs)
         from jaxviz.engine.model import keras_weights
-        from jaxviz.spec.config import FRACTAL_DATASETS
-        from jaxviz.spec.features import feature_count
-        from jaxviz.spec.paper import FRACTAL_WIDTH
+        from jaxviz.spec.paper import model_inputs
 
-        # the paper's datasets are 16-D points taken as they are, not 2-D points with features
-        inputs = FRACTAL_WIDTH if c["dataset"] in FRACTAL_DATASETS else feature_count(c["features"])
-        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]), inputs, c["bias"])
+        return keras_weights([w[i, epoch] for w in self._weights], (c["n1"], c["n2"], c["n3"]), model_inputs(c),
+                             c["bias"])
 
     @property
     def record(self) -> str:

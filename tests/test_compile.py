@@ -47,6 +47,15 @@ def test_runs_differing_only_in_epochs_share_the_programs():
         np.testing.assert_array_equal(longer.metrics[key][:, :40], run.metrics[key], err_msg=key)
 
 
+def test_runs_differing_only_in_batches_share_start():
+    jaxviz.sweep(**{**TINY, "batch_size": 7})
+    before = _sizes()
+    run = jaxviz.sweep(**{**TINY, "batch_size": 13})  # other batch shapes: a new run_epochs, the same start
+    assert _sizes() == (before[0], before[1] + 1)
+    fresh = jaxviz.sweep(**{**TINY, "batch_size": 13, "seed": 1})
+    assert not np.array_equal(fresh.weights(0, 0)[0], run.weights(0, 0)[0])  # the shared start reads its seeds
+
+
 @pytest.fixture(scope="module")
 def bucket_grid():
     """Widths 9, 10, 12 in one program of width 16."""

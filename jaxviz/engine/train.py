@@ -24,10 +24,9 @@ from jax.sharding import PartitionSpec as P
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
 from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
-from jaxviz.engine.steps import (PLATEAU, TEST_CHUNK, PlateauState, TrainState, batch_order, evaluate, init_state,
-                                 keep, plateau_update, structure_of, train_epoch)
+from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, PlateauState, TrainState, batch_order, draw_orders,
+                                 evaluate, init_state, keep, plateau_update, structure_of, train_epoch)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
-from jaxviz.engine.steps import QUICK_COMPILE, draw_orders
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
@@ -169,26 +168,32 @@ def _programs(static: Static, length: int, block: int, mesh, record: str, scored
     (compiled ahead, side by side, kept between processes); with a mesh, each device runs the
     same program on its own blocks of models (``shard_map``), so results do not depend on the
     device count. ``scored``: run_epochs takes and returns every model's trainability measure too.
-    ``quick``: ``start`` compiled with :data:`QUICK_COMPILE` (XLA takes compiler options on the
-    outermost jit only, hence the jit around ``start`` here)."""
-    def start_program(hp, table):
-        return start(hp, table, static, block)
-
+    ``start`` is keyed by the fields it reads only (batches, epochs and schedules do not shape a
+    model's first state), so runs that differ in them share it."""
     def run_epochs_program(state, hp, orders, table, first, *score):
         return run_epochs(state, hp, orders, table, first, static, length, block, record, *score)
 
-    options = QUICK_COMPILE if quick else None
-    key = (static, length, block, record, scored)
-    if mesh is None:
-        return (Program(start_program, "start", key, options),
-                Program(run_epochs_program, "run_epochs", key))
-    models, everywhere = P(MODEL_AXIS), P()
-    spmd = functools.partial(jax.shard_map, mesh=mesh, check_vma=False)
-    ins = (models, models, everywhere, everywhere, everywhere) + ((models,) if scored else ())
-    outs = (models, P(None, MODEL_AXIS)) + ((models,) if scored else ())
-    return (Program(spmd(start_program, in_specs=(models, everywhere), out_specs=models), "start", key, options,
-                    aot=False),
-            Program(spmd(run_epochs_program, in_specs=ins, out_specs=outs), "run_epochs", key, aot=False))
+    start_static = static._replace(batch=0, steps=0, epochs=0, shuffle=False, schedules=("constant",), layer_lr=False)
+    m, score = P(MODEL_AXIS), (P(MODEL_AXIS),) if scored else ()
+    epochs_fn = _on_mesh(run_epochs_program, mesh, (m, m, P(), P(), P()) + score, (m, P(None, MODEL_AXIS)) + score)
+    return (_start_program(start_static, block, mesh, quick),
+            Program(epochs_fn, "run_epochs", (static, length, block, record, scored), aot=mesh is None))
+
+
+@functools.lru_cache(maxsize=None)
+def _start_program(static: Static, block: int, mesh, quick: bool):
+    """``start`` as a Program (see :func:`_programs`); ``quick``: compiled with :data:`QUICK_COMPILE`
+    (XLA takes compiler options on the outermost jit only, hence the jit around ``start`` here)."""
+    def start_program(hp, table):
+        return start(hp, table, static, block)
+
+    fn = _on_mesh(start_program, mesh, (P(MODEL_AXIS), P()), P(MODEL_AXIS))
+    return Program(fn, "start", (static, block), QUICK_COMPILE if quick else None, aot=mesh is None)
+
+
+def _on_mesh(fn, mesh, ins, outs):
+    """``fn`` run by every device of ``mesh`` on its own rows (``shard_map``); ``fn`` itself without one."""
+    return fn if mesh is None else jax.shard_map(fn, mesh=mesh, in_specs=ins, out_specs=outs, check_vma=False)
 
 
 def check_record(record) -> str:

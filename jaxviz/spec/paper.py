@@ -12,11 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from jaxviz.spec.config import FRACTAL_DATASETS
+from jaxviz.spec.features import feature_count
 
-__all__ = ["FRACTAL_WIDTH", "fractal_static"]
+__all__ = ["FRACTAL_WIDTH", "fractal_static", "model_inputs"]
 
 #: The paper's input dimension and hidden width.
 FRACTAL_WIDTH = 16
+
+
+def model_inputs(config: dict[str, Any]) -> int:
+    """A model's input columns: the paper's 16-D points as they are, else one per feature of its 2-D points.
+
+    Example:
+        >>> model_inputs({"dataset": "fractal", "features": "x"}), model_inputs({"dataset": "moons", "features": "x+sq"})
+        (16, 4)
+    """
+    return FRACTAL_WIDTH if config["dataset"] in FRACTAL_DATASETS else feature_count(config["features"])
 
 
 def _fail(name: str, rule: str, value: Any) -> ValueError:

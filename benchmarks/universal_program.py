@@ -1,0 +1,108 @@
+"""One program for every activation / optimizer (selected per model), measured: issue 11's candidate.
+
+A grid's program holds only the activations and optimizers its models use, so changing one of them
+compiles a new program. The alternative compiles all of them into every program and picks each
+model's with a select, so a change reuses the program. This script measures what that costs and
+saves, each mode in fresh processes with the persistent cache off:
+- steady training throughput of 256 models (seed defaults, 100 epochs, 64x64 surfaces every epoch),
+  the best of three runs with new values after a first run that compiles;
+- the demo grid in a fresh process (compile included), then a change to ``activation="tanh"`` and
+  one to ``optimizer="adam"`` in the same process.
+
+Modes: ``own`` (jaxviz as it is), ``optimizers`` (all four Keras optimizers in every program),
+``activations`` (all five activations), ``both``.
+
+    python benchmarks/universal_program.py            # prints the table
+    python benchmarks/universal_program.py --write    # and appends it to benchmarks/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+MODES = ("own", "optimizers", "activations", "both")
+
+CHILD = """
+import json, sys, time
+import numpy as np
+import jaxviz
+import jaxviz.data, jaxviz.engine.train, jaxviz.engine.surfaces, jaxviz.views.compositor  # imports are not timed
+from jaxviz.spec.config import ACTIVATIONS, OPTIMIZERS
+from jaxviz.spec.grid import Grid
+
+mode, what = sys.argv[1], sys.argv[2]
+own = Grid.static
+
+
+def static(self, n_train):  # every program holds all activations and/or optimizers
+    s = own(self, n_train)
+    if mode in ("activations", "both"):
+        s = s._replace(activations=ACTIVATIONS)
+    if mode in ("optimizers", "both"):
+        s = s._replace(optimizers=OPTIMIZERS)
+    return s
+
+
+Grid.static = static
+
+
+def timed(*args, **kw):
+    t = time.perf_counter()
+    jaxviz.sweep(*args, progress=False, **kw)
+    return time.perf_counter() - t
+
+
+if what == "throughput":
+    lrs = lambda off: list(np.linspace(0.01, 0.5, 256) + off)  # noqa: E731
+    first = timed(lr=lrs(0.0), epochs=100, resolution=64)
+    steady = min(timed(lr=lrs(k * 1e-3), epochs=100, resolution=64) for k in (1, 2, 3))
+    print(json.dumps({"first": first, "steady": steady, "rate": 256 * 100 / steady}))
+else:
+    hp = dict(jaxviz.PRESETS["demo"])
+    print(json.dumps({"demo": timed(hp), "activation": timed({**hp, "activation": "tanh"}),
+                      "optimizer": timed({**hp, "optimizer": "adam"})}))
+"""
+
+
+def child(mode: str, what: str) -> dict:
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": "off"}
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, what], env=env, capture_output=True, text=True,
+                         timeout=1800)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    rows = {m: {**child(m, "throughput"), **child(m, "demo")} for m in MODES}
+    base = rows["own"]
+    lines = ["| program holds | steady model-epochs/s (256 models) | x own | first run (s) | demo, fresh process (s) "
+             "| then activation -> tanh (s) | then optimizer -> adam (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for m, r in rows.items():
+        name = {"own": "the grid's own (jaxviz)", "optimizers": "all optimizers", "activations": "all activations",
+                "both": "all activations and optimizers"}[m]
+        lines.append(f"| {name} | {r['rate']:,.0f} | {r['rate'] / base['rate']:.2f} | {r['first']:.2f} "
+                     f"| {r['demo']:.2f} | {r['activation']:.2f} | {r['optimizer']:.2f} |")
+    table = "\n".join(lines) + (
+        f"\n\nEach mode in fresh processes, persistent cache off. Load average (1 min) at the start and the end: "
+        f"{load:.1f}, {os.getloadavg()[0]:.1f}.")
+    print(table)
+    if args.write:
+        from common import append_results
+
+        append_results("One program for every activation / optimizer (universal_program.py)",
+                       "python benchmarks/universal_program.py --write", table)
+
+
+if __name__ == "__main__":
+    main()
