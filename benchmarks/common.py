@@ -36,3 +36,18 @@ def append_results(title: str, command: str, body: str) -> None:
                            "with every figure measured in that same run.\n")
     with open(RESULTS, "a") as f:
         f.write(section)
+
+
+def json_child(script: str, *args: str, env: dict | None = None, cwd: str | None = None) -> dict:
+    """Run ``python -c script *args`` in a fresh process (with ``env`` added to this one's) and return the
+    JSON object of its last output line; its stderr tail on failure."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script, *args], env={**os.environ, **(env or {})}, cwd=cwd,
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -18,13 +18,12 @@ Each figure is also given as a ratio to the Keras loop measured in the same run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+from common import json_child  # noqa: E402
 
 KERAS = """
 import os, time, json
@@ -85,11 +84,7 @@ print(json.dumps(out))
 
 def child(script: str, cache: str) -> dict[str, float]:
     """Run ``script`` in a fresh Python process with ``JAXVIZ_CACHE_DIR=cache``; its JSON line."""
-    env = {**os.environ, "JAXVIZ_CACHE_DIR": cache}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=1800)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child(script, env={"JAXVIZ_CACHE_DIR": cache})
 
 
 def main() -> None:

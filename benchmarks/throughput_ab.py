@@ -13,7 +13,6 @@ noisy, so the figure that counts is the ratio within a round; the table gives it
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -23,6 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from common import json_child  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -44,12 +44,7 @@ print(json.dumps({"first": first, "rate": 256 * 100 / steady}))
 
 
 def child(tree: str) -> dict:
-    env = {**os.environ, "JAXVIZ_CACHE_DIR": "off", "PYTHONPATH": tree}
-    out = subprocess.run([sys.executable, "-c", CHILD, tree], env=env, cwd=tree, capture_output=True, text=True,
-                         timeout=1800)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child(CHILD, tree, env={"JAXVIZ_CACHE_DIR": "off", "PYTHONPATH": tree}, cwd=tree)
 
 
 def main() -> None:

@@ -19,12 +19,11 @@ Modes: ``own`` (jaxviz as it is), ``optimizers`` (all four Keras optimizers in e
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+from common import json_child  # noqa: E402
 
 MODES = ("own", "optimizers", "activations", "both")
 
@@ -71,12 +70,7 @@ else:
 
 
 def child(mode: str, what: str) -> dict:
-    env = {**os.environ, "JAXVIZ_CACHE_DIR": "off"}
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, what], env=env, capture_output=True, text=True,
-                         timeout=1800)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json_child(CHILD, mode, what, env={"JAXVIZ_CACHE_DIR": "off"})
 
 
 def main() -> None:
