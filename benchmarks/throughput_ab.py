@@ -25,26 +25,19 @@ sys.path.insert(0, HERE)
 from common import json_child  # noqa: E402
 
 CHILD = """
-import json, sys, time
-import numpy as np
+import json, sys
+sys.path.insert(1, sys.argv[2])  # this checkout's benchmarks, after the tree under test
 import jaxviz
 assert jaxviz.__file__.startswith(sys.argv[1]), jaxviz.__file__  # the tree under test, not another install
+from train_throughput import bench_jaxviz
 
-
-def timed(off):
-    t = time.perf_counter()
-    jaxviz.sweep(lr=list(np.linspace(0.01, 0.5, 256) + off), epochs=100, resolution=64, progress=False)
-    return time.perf_counter() - t
-
-
-first = timed(0.0)
-steady = min(timed(k * 1e-3) for k in (1, 2, 3))
+first, steady = bench_jaxviz(256, 100, repeats=3)
 print(json.dumps({"first": first, "rate": 256 * 100 / steady}))
 """
 
 
 def child(tree: str) -> dict:
-    return json_child(CHILD, tree, env={"JAXVIZ_CACHE_DIR": "off", "PYTHONPATH": tree}, cwd=tree)
+    return json_child(CHILD, tree, HERE, env={"JAXVIZ_CACHE_DIR": "off", "PYTHONPATH": tree}, cwd=tree)
 
 
 def main() -> None:

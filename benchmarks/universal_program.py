@@ -29,7 +29,6 @@ MODES = ("own", "optimizers", "activations", "both")
 
 CHILD = """
 import json, sys, time
-import numpy as np
 import jaxviz
 import jaxviz.data, jaxviz.engine.train, jaxviz.engine.surfaces, jaxviz.views.compositor  # imports are not timed
 from jaxviz.spec.config import ACTIVATIONS, OPTIMIZERS
@@ -58,9 +57,10 @@ def timed(*args, **kw):
 
 
 if what == "throughput":
-    lrs = lambda off: list(np.linspace(0.01, 0.5, 256) + off)  # noqa: E731
-    first = timed(lr=lrs(0.0), epochs=100, resolution=64)
-    steady = min(timed(lr=lrs(k * 1e-3), epochs=100, resolution=64) for k in (1, 2, 3))
+    sys.path.insert(0, sys.argv[3])
+    from train_throughput import bench_jaxviz
+
+    first, steady = bench_jaxviz(256, 100, repeats=3)
     print(json.dumps({"first": first, "steady": steady, "rate": 256 * 100 / steady}))
 else:
     hp = dict(jaxviz.PRESETS["demo"])
@@ -70,7 +70,7 @@ else:
 
 
 def child(mode: str, what: str) -> dict:
-    return json_child(CHILD, mode, what, env={"JAXVIZ_CACHE_DIR": "off"})
+    return json_child(CHILD, mode, what, os.path.dirname(os.path.abspath(__file__)), env={"JAXVIZ_CACHE_DIR": "off"})
 
 
 def main() -> None:

@@ -122,11 +122,9 @@ def _prepare(hp, resolution, frames, data, memory, devices, overrides, record="h
     devices = layout_devices(devices)
     keys = grid.dataset_keys()
     drawn = classes if task == "multiclass" and classes > 2 else None  # k arms, centres, blobs
-    folder = cache_folder()
-    store = DatasetStore(folder) if folder is not None else None
-    load = (lambda k: load_dataset(*k, classes=drawn)) if store is None else (  # noqa: E731
-        lambda k: store.get((*k, drawn), lambda: load_dataset(*k, classes=drawn)))
-    datasets = [custom if custom is not None else load(k) for k in keys]
+    store = DatasetStore(cache_folder())  # prepared sets kept beside the compiled programs
+    datasets = [custom if custom is not None else store.get((*k, drawn), lambda k=k: load_dataset(*k, classes=drawn))
+                for k in keys]
     static = grid.static([len(d.y_train) for d in datasets])
     table = pack(datasets)
     n_data = (table.x_train.shape[1], table.x_test.shape[1], len(datasets))

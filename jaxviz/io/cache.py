@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from pathlib import Path
@@ -102,10 +103,7 @@ class ExecutableStore:
 
     def save(self, key: str, data: bytes) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            part = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.part"
-            part.write_bytes(data)
-            os.replace(part, self.folder / f"{key}.bin")
+            _write_whole(self.folder / f"{key}.bin", lambda part: part.write_bytes(data))
             self._trim()
         except OSError:  # a full or read-only disk: the program is compiled again next time
             pass
@@ -127,8 +125,8 @@ class ExecutableStore:
 
 
 class DatasetStore:
-    """Prepared datasets saved in ``folder/datasets`` (one ``.npz`` each), so that a later process
-    gets a named dataset without drawing and preparing it, and without importing scikit-learn
+    """Prepared datasets saved in ``folder/datasets`` (one ``.npz`` each; ``folder=None``: none), so
+    that a later process gets a named dataset without drawing and preparing it, and without importing scikit-learn
     (1-3 s of a cached run's few seconds on a 2-core machine). The key holds the recipe (name,
     noise, seed, classes), the source of :mod:`jaxviz.data` and the versions of scikit-learn and
     NumPy, so a change of any of them draws the set again. Entries are written whole (a temporary
@@ -145,10 +143,13 @@ class DatasetStore:
     """
 
     def __init__(self, folder):
-        self.folder = Path(folder) / "datasets"
+        self.folder = None if folder is None else Path(folder) / "datasets"
 
     def get(self, recipe: tuple, make):
-        """The dataset of ``recipe``: read from the folder, else ``make()`` (then saved)."""
+        """The dataset of ``recipe``: read from the folder, else ``make()`` (then saved); with no
+        folder (the cache is off), ``make()``."""
+        if self.folder is None:
+            return make()
         import numpy as np
 
         from jaxviz.data import Dataset
@@ -162,21 +163,43 @@ class DatasetStore:
             pass
         ds = make()
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            part = self.folder / f".{path.stem}.{os.getpid()}.{threading.get_ident()}.part.npz"
-            np.savez(part, name=ds.name, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test,
-                     y_test=ds.y_test, extent=np.asarray(ds.extent, np.float64))
-            os.replace(part, path)
+            _write_whole(path, lambda part: _save_dataset(part, ds))
         except OSError:  # a full or read-only disk: drawn again next time
             pass
         return ds
 
 
+def _write_whole(path: Path, write) -> None:
+    """``write(part)`` to a temporary file beside ``path``, then renamed onto it: a reader (another
+    process too) sees the whole entry or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")  # not *.bin: no entry yet
+    write(part)
+    os.replace(part, path)
+
+
+def _save_dataset(path: Path, ds) -> None:
+    import numpy as np
+
+    with open(path, "wb") as f:  # a file, so that NumPy adds no ".npz" to the temporary name
+        np.savez(f, name=ds.name, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
+                 extent=np.asarray(ds.extent, np.float64))
+
+
 def _digest(recipe: tuple) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(recipe).encode() + _data_environment()).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=1)
+def _data_environment() -> bytes:
+    """What else decides a prepared dataset: the source of :mod:`jaxviz.data` and the versions of
+    scikit-learn and NumPy (read once per process)."""
     import hashlib
     import importlib.metadata as md
 
-    digest = hashlib.sha256(repr(recipe).encode())
+    digest = hashlib.sha256()
     for name in ("scikit-learn", "numpy"):
         try:
             digest.update(f"{name}={md.version(name)}".encode())
@@ -185,4 +208,4 @@ def _digest(recipe: tuple) -> str:
     data = Path(__file__).resolve().parent.parent / "data"
     for path in sorted(data.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:32]
+    return digest.digest()
