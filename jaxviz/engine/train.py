@@ -24,34 +24,18 @@ from jax.sharding import PartitionSpec as P
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
 from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
-from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, PlateauState, TrainState, batch_order, draw_orders,
-                                 evaluate, init_state, keep, plateau_update, structure_of, train_epoch)
+from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState,
+                                 batch_order, draw_orders, evaluate, init_state, keep, plateau_update, structure_of,
+                                 train_epoch)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import MODEL_AXIS, layout_devices, model_block, model_mesh, pad_rows, place, to_host
 from jaxviz.engine.score import convergence_update
 from jaxviz.engine.precision import as_real, precision_scope
 
-__all__ = [
-    "EPSILON",
-    "PLATEAU",
-    "METRICS",
-    "RECORDS",
-    "TEST_CHUNK",
-    "PlateauState",
-    "TrainState",
-    "bce",
-    "plateau_update",
-    "batch_order",
-    "init_state",
-    "start",
-    "run_epochs",
-    "draw_orders",
-    "chunk_length",
-    "check_record",
-    "train_grid",
-    "Checkpoint",
-]
+__all__ = ["EPSILON", "PLATEAU", "METRICS", "RECORDS", "TEST_CHUNK", "PlateauState", "TrainState", "bce",
+           "plateau_update", "batch_order", "init_state", "start", "run_epochs", "draw_orders", "chunk_length",
+           "check_record", "train_grid", "Checkpoint"]
 
 #: History keys of a classification, in Keras' order (a regression has ``mae`` for ``accuracy``:
 #: see :attr:`jaxviz.engine.task.Task.metrics`).
@@ -174,10 +158,10 @@ def _programs(static: Static, length: int, block: int, mesh, record: str, scored
         return run_epochs(state, hp, orders, table, first, static, length, block, record, *score)
 
     start_static = static._replace(batch=0, steps=0, epochs=0, shuffle=False, schedules=("constant",), layer_lr=False)
-    m, score = P(MODEL_AXIS), (P(MODEL_AXIS),) if scored else ()
+    m, score, options = P(MODEL_AXIS), (P(MODEL_AXIS),) if scored else (), TRAIN_COMPILE if quick else None
     epochs_fn = _on_mesh(run_epochs_program, mesh, (m, m, P(), P(), P()) + score, (m, P(None, MODEL_AXIS)) + score)
-    return (_start_program(start_static, block, mesh, quick),
-            Program(epochs_fn, "run_epochs", (static, length, block, record, scored), aot=mesh is None))
+    key = (static, length, block, record, scored)
+    return _start_program(start_static, block, mesh, quick), Program(epochs_fn, "run_epochs", key, options, mesh is None)
 
 
 @functools.lru_cache(maxsize=None)
