@@ -108,7 +108,7 @@ SCRIPT = (
     "from jaxviz.engine.programs import LOADED\n"
     "with warnings.catch_warnings(record=True) as caught:\n"
     "    warnings.simplefilter('always')\n"
-    "    run = jaxviz.sweep(lr=[float(sys.argv[1]), 0.2], epochs=3, resolution=8, progress=False)\n"
+    "    run = jaxviz.sweep(lr=[float(sys.argv[1]), 0.2], epochs=3, resolution=8, dataset='xor', progress=False)\n"
     "bad = [str(w.message) for w in caught if 'cache' in str(w.message)]\n"
     "import hashlib\n"
     "digest = hashlib.sha256(run.metrics['loss'].tobytes() + run.surfaces.tobytes()).hexdigest()\n"
@@ -137,7 +137,7 @@ def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
     assert all(bad == 0 for _, bad, _, _ in together)
     assert (cache / ".lockfile").exists() and len([p for p in cache.iterdir() if p.name.endswith("-cache")]) >= 2
     assert len(list((cache / "executables").glob("*.bin"))) >= 3  # start, draw_orders, run_epochs (surfaces)
-    assert len(list((cache / "datasets").glob("*.npz"))) == 1  # moons, prepared
+    assert len(list((cache / "datasets").glob("*.npz"))) == 1  # xor, prepared
     (hits, bad, loaded, sklearn), = _sweep_processes(["0.4"], env)  # a later process loads the programs
     assert hits >= 2 and bad == 0
     assert not sklearn  # and the prepared data: scikit-learn is not even imported

@@ -1,5 +1,8 @@
 """Dataset recipes and the validation of every hyperparameter and option."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
@@ -9,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 import jaxviz
 from jaxviz.spec.config import check_frames, check_resolution, validate_hp
 from jaxviz.data import load_dataset, raw_dataset
+from jaxviz.data.prepare import SEED_SETS, _prepare, write_seed_sets
 
 
 @pytest.mark.parametrize("name,number,n", [("moons", 1, 100), ("circles", 2, 100), ("blobs", 3, 100), ("tricky", 4, 200)])
@@ -31,6 +35,25 @@ def test_moons_is_the_seed_recipe_exactly():
     ds = load_dataset("moons")
     np.testing.assert_allclose(ds.x_train, x_train, rtol=1e-6)
     np.testing.assert_array_equal(ds.y_test, y_test)
+
+
+def test_the_shipped_seed_sets_are_a_fresh_preparation_bit_for_bit(tmp_path):
+    shipped = {name: load_dataset(name) for name in ("moons", "circles", "blobs", "tricky")}
+    fresh_file = write_seed_sets(tmp_path / "fresh.npz")  # scikit-learn's recipes, prepared here and now
+    with np.load(fresh_file) as fresh, np.load(SEED_SETS) as stored:
+        assert sorted(fresh.files) == sorted(stored.files)
+        for key in fresh.files:
+            assert fresh[key].dtype == stored[key].dtype and fresh[key].tobytes() == stored[key].tobytes(), key
+    for name, ds in shipped.items():
+        again = _prepare(name, *raw_dataset(name))
+        assert ds.extent == again.extent and ds.name == name
+        assert all(getattr(ds, k).tobytes() == getattr(again, k).tobytes() for k in ("x_train", "y_train", "x_test"))
+
+
+def test_a_seed_dataset_loads_without_scikit_learn():
+    code = "import sys; from jaxviz.data import load_dataset; load_dataset('circles'); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_tricky_concatenates_two_draws():

@@ -19,7 +19,7 @@ from jaxviz.data.datasets import multiclass_dataset, playground_dataset, raw_dat
 from jaxviz.data.fractal import fractal_points
 from jaxviz.spec.config import FRACTAL_DATASETS
 from jaxviz.spec.config import (MAX_CLASSES, MULTICLASS_DATASETS, PLAYGROUND_DATASETS, REGRESSION_DATASETS,
-                                validate_value)
+                                SEED_DATASETS, validate_value)
 
 __all__ = [
     "Dataset",
@@ -30,10 +30,15 @@ __all__ = [
     "pack",
     "infer_task",
     "fractal_dataset",
+    "write_seed_sets",
 ]
 
 #: Margin around the data of the prediction mesh, in standardised units (seed: 0.5).
 MESH_MARGIN = 0.5
+#: The seed's four datasets, prepared: fixed recipes, so they ship with jaxviz (written by
+#: :func:`write_seed_sets`; a test prepares them afresh and compares them bit for bit) and a run
+#: on them needs no scikit-learn, whose import alone takes 1.3-1.5 s (issue 11).
+SEED_SETS = Path(__file__).with_name("seed_datasets.npz")
 
 
 class Dataset(NamedTuple):
@@ -115,7 +120,35 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
         return _prepare(name, *regression_dataset(name, noise, seed))
     if name in PLAYGROUND_DATASETS:
         return _prepare(name, *playground_dataset(name, noise, seed))
-    return _prepare(name, *raw_dataset(name))
+    return _seed_set(name) if SEED_SETS.is_file() else _prepare(name, *raw_dataset(name))
+
+
+def _seed_set(name: str) -> Dataset:
+    with np.load(SEED_SETS) as f:
+        x_train, y_train, x_test, y_test, extent = (f[f"{name}/{part}"] for part in _SEED_PARTS)
+    return Dataset(name, x_train, y_train, x_test, y_test, tuple(float(v) for v in extent))
+
+
+_SEED_PARTS = ("x_train", "y_train", "x_test", "y_test", "extent")
+
+
+def write_seed_sets(path: str | Path = SEED_SETS) -> Path:
+    """Prepare the seed's four datasets with scikit-learn and store them at ``path`` (the file
+    jaxviz ships, :data:`SEED_SETS`, by default): run again if scikit-learn ever changes a recipe.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     out = write_seed_sets(Path(d) / "sets.npz")
+        ...     sorted(np.load(out).files)[:2]
+        ['blobs/extent', 'blobs/x_test']
+    """
+    arrays = {}
+    for name in SEED_DATASETS:
+        ds = _prepare(name, *raw_dataset(name))
+        arrays.update({f"{name}/{part}": np.asarray(getattr(ds, part)) for part in _SEED_PARTS})
+    np.savez_compressed(path, **arrays)
+    return Path(path)
 
 
 def fractal_dataset(name: str) -> Dataset:
