@@ -22,7 +22,7 @@ from jaxviz.spec.axes import is_range, linspace, logspace, parse_range
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
-from jaxviz.spec.shapes import cut_to_width
+from jaxviz.spec.shapes import bucket, cut_to_width, pad_to_width
 from jaxviz.io.cache import DatasetStore, ExecutableStore, cache_folder, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 from jaxviz.views.progress import advance, progress_bar
@@ -311,8 +311,8 @@ def _live(live, prepared: _Prepared, hparams) -> dict:
 
     def on_weights(done, weights):
         if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: _surfaces(cut_to_width([w[:, None] for w in weights], n, static.hidden, grid.width()),
-                                              hparams, n, one_frame, extents, static, plan, devices)[:, 0])
+            view.show(done, lambda: _surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents, static,
+                                              plan, devices)[:, 0])
 
     return {"on_weights": on_weights}
 
@@ -332,10 +332,13 @@ def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
     surfaces = np.empty((n, len(shown), resolution, resolution, *_task(static).maps), np.float16)
-    step = plan.surface_models
+    # a small grid is not padded to a whole call of a big one (6 models were predicted 64 times over)
+    step = min(plan.surface_models, bucket(n))
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
-        out = predict_surfaces([w[rows[:, None], shown[None, :]] for w in weights], widths[rows], activation[rows],
+        # at the program's bucket width: grids of one bucket share the surface program too
+        out = predict_surfaces(pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], static.hidden),
+                               widths[rows], activation[rows],
                                static.activations, [extents[i] for i in rows], resolution, devices,
                                features[rows], parametrization[rows], _task(static))
         surfaces[k:k + step] = out[: n - k]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bucket", "cut_to_width"]
+__all__ = ["bucket", "cut_to_width", "pad_to_width"]
 
 #: Above this width the size ladder of :func:`bucket` also has the points halfway (x1.5) between powers of two.
 _FINE_ABOVE = 32
@@ -45,3 +45,25 @@ def cut_to_width(weights, n: int, hidden: int, width: int) -> list:
         return w[(slice(n), slice(None)) + tuple(slice(width) if d == hidden else slice(None) for d in w.shape[2:])]
 
     return [cut(w) for w in weights]
+
+
+def pad_to_width(weights, hidden: int) -> list:
+    """Weight arrays (leading axes: models, frames) padded with zero units to the bucket width
+    ``hidden``: the inverse of :func:`cut_to_width`. Kernels and biases alternate, and every axis
+    of a hidden layer's units is padded (not the inputs of the first kernel, nor the outputs of
+    the last), so surfaces are predicted by one program for every width of a bucket.
+
+    Example:
+        >>> w = [np.ones((3, 2, 2, 10)), np.ones((3, 2, 10)), np.ones((3, 2, 10, 1)), np.ones((3, 2, 1))]
+        >>> [a.shape for a in pad_to_width(w, 16)], float(pad_to_width(w, 16)[2].sum())
+        ([(3, 2, 2, 16), (3, 2, 16), (3, 2, 16, 1), (3, 2, 1)], 60.0)
+    """
+    last = len(weights) // 2 - 1  # the output layer
+
+    def pad(j, w):
+        layer, bias = divmod(j, 2)
+        units = [2] if bias else [2] * (layer > 0) + [3]  # this array's axes of layer inputs / outputs
+        hidden_axes = [a for a in units if not (a == units[-1] and layer == last)]
+        return np.pad(w, [(0, hidden - w.shape[a] if a in hidden_axes else 0) for a in range(w.ndim)])
+
+    return [pad(j, w) for j, w in enumerate(weights)]
