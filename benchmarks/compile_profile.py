@@ -89,7 +89,7 @@ def programs() -> list[str]:
 def _surface_times(p) -> tuple[float, float, float]:
     """The surfaces of the demo's six models at one frame: the whole call, timed as one figure
     (the call compiles on first use), put in the compile column."""
-    from jaxviz.api import _surfaces
+    from jaxviz.frames import frame_surfaces
 
     g = p.grid
     hp = g.hparams(p.table.n_train.tolist())
@@ -99,7 +99,7 @@ def _surface_times(p) -> tuple[float, float, float]:
               np.zeros((6, 1, w, 1), np.float32), np.zeros((6, 1, 1), np.float32)]
     extents = [p.datasets[0].extent] * 6
     t = time.perf_counter()
-    _surfaces(arrays, hp, 6, np.zeros(1, np.int64), extents, p.static, p.plan, p.devices)
+    frame_surfaces(arrays, hp, 6, np.zeros(1, np.int64), extents, p.static, p.plan, p.devices)
     return 0.0, 0.0, time.perf_counter() - t
 
 

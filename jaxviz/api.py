@@ -8,7 +8,6 @@ They tie the stages together: spec (validated grid) -> data -> engine (plan, tra
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,7 +21,8 @@ from jaxviz.spec.axes import is_range, linspace, logspace, parse_range
 from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_resolution, frame_epochs,
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
-from jaxviz.spec.shapes import bucket, cut_to_width, pad_to_width
+from jaxviz.spec.shapes import cut_to_width
+from jaxviz.frames import frame_surfaces, live_hook, task_of_static
 from jaxviz.io.cache import DatasetStore, ExecutableStore, cache_folder, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 from jaxviz.views.progress import advance, progress_bar
@@ -238,7 +238,7 @@ def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):
             hparams, grid.order_table(n_train), table, prepared.static,
             on_epochs=(lambda done, model_epochs: advance(bar, model_epochs)) if bar else None,
             should_stop=should_stop, resume=resume, chunk=plan.chunk, devices=prepared.devices,
-            record=prepared.record, **_live(live, prepared, hparams),
+            record=prepared.record, **live_hook(live, prepared, hparams),
         )
     finally:
         if bar is not None:
@@ -252,16 +252,16 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
     grid, plan, datasets = prepared.grid, prepared.plan, prepared.datasets
     n, epochs, resolution = grid.n_models, prepared.static.epochs, plan.resolution
     data_index = np.asarray(hparams.data_index)[:n]
-    names = _task(prepared.static).metrics
+    names = task_of_static(prepared.static).metrics
     if prepared.record == "history":
         shown = frame_epochs(epochs, plan.frames)
         shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
-        surfaces = _surfaces(weights, hparams, n, shown, [datasets[j].extent for j in data_index], prepared.static,
+        surfaces = frame_surfaces(weights, hparams, n, shown, [datasets[j].extent for j in data_index], prepared.static,
                              plan, prepared.devices)
         options = {"resolution": resolution, "frames": plan.frames}
     else:
         shown = np.zeros(0, np.int64)
-        surfaces = np.zeros((n, 0, resolution, resolution, *_task(prepared.static).maps), np.float16)
+        surfaces = np.zeros((n, 0, resolution, resolution, *task_of_static(prepared.static).maps), np.float16)
         options = {"resolution": resolution, "frames": frames}
     return Run(
         hp={**grid.axes, **grid.fixed},
@@ -279,70 +279,6 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
         checkpoint=checkpoint,
         plan=plan,
     )
-
-
-def _live(live, prepared: _Prepared, hparams) -> dict:
-    """``on_weights`` for train_grid that predicts the surfaces at the epoch reached and hands them
-    to a :class:`~jaxviz.views.live.LiveView` (which updates only as often as keeps it cheap)."""
-    import jax
-
-    from jaxviz.views.live import LiveView, live_by_default
-
-    grid, datasets, static, plan, devices = (prepared.grid, prepared.datasets, prepared.static, prepared.plan,
-                                             prepared.devices)
-    if prepared.record != "history":
-        if live not in (None, False):
-            raise ValueError(f"live must be False with record='final' (no surfaces are kept). Got {live!r} instead.")
-        return {}
-    n, processes = grid.n_models, jax.process_count()
-    if live is None:  # several processes: each would decide when to draw (a collective) on its own
-        live = processes == 1 and live_by_default(n * static.epochs, static.steps)
-    if live is False:
-        return {}
-    if processes > 1:
-        raise ValueError(f"live must be False when {processes} processes train together. Got {live!r} instead.")
-    if not (live is True or isinstance(live, (str, os.PathLike))):
-        raise ValueError(f"live must be True, False, None or a PNG path. Got {live!r} instead.")
-    data_index = np.asarray(hparams.data_index)[:n]
-    view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
-                    plan.resolution)
-    extents = [datasets[j].extent for j in data_index]
-    one_frame = np.zeros(1, np.int64)
-
-    def on_weights(done, weights):
-        if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: _surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents, static,
-                                              plan, devices)[:, 0])
-
-    return {"on_weights": on_weights}
-
-
-def _task(static):
-    """The engine's :class:`~jaxviz.engine.task.Task` of a program."""
-    from jaxviz.engine.task import task_of
-
-    return task_of(static.task, static.classes)
-
-
-def _surfaces(weights, hparams, n: int, shown, extents, static, plan, devices) -> np.ndarray:
-    """Every model's surfaces at the ``shown`` epochs, predicted in calls of ``plan.surface_models``."""
-    from jaxviz.engine.surfaces import predict_surfaces
-
-    resolution = plan.resolution
-    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
-    features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
-    surfaces = np.empty((n, len(shown), resolution, resolution, *_task(static).maps), np.float16)
-    # a small grid is not padded to a whole call of a big one (6 models were predicted 64 times over)
-    step = min(plan.surface_models, bucket(n))
-    for k in range(0, n, step):
-        rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
-        # at the program's bucket width: grids of one bucket share the surface program too
-        out = predict_surfaces(pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], static.hidden),
-                               widths[rows], activation[rows],
-                               static.activations, [extents[i] for i in rows], resolution, devices,
-                               features[rows], parametrization[rows], _task(static))
-        surfaces[k:k + step] = out[: n - k]
-    return surfaces
 
 
 def load_checkpoint(path):

@@ -144,3 +144,16 @@ def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
     (hits, _, compiled, sklearn), = _sweep_processes(["0.4"], {**os.environ, "JAXVIZ_CACHE_DIR": "off"})
     assert hits == 0 and sklearn
     assert loaded == compiled  # loaded programs compute the same bits (from the same data)
+
+
+def test_surfaces_are_prepared_while_training_and_shared_by_the_widths_of_a_bucket():
+    before = BUILT["surfaces"]
+    narrow = jaxviz.sweep(lr=[0.1, 0.5], n1=9, epochs=7, resolution=7, progress=False)
+    assert BUILT["surfaces"] - before == 1  # the program built during training is the one the frames use
+    wide = jaxviz.sweep(lr=[0.1, 0.5], n1=13, epochs=7, resolution=7, progress=False)
+    assert BUILT["surfaces"] - before == 1  # widths 9 and 13 share the bucket of 16, and its surface program
+    assert narrow.surfaces.shape == wide.surfaces.shape == (2, 8, 7, 7)
+    assert not (narrow.surfaces == wide.surfaces).all()  # each its own model's
+    # the surfaces of a model do not depend on the grid around it (a call of 2 rows, or of 32)
+    big = jaxviz.sweep(lr=[0.1, 0.5], n1=9, epochs=7, resolution=7, seed=list(range(20)), progress=False)
+    assert (big.surfaces[0] == narrow.surfaces[0]).all() and (big.surfaces[20] == narrow.surfaces[1]).all()

@@ -113,7 +113,8 @@ def _program(activations: tuple[str, ...], chunk: int, mesh, plain_inputs: bool 
 
 
 def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], extents, resolution: int,
-                     devices=None, features=None, parametrization=None, task: Task = BINARY) -> np.ndarray:
+                     devices=None, features=None, parametrization=None, task: Task = BINARY,
+                     prepare: bool = False) -> np.ndarray | None:
     """Class-1 probability maps ``(n_models, n_frames, resolution, resolution)`` as float16 (for a
     multi-class ``task``, every class's probability ``(..., resolution, resolution, k)``; for a
     regression, the predicted value).
@@ -124,6 +125,8 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     ``parametrization`` (indices into ``PARAMETRIZATIONS``, default standard), ``(n_models,)``,
     are the model options the surface needs. One jit-compiled program predicts every model at every frame;
     with several ``devices`` (default: all JAX sees) the models are sharded over them.
+    ``prepare``: only start building that program (``weights`` may then be ``jax.ShapeDtypeStruct``),
+    so it compiles while the caller goes on (see :class:`~jaxviz.engine.programs.Program`); returns None.
 
     Example:
         >>> from jaxviz.engine.model import init_params, params_to_arrays
@@ -136,7 +139,8 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     devices = list(jax.devices() if devices is None else devices)
     d = len(devices)
     total = d * -(-n_models // d)
-    flat = [np.reshape(pad_rows(w, total), (total * n_frames, *w.shape[2:])) for w in weights]
+    flat = [jax.ShapeDtypeStruct((total * n_frames, *w.shape[2:]), w.dtype) if prepare else
+            np.reshape(pad_rows(w, total), (total * n_frames, *w.shape[2:])) for w in weights]
     distinct = list(dict.fromkeys(map(tuple, extents)))
     meshes = np.stack([mesh(e, resolution).T for e in distinct])  # (D, 2, P)
     mesh_index = [distinct.index(tuple(e)) for e in extents]
@@ -148,6 +152,8 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     mesh_ = model_mesh(devices)
     plain = bool((np.asarray(features) == 3).all())  # x1, x2 only: no features to compute (the seed's case)
     program = _program(tuple(activations), surface_chunk(flat[0].shape[-1], resolution), mesh_, plain, task)
+    if prepare:
+        return None if mesh_ is not None else _on_every_core(program, args, devices[0], prepare=True)
     if mesh_ is not None:
         rows, everywhere = NamedSharding(mesh_, P(MODEL_AXIS)), NamedSharding(mesh_, P())
         specs = (rows, everywhere) + (rows,) * (len(args) - 2)
@@ -158,19 +164,24 @@ def predict_surfaces(weights, widths, activation, activations: tuple[str, ...], 
     return out.reshape(total, n_frames, resolution, resolution, *out.shape[2:])[:n_models]
 
 
-def _on_every_core(program, args, device) -> np.ndarray:
+def _on_every_core(program, args, device, prepare: bool = False) -> np.ndarray | None:
     """``program(*args)`` with its rows split over the CPU cores, one call per core at once.
 
     XLA runs this program (a loop of small products) on one core; equal parts in threads of
     their own run side by side and share one compiled program. Every row is computed by the
-    same code either way, so the result does not change.
+    same code either way, so the result does not change. ``prepare``: only start building the
+    program for the parts' shapes.
     """
     flat, meshes, *per_row = args
     n = len(per_row[0])
     parts = min(os.cpu_count() or 1, n // 64) if device.platform == "cpu" else 1
+    size = -(-n // parts) if parts > 1 else n
+    if prepare:
+        program.prepare([jax.ShapeDtypeStruct((size, *a.shape[1:]), a.dtype) for a in flat], meshes,
+                        *(pad_rows(a, size)[:size] for a in per_row))
+        return None
     if parts <= 1:
         return to_host(program(*args))
-    size = -(-n // parts)
     flat, per_row = [pad_rows(a, size * parts) for a in flat], [pad_rows(a, size * parts) for a in per_row]
     part = lambda k: to_host(program([a[k * size:(k + 1) * size] for a in flat], meshes,  # noqa: E731
                                      *(a[k * size:(k + 1) * size] for a in per_row)))

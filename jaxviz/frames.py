@@ -1,0 +1,143 @@
+"""The surfaces of a sweep's frames: predicted after training in calls of a few models (their
+program prepared while the epochs train), and the live view's while it trains."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from jaxviz.spec.config import frame_epochs
+from jaxviz.spec.shapes import bucket, pad_to_width
+
+__all__ = ["live_hook", "prepare_hook", "frame_surfaces", "task_of_static"]  # for jaxviz.api
+
+
+def live_hook(live, prepared, hparams) -> dict:
+    """The ``on_weights`` keyword for :func:`~jaxviz.engine.train.train_grid` of a prepared sweep
+    (``jaxviz.api._prepare``): it starts building the final surfaces' program (:func:`prepare_hook`)
+    and, with a live view, predicts the surfaces at the epoch reached and hands them to a
+    :class:`~jaxviz.views.live.LiveView` (which updates only as often as keeps it cheap).
+    ``record="final"`` keeps no surfaces: no hook.
+
+    Example:
+        >>> from jaxviz.api import _prepare
+        >>> p = _prepare({"lr": [0.1, 0.5], "epochs": 2}, 8, None, None, None, None, {})
+        >>> sorted(live_hook(False, p, p.grid.hparams(p.table.n_train.tolist())))
+        ['on_weights']
+    """
+    import jax
+
+    from jaxviz.views.live import LiveView, live_by_default
+
+    grid, datasets, static, plan, devices = (prepared.grid, prepared.datasets, prepared.static, prepared.plan,
+                                             prepared.devices)
+    if prepared.record != "history":
+        if live not in (None, False):
+            raise ValueError(f"live must be False with record='final' (no surfaces are kept). Got {live!r} instead.")
+        return {}
+    n, processes = grid.n_models, jax.process_count()
+    if live is None:  # several processes: each would decide when to draw (a collective) on its own
+        live = processes == 1 and live_by_default(n * static.epochs, static.steps)
+    if live is False:
+        return {"on_weights": prepare_hook(prepared, hparams)}
+    if processes > 1:
+        raise ValueError(f"live must be False when {processes} processes train together. Got {live!r} instead.")
+    if not (live is True or isinstance(live, (str, os.PathLike))):
+        raise ValueError(f"live must be True, False, None or a PNG path. Got {live!r} instead.")
+    data_index = np.asarray(hparams.data_index)[:n]
+    view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
+                    plan.resolution)
+    extents = [datasets[j].extent for j in data_index]
+    one_frame = np.zeros(1, np.int64)
+    prepare = prepare_hook(prepared, hparams)
+
+    def on_weights(done, weights):
+        prepare(done, weights)
+        if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
+            view.show(done, lambda: frame_surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents,
+                                                   static, plan, devices)[:, 0])
+
+    return {"on_weights": on_weights}
+
+
+def task_of_static(static):
+    """The engine's :class:`~jaxviz.engine.task.Task` of a program's static settings.
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> task_of_static(make_grid(epochs=1).static([60])).name
+        'binary'
+    """
+    from jaxviz.engine.task import task_of
+
+    return task_of(static.task, static.classes)
+
+
+def prepare_hook(prepared, hparams):
+    """``on_weights(done, weights)`` that, after the first call of epochs, starts building the
+    program of the final surfaces (:func:`frame_surfaces` with ``prepare=True``): it compiles while
+    the other epochs train, not after them (0.2 s less for the demo grid on 2 cores).
+
+    Example:
+        >>> from jaxviz.api import _prepare
+        >>> p = _prepare({"lr": [0.1, 0.5], "epochs": 2}, 8, None, None, None, None, {})
+        >>> callable(prepare_hook(p, p.grid.hparams(p.table.n_train.tolist())))
+        True
+    """
+    grid, plan, static = prepared.grid, prepared.plan, prepared.static
+    extents = [prepared.datasets[j].extent for j in np.asarray(hparams.data_index)[:grid.n_models]]
+    pending = [True]
+
+    def on_weights(done, weights):
+        if pending and done < static.epochs:
+            pending.clear()
+            frame_surfaces([w[:, None] for w in weights], hparams, grid.n_models,
+                           frame_epochs(static.epochs, plan.frames), extents, static, plan, prepared.devices, True)
+
+    return on_weights
+
+
+def frame_surfaces(weights, hparams, n: int, shown, extents, static, plan, devices,
+                   prepare: bool = False) -> np.ndarray | None:
+    """Every model's surfaces at the ``shown`` epochs of its ``weights`` (leading axes: models,
+    epochs), predicted in calls of ``plan.surface_models`` models (fewer for a small grid);
+    ``prepare``: only start building the program of the first call, from the shapes of ``weights``.
+
+    Example:
+        >>> import jaxviz
+        >>> run = jaxviz.sweep(lr=[0.1, 0.5], epochs=2, resolution=8, progress=False)
+        >>> from jaxviz.api import _prepare
+        >>> p = _prepare({"lr": [0.1, 0.5], "epochs": 2}, 8, None, None, None, None, {})
+        >>> hp = p.grid.hparams(p.table.n_train.tolist())
+        >>> again = frame_surfaces(run._weights, hp, 2, run.frame_epochs, [p.datasets[0].extent] * 2, p.static,
+        ...                        p.plan, p.devices)
+        >>> again.shape, bool((again == run.surfaces).all())
+        ((2, 3, 8, 8), True)
+    """
+    from jaxviz.engine.surfaces import predict_surfaces
+
+    resolution = plan.resolution
+    widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
+    maps = task_of_static(static).maps
+    surfaces = None if prepare else np.empty((n, len(shown), resolution, resolution, *maps), np.float16)
+    # a small grid is not padded to a whole call of a big one (6 models were predicted 64 times over)
+    step = min(plan.surface_models, bucket(n))
+    for k in range(0, n, step):
+        rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
+        if prepare:
+            import jax
+
+            # at the program's bucket width: grids of one bucket share the surface program too
+            shapes = pad_to_width([np.zeros((1, 1, *w.shape[2:]), w.dtype) for w in weights], static.hidden)
+            frames = [jax.ShapeDtypeStruct((step, len(shown), *a.shape[2:]), a.dtype) for a in shapes]
+        else:
+            frames = pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], static.hidden)
+        out = predict_surfaces(frames, widths[rows], activation[rows], static.activations, [extents[i] for i in rows],
+                               resolution, devices, features[rows], parametrization[rows], task_of_static(static),
+                               prepare)
+        if prepare:
+            return None
+        surfaces[k:k + step] = out[: n - k]
+    return surfaces
