@@ -90,7 +90,8 @@ def prepare_hook(prepared, hparams):
     pending = [True]
 
     def on_weights(done, weights):
-        if pending and done < static.epochs:
+        # a float64 grid trains in x64 mode, but its surfaces are predicted outside it: not from here
+        if pending and done < static.epochs and static.precision != "float64":
             pending.clear()
             frame_surfaces([w[:, None] for w in weights], hparams, grid.n_models,
                            frame_epochs(static.epochs, plan.frames), extents, static, plan, prepared.devices, True)

@@ -157,3 +157,36 @@ def test_surfaces_are_prepared_while_training_and_shared_by_the_widths_of_a_buck
     # the surfaces of a model do not depend on the grid around it (a call of 2 rows, or of 32)
     big = jaxviz.sweep(lr=[0.1, 0.5], n1=9, epochs=7, resolution=7, seed=list(range(20)), progress=False)
     assert (big.surfaces[0] == narrow.surfaces[0]).all() and (big.surfaces[20] == narrow.surfaces[1]).all()
+
+
+SMALL = dict(lr=[0.05, 0.5], momentum=0.9, epochs=4, resolution=6, progress=False)
+
+
+def test_a_small_grid_changes_activation_and_depth_without_compiling():
+    jaxviz.sweep(activation="lrelu", n2=0, **SMALL)
+    built = BUILT["start"], BUILT["run_epochs"], BUILT["surfaces"]
+    for change in ({"activation": "tanh"}, {"activation": "sigmoid", "n3": 4}, {"activation": "relu", "n2": 3}):
+        jaxviz.sweep(**{"n2": 0, **change}, **SMALL)
+    assert (BUILT["start"], BUILT["run_epochs"], BUILT["surfaces"]) == built
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [{"activation": "tanh", "optimizer": "adam"},
+                                    {"activation": "sigmoid", "optimizer": "rmsprop", "n2": 4},
+                                    {"activation": "relu", "optimizer": "adagrad", "n3": 3},
+                                    {"activation": "linear", "parametrization": "meanfield"}])
+def test_a_small_grids_shared_program_computes_a_big_grids_bits(change):
+    """A big grid (72 models) compiles its own activation and depth only; a small one all of them."""
+    hp = {**SMALL, "seed": list(range(36)), "kr": 0.001, **change}
+    big = jaxviz.sweep(**hp)
+    assert big.plan.n_models == 72
+    for k in (1, 70):
+        small = jaxviz.sweep(**{**hp, "lr": big.configs[k]["lr"], "seed": [big.configs[k]["seed"], 99]})
+        assert all(big.metrics[m][k].tobytes() == small.metrics[m][0].tobytes() for m in big.metrics)
+        assert all(a.tobytes() == b.tobytes() for e in range(5) for a, b in zip(big.weights(k, e), small.weights(0, e)))
+        assert big.surfaces[k].tobytes() == small.surfaces[0].tobytes()
+
+
+def test_a_float64_grid_keeps_surfaces_over_several_calls_of_epochs():
+    run = jaxviz.sweep(lr=[0.05, 0.5], precision="float64", epochs=7, resolution=6, progress=False)
+    assert run.surfaces.shape == (2, 8, 6, 6) and np.isfinite(run.surfaces.astype(np.float32)).all()

@@ -79,7 +79,8 @@ def _sharding(leaf):
 def _signature(args):
     """What an executable is compiled for: the pytree and every leaf's shape, dtype and sharding."""
     leaves, tree = jax.tree.flatten(args)
-    return tree, tuple((tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)), _sharding(x))
+    # x64 mode too: an executable built inside jax.enable_x64 takes other argument types
+    return (tree, jax.config.jax_enable_x64), tuple((tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)), _sharding(x))
                        for x in leaves)
 
 
@@ -166,10 +167,9 @@ class Program:
         return _pool().submit(self._compile, lowered, key), _abstract(lowered.out_info, sig)
 
     def _store_key(self, sig) -> str:
-        tree, leaves = sig
-        # x64 is read here, not in the cached environment: float64 grids switch it on for their scope only
-        text = repr((_FORMAT, self.name, self._key, self._options, str(tree), leaves, _environment(),
-                     jax.config.jax_enable_x64))
+        (tree, x64), leaves = sig
+        # x64 is part of the signature, not of the cached environment: float64 grids switch it on for their scope
+        text = repr((_FORMAT, self.name, self._key, self._options, str(tree), leaves, _environment(), x64))
         return f"{self.name}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
     def _load(self, key: str, sig):

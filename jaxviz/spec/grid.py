@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import (GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, PARAMETRIZATIONS,
-                                feature_code, feature_count)
+from jaxviz.spec.config import (ACTIVATIONS, GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS,
+                                PARAMETRIZATIONS, feature_code, feature_count)
 from jaxviz.spec.paper import fractal_static
 from jaxviz.spec.settings import _validate, merge_settings
 from jaxviz.spec.shapes import bucket
@@ -34,6 +34,12 @@ __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings"
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
+#: A grid of at most this many models is compiled with every activation and three hidden slots
+#: (see :meth:`Grid.static`), so that changing its activation or its depth reuses its program;
+#: each model's bits are those of a program with its own activation and depth (a test checks
+#: every activation). Optimisers are not shared: selecting one of several updates changes how XLA
+#: fuses them, and with it the bits of Adam, RMSprop and Adagrad.
+SHARED_MODELS = 64
 
 
 class HParams(NamedTuple):
@@ -68,7 +74,7 @@ class Static(NamedTuple):
 
     hidden: int  # width every hidden layer is padded to
     slots: int  # hidden layer slots (1-3); a model without that layer passes its input through
-    activations: tuple[str, ...]  # the activations used in the grid
+    activations: tuple[str, ...]  # the activations used in the grid (all of them in a small grid: SHARED_MODELS)
     optimizers: tuple[str, ...]  # the optimizers used in the grid
     batch: int  # the largest batch size
     steps: int  # the most batches per epoch of any model
@@ -257,11 +263,13 @@ class Grid:
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
         paper = fractal_static(self.values)
         inputs = paper.pop("inputs", inputs)
+        # a small grid's program holds every activation and slot (SHARED_MODELS)
+        shared = self.n_models <= SHARED_MODELS
         return Static(
             # the width of the program is a bucket (see :func:`bucket`), so nearby grids share it
             hidden=bucket(self.width()),
-            slots=3 if widths[2] else 2 if widths[1] else 1,
-            activations=tuple(self.values("activation")),
+            slots=3 if widths[2] or shared else 2 if widths[1] else 1,
+            activations=ACTIVATIONS if shared else tuple(self.values("activation")),
             optimizers=tuple(self.values("optimizer")),
             batch=int(bs.max()),
             steps=steps,
