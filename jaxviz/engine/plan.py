@@ -236,7 +236,7 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
 
     Example:
         >>> from jaxviz.spec.grid import make_grid
-        >>> s = make_grid(epochs=100).static([60])
+        >>> s = make_grid(epochs=100, seed=list(range(4096))).static([60])  # big: its own activation only
         >>> p = make_plan(4096, s, (60, 40, 1), 20, 64, 5, block=8)
         >>> p.split, p.chunk, p.surface_models
         (False, 4096, 1024)

@@ -106,7 +106,7 @@ def structure_of(hp: HParams, static: Static) -> Structure:
         >>> g = make_grid(features=["x", "x+sq+sin"], parametrization="meanfield", n1=4, n2=0)
         >>> hp, static = g.hparams([60]), g.static([60])
         >>> s = structure_of(jax.tree.map(lambda a: a[1], hp), static)
-        >>> s.input_mask.tolist(), s.divisors.tolist()
+        >>> s.input_mask.tolist(), s.divisors[jnp.array([0, -1])].tolist()  # the first layer's, the output's
         ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], [2.4494898319244385, 2.0])
     """
     return structure(hp.widths, hp.activation, static.slots, static.hidden, features=hp.features,
