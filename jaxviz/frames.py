@@ -120,6 +120,10 @@ def frame_surfaces(weights, hparams, n: int, shown, extents, static, plan, devic
 
     resolution = plan.resolution
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
+    # the activations the models use, not all a small grid's training program holds: the surfaces
+    # compute only these (every unit of every frame at every mesh point: 3.5x faster for the demo)
+    used = np.unique(activation)
+    activations, activation = tuple(static.activations[i] for i in used), np.searchsorted(used, activation)
     features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
     maps = task_of_static(static).maps
     surfaces = None if prepare else np.empty((n, len(shown), resolution, resolution, *maps), np.float16)
@@ -135,7 +139,7 @@ def frame_surfaces(weights, hparams, n: int, shown, extents, static, plan, devic
             frames = [jax.ShapeDtypeStruct((step, len(shown), *a.shape[2:]), a.dtype) for a in shapes]
         else:
             frames = pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], static.hidden)
-        out = predict_surfaces(frames, widths[rows], activation[rows], static.activations, [extents[i] for i in rows],
+        out = predict_surfaces(frames, widths[rows], activation[rows], activations, [extents[i] for i in rows],
                                resolution, devices, features[rows], parametrization[rows], task_of_static(static),
                                prepare)
         if prepare:
