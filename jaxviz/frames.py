@@ -8,7 +8,8 @@ import os
 import numpy as np
 
 from jaxviz.spec.config import frame_epochs
-from jaxviz.spec.shapes import bucket, pad_to_width
+from jaxviz.spec.grid import SHARED_MODELS
+from jaxviz.spec.shapes import bucket, cut_to_width, pad_to_width
 
 __all__ = ["live_hook", "prepare_hook", "frame_surfaces", "task_of_static"]  # for jaxviz.api
 
@@ -55,8 +56,9 @@ def live_hook(live, prepared, hparams) -> dict:
     def on_weights(done, weights):
         prepare(done, weights)
         if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: frame_surfaces([w[:n, None] for w in weights], hparams, n, one_frame, extents,
-                                                   static, plan, devices)[:, 0])
+            view.show(done, lambda: frame_surfaces(cut_to_width([w[:, None] for w in weights], n, static.hidden,
+                                                                grid.width()),
+                                                   hparams, n, one_frame, extents, static, plan, devices)[:, 0])
 
     return {"on_weights": on_weights}
 
@@ -93,8 +95,9 @@ def prepare_hook(prepared, hparams):
         # a float64 grid trains in x64 mode, but its surfaces are predicted outside it: not from here
         if pending and done < static.epochs and static.precision != "float64":
             pending.clear()
-            frame_surfaces([w[:, None] for w in weights], hparams, grid.n_models,
-                           frame_epochs(static.epochs, plan.frames), extents, static, plan, prepared.devices, True)
+            frame_surfaces(cut_to_width([w[:, None] for w in weights], grid.n_models, static.hidden, grid.width()),
+                           hparams, grid.n_models, frame_epochs(static.epochs, plan.frames), extents, static, plan,
+                           prepared.devices, True)
 
     return on_weights
 
@@ -129,16 +132,18 @@ def frame_surfaces(weights, hparams, n: int, shown, extents, static, plan, devic
     surfaces = None if prepare else np.empty((n, len(shown), resolution, resolution, *maps), np.float16)
     # a small grid is not padded to a whole call of a big one (6 models were predicted 64 times over)
     step = min(plan.surface_models, bucket(n))
+    # a small grid's surfaces are predicted at its bucket width, so the grids of one bucket share their
+    # program; a big grid's at its own width, as fast as its weights allow (10 units cost 0.4x of 16)
+    width = static.hidden if n <= SHARED_MODELS else weights[0].shape[-1]
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
         if prepare:
             import jax
 
-            # at the program's bucket width: grids of one bucket share the surface program too
-            shapes = pad_to_width([np.zeros((1, 1, *w.shape[2:]), w.dtype) for w in weights], static.hidden)
+            shapes = pad_to_width([np.zeros((1, 1, *w.shape[2:]), w.dtype) for w in weights], width)
             frames = [jax.ShapeDtypeStruct((step, len(shown), *a.shape[2:]), a.dtype) for a in shapes]
         else:
-            frames = pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], static.hidden)
+            frames = pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], width)
         out = predict_surfaces(frames, widths[rows], activation[rows], activations, [extents[i] for i in rows],
                                resolution, devices, features[rows], parametrization[rows], task_of_static(static),
                                prepare)
