@@ -23,7 +23,7 @@ from jaxviz.engine.task import task_of
 from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 from jaxviz.engine.precision import real_dtype
 
-__all__ = ["PLATEAU", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
+__all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
            "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep", "draw_orders",
            "QUICK_COMPILE", "TRAIN_COMPILE"]
 
@@ -168,14 +168,38 @@ def keep(valid, new, old):
     return jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, old)
 
 
+#: Per History metric of :func:`train_epoch`, the sample count its sum is divided by (``None``: it
+#: is the value itself): the training loss and accuracy (or mae) by ``n_train``, the test
+#: accuracy by ``n_test``.
+RATIOS = ("n_train", "n_train", None, "n_test", None)
+
+
+def per_sample(table, hp, rows, dtype) -> np.ndarray:
+    """The counts ``(len(RATIOS), len(rows))`` that turn :func:`train_epoch`'s metric sums into History
+    means (1 for the metrics that are values), for the models ``rows`` of ``hp``, in NumPy: one
+    IEEE division per metric, the same whatever program computed the sums.
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> from jaxviz.data import load_dataset, pack
+        >>> per_sample(pack([load_dataset("moons")]), make_grid(lr=[0.1, 0.5]).hparams([60]), slice(0, 2),
+        ...            np.float32)[:, 0].tolist()
+        [60.0, 60.0, 1.0, 40.0, 1.0]
+    """
+    d = np.asarray(hp.data_index)[rows]
+    counts = {"n_train": np.asarray(table.n_train)[d], "n_test": np.asarray(table.n_test)[d], None: np.ones(len(d))}
+    return np.stack([counts[r] for r in RATIOS]).astype(dtype)
+
+
 def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
-    """One epoch of one model over its samples in its row of ``orders``; returns (state, metrics).
+    """One epoch of one model over its samples in its row of ``orders``; returns (state, metrics):
+    the History metrics as sums over the samples where :data:`RATIOS` names a count.
 
     Batches are gathered from the shared ``table`` (the model's dataset is row ``hp.data_index``)
     step by step: no model holds a copy of its data.
     """
     d = hp.data_index
-    n_train, n_test = table.n_train[d], table.n_test[d]
+    n_train = table.n_train[d]
     s = structure_of(hp, static)
     bs = jnp.minimum(hp.batch_size, n_train)
     n_batches = (n_train + bs - 1) // bs
@@ -207,10 +231,10 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
-    n_train_f = n_train.astype(real_dtype(static))
-    metrics = (loss_sum / n_train_f, correct_sum / n_train_f, val_loss, val_correct / n_test.astype(n_train_f.dtype),
-               lr_in_force)
-    return state, metrics
+    # sums, not means: the caller divides by the sample counts (see RATIOS) outside any program, where
+    # a division is IEEE's; XLA rewrites some divisions into products with the reciprocal, which
+    # rounds differently in programs of different shapes
+    return state, (loss_sum, correct_sum, val_loss, val_correct, lr_in_force)
 
 
 def init_state(hp: HParams, static: Static) -> TrainState:

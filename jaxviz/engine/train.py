@@ -24,7 +24,7 @@ from jax.sharding import PartitionSpec as P
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
 from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
-from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState,
+from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
                                  batch_order, draw_orders, evaluate, init_state, keep, plateau_update, structure_of,
                                  train_epoch)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
@@ -98,7 +98,8 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     Epochs at or beyond a model's own ``epochs``, and every epoch after the model diverged (its
     loss or val_loss became NaN or inf), are masked: its state does not change, its metrics are
     NaN (the diverging epoch's own metrics are kept, so the divergence shows). Returns the new
-    state, metrics ``(length, n_models)`` in History order and, with ``record="history"``, the
+    state, metrics ``(length, n_models)`` in History order (sums where ``RATIOS`` names a count:
+    :func:`per_sample` divides them) and, with ``record="history"``, the
     weight arrays after each epoch ``(length, n_models, ...)`` (``record="final"``: none, so the
     outputs do not grow with the epochs).
 
@@ -124,7 +125,8 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
             state = state._replace(diverged=state.diverged | (valid & ~finite))
             metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
             if acc is not None:  # a diverged model's NaN epochs count (as the notebook's inf losses do)
-                acc = jax.vmap(convergence_update)(acc, metrics[0], e < hp.epochs)
+                loss = metrics[0] / table.n_train[hp.data_index].astype(metrics[0].dtype)  # the epoch's mean
+                acc = jax.vmap(convergence_update)(acc, loss, e < hp.epochs)
             return (state, acc), (metrics, jax.vmap(params_to_arrays)(state.params) if record == "history" else [])
 
         return jax.lax.scan(epoch, (state, acc), (epochs, orders))
@@ -291,8 +293,8 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
     return states, weights, resume.initial_val
 
 
-def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, weights,
-            record: str, on_epochs, should_stop, on_weights=None) -> int:
+def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, counts,
+            weights, record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
     n, n_max = lay.n, table_d.x_train.shape[1]
     for first in range(done, e, length):
@@ -303,7 +305,8 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
             rows = lay.rows(k)
             m = rows.stop - rows.start
             for j, x in enumerate(ms):
-                metrics[j, rows, first:first + count] = to_host(x)[:count, :m].T
+                x = to_host(x)[:count, :m]
+                metrics[j, rows, first:first + count] = (x / counts[j, rows].astype(x.dtype)).T
             for store, w in zip(weights, history):
                 store[rows, first + 1:first + 1 + count] = np.swapaxes(to_host(w)[:count, :m], 0, 1)
             if on_epochs is not None:
@@ -383,8 +386,9 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     else:
         states, weights, val0 = _continue(lay, resume, hp_chunks, table_d, e, metrics, record)
         done = resume.done
-    done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, weights, record, on_epochs,
-                   should_stop, on_weights)
+    counts = per_sample(table, hp, slice(0, n), np.float32)
+    done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, counts, weights, record,
+                   on_epochs, should_stop, on_weights)
     if record == "history":
         for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch
             store[:, done + 1:] = store[:, done:done + 1]

@@ -19,6 +19,7 @@ from jaxviz.engine.devices import place, to_host
 from jaxviz.engine.precision import as_real, precision_scope, real_dtype
 from jaxviz.engine.score import WINDOW, Convergence, convergence_score
 from jaxviz.engine.train import METRICS, _layout, chunk_length
+from jaxviz.engine.steps import per_sample
 from jaxviz.spec.grid import HParams, Static
 
 __all__ = ["MapResults", "train_map"]
@@ -91,8 +92,9 @@ def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_model
             hit = (last >= first) & (last < first + count)  # models whose last epoch is in this call
             if hit.any():
                 at = (last[hit] - first).astype(np.int64)
+                counts = per_sample(table, hp, rows, real)[:, hit]  # sums -> History means (see RATIOS)
                 for j, x in enumerate(ms):
-                    final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)]
+                    final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)] / counts[j]
             if on_models is not None:  # calls run asynchronously: report the epochs done, not dispatched
                 jax.block_until_ready(ms[0])
                 on_models(rows.start + m * (first + count) / e)
