@@ -22,7 +22,7 @@ from jaxviz.spec.config import (check_fps, check_frames, check_memory, check_res
                                 unknown_key)
 from jaxviz.spec.grid import MIN_MODELS, make_grid, resolve_task, with_dataset, with_task
 from jaxviz.spec.shapes import cut_to_width
-from jaxviz.frames import frame_surfaces, live_hook, task_of_static
+from jaxviz.frames import frame_surfaces, live_hook, model_extents, task_of_static
 from jaxviz.io.cache import DatasetStore, ExecutableStore, cache_folder, enable_compilation_cache as _enable_jax_cache
 from jaxviz.spec.presets import PRESET_INFO, PRESETS, preset
 from jaxviz.views.progress import advance, progress_bar
@@ -256,8 +256,8 @@ def _run_of(prepared: _Prepared, metrics, weights, checkpoint, hparams, frames) 
     if prepared.record == "history":
         shown = frame_epochs(epochs, plan.frames)
         shown = shown[shown <= checkpoint.done]  # an interrupted run shows the epochs it trained
-        surfaces = frame_surfaces(weights, hparams, n, shown, [datasets[j].extent for j in data_index], prepared.static,
-                             plan, prepared.devices)
+        surfaces = frame_surfaces(weights, hparams, n, shown, model_extents(prepared, hparams), prepared.static, plan,
+                                  prepared.devices)
         options = {"resolution": resolution, "frames": plan.frames}
     else:
         shown = np.zeros(0, np.int64)

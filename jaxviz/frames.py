@@ -11,7 +11,7 @@ from jaxviz.spec.config import frame_epochs
 from jaxviz.spec.grid import SHARED_MODELS
 from jaxviz.spec.shapes import bucket, cut_to_width, pad_to_width
 
-__all__ = ["live_hook", "prepare_hook", "frame_surfaces", "task_of_static"]  # for jaxviz.api
+__all__ = ["live_hook", "prepare_hook", "frame_surfaces", "model_extents", "task_of_static"]  # for jaxviz.api
 
 
 def live_hook(live, prepared, hparams) -> dict:
@@ -49,18 +49,36 @@ def live_hook(live, prepared, hparams) -> dict:
     data_index = np.asarray(hparams.data_index)[:n]
     view = LiveView("notebook" if live is True else live, grid.configs, grid.axes, datasets, data_index,
                     plan.resolution)
-    extents = [datasets[j].extent for j in data_index]
+    extents = model_extents(prepared, hparams)
     one_frame = np.zeros(1, np.int64)
     prepare = prepare_hook(prepared, hparams)
 
     def on_weights(done, weights):
         prepare(done, weights)
         if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
-            view.show(done, lambda: frame_surfaces(cut_to_width([w[:, None] for w in weights], n, static.hidden,
-                                                                grid.width()),
-                                                   hparams, n, one_frame, extents, static, plan, devices)[:, 0])
+            view.show(done, lambda: frame_surfaces(_as_frame(weights, prepared), hparams, n, one_frame, extents,
+                                                   static, plan, devices)[:, 0])
 
     return {"on_weights": on_weights}
+
+
+def model_extents(prepared, hparams) -> list:
+    """Each model's mesh extent (its dataset's), in grid order.
+
+    Example:
+        >>> from jaxviz.api import _prepare
+        >>> p = _prepare({"lr": [0.1, 0.5], "epochs": 2}, 8, None, None, None, None, {})
+        >>> len(model_extents(p, p.grid.hparams(p.table.n_train.tolist())))
+        2
+    """
+    return [prepared.datasets[j].extent for j in np.asarray(hparams.data_index)[:prepared.grid.n_models]]
+
+
+def _as_frame(weights, prepared) -> list:
+    """train_grid's weights at one epoch (bucket width, padded rows) as one frame per real model at
+    the grid's own width: what :func:`frame_surfaces` takes."""
+    grid = prepared.grid
+    return cut_to_width([w[:, None] for w in weights], grid.n_models, prepared.static.hidden, grid.width())
 
 
 def task_of_static(static):
@@ -87,17 +105,16 @@ def prepare_hook(prepared, hparams):
         >>> callable(prepare_hook(p, p.grid.hparams(p.table.n_train.tolist())))
         True
     """
-    grid, plan, static = prepared.grid, prepared.plan, prepared.static
-    extents = [prepared.datasets[j].extent for j in np.asarray(hparams.data_index)[:grid.n_models]]
+    plan, static = prepared.plan, prepared.static
+    extents = model_extents(prepared, hparams)
     pending = [True]
 
     def on_weights(done, weights):
         # a float64 grid trains in x64 mode, but its surfaces are predicted outside it: not from here
         if pending and done < static.epochs and static.precision != "float64":
             pending.clear()
-            frame_surfaces(cut_to_width([w[:, None] for w in weights], grid.n_models, static.hidden, grid.width()),
-                           hparams, grid.n_models, frame_epochs(static.epochs, plan.frames), extents, static, plan,
-                           prepared.devices, True)
+            frame_surfaces(_as_frame(weights, prepared), hparams, prepared.grid.n_models,
+                           frame_epochs(static.epochs, plan.frames), extents, static, plan, prepared.devices, True)
 
     return on_weights
 
@@ -121,33 +138,32 @@ def frame_surfaces(weights, hparams, n: int, shown, extents, static, plan, devic
     """
     from jaxviz.engine.surfaces import predict_surfaces
 
-    resolution = plan.resolution
+    resolution, task = plan.resolution, task_of_static(static)
     widths, activation = np.asarray(hparams.widths)[:n], np.asarray(hparams.activation)[:n]
     # the activations the models use, not all a small grid's training program holds: the surfaces
     # compute only these (every unit of every frame at every mesh point: 3.5x faster for the demo)
     used = np.unique(activation)
     activations, activation = tuple(static.activations[i] for i in used), np.searchsorted(used, activation)
     features, parametrization = np.asarray(hparams.features)[:n], np.asarray(hparams.parametrization)[:n]
-    maps = task_of_static(static).maps
-    surfaces = None if prepare else np.empty((n, len(shown), resolution, resolution, *maps), np.float16)
     # a small grid is not padded to a whole call of a big one (6 models were predicted 64 times over)
     step = min(plan.surface_models, bucket(n))
     # a small grid's surfaces are predicted at its bucket width, so the grids of one bucket share their
     # program; a big grid's at its own width, as fast as its weights allow (10 units cost 0.4x of 16)
     width = static.hidden if n <= SHARED_MODELS else weights[0].shape[-1]
+
+    def predict(rows, frames, prepare=False):
+        return predict_surfaces(frames, widths[rows], activation[rows], activations, [extents[i] for i in rows],
+                                resolution, devices, features[rows], parametrization[rows], task, prepare)
+
+    if prepare:  # the first call's program, from the shapes of the weights
+        import jax
+
+        padded = pad_to_width([np.zeros((1, 1, *w.shape[2:]), w.dtype) for w in weights], width)
+        return predict(np.minimum(np.arange(step), n - 1),
+                       [jax.ShapeDtypeStruct((step, len(shown), *a.shape[2:]), a.dtype) for a in padded], True)
+    surfaces = np.empty((n, len(shown), resolution, resolution, *task.maps), np.float16)
     for k in range(0, n, step):
         rows = np.minimum(np.arange(k, k + step), n - 1)  # the last call padded: one program for all
-        if prepare:
-            import jax
-
-            shapes = pad_to_width([np.zeros((1, 1, *w.shape[2:]), w.dtype) for w in weights], width)
-            frames = [jax.ShapeDtypeStruct((step, len(shown), *a.shape[2:]), a.dtype) for a in shapes]
-        else:
-            frames = pad_to_width([w[rows[:, None], shown[None, :]] for w in weights], width)
-        out = predict_surfaces(frames, widths[rows], activation[rows], activations, [extents[i] for i in rows],
-                               resolution, devices, features[rows], parametrization[rows], task_of_static(static),
-                               prepare)
-        if prepare:
-            return None
-        surfaces[k:k + step] = out[: n - k]
+        surfaces[k:k + step] = predict(rows, pad_to_width([w[rows[:, None], shown[None, :]] for w in weights],
+                                                          width))[: n - k]
     return surfaces

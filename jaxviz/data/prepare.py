@@ -123,13 +123,13 @@ def load_dataset(name: str | int, noise: float = 0.0, seed: int = 0, classes: in
     return _seed_set(name) if SEED_SETS.is_file() else _prepare(name, *raw_dataset(name))
 
 
+_SEED_PARTS = ("x_train", "y_train", "x_test", "y_test", "extent")
+
+
 def _seed_set(name: str) -> Dataset:
     with np.load(SEED_SETS) as f:
         x_train, y_train, x_test, y_test, extent = (f[f"{name}/{part}"] for part in _SEED_PARTS)
     return Dataset(name, x_train, y_train, x_test, y_test, tuple(float(v) for v in extent))
-
-
-_SEED_PARTS = ("x_train", "y_train", "x_test", "y_test", "extent")
 
 
 def write_seed_sets(path: str | Path = SEED_SETS) -> Path:

@@ -80,8 +80,8 @@ def _signature(args):
     """What an executable is compiled for: the pytree and every leaf's shape, dtype and sharding."""
     leaves, tree = jax.tree.flatten(args)
     # x64 mode too: an executable built inside jax.enable_x64 takes other argument types
-    return (tree, jax.config.jax_enable_x64), tuple((tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)), _sharding(x))
-                       for x in leaves)
+    return (tree, jax.config.jax_enable_x64), tuple(
+        (tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)), _sharding(x)) for x in leaves)
 
 
 def _abstract(info, sig):

@@ -23,8 +23,8 @@ from jaxviz.engine.task import task_of
 from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 from jaxviz.engine.precision import real_dtype
 
-__all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update", "batch_order", "init_state",
-           "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep", "draw_orders",
+__all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update",
+           "batch_order", "init_state", "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep", "draw_orders",
            "QUICK_COMPILE", "TRAIN_COMPILE"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).

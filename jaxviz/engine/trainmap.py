@@ -85,6 +85,7 @@ def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_model
         state = lay.start(h, table_d)[0]
         acc = _empty(lay.chunk, lay.sharded, real)
         last = own_last[rows]
+        counts = per_sample(table, hp, rows, real)  # sums -> History means (see RATIOS)
         for first in range(0, e, length):
             count = min(length, e - first)
             orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=lay.shuffle)
@@ -92,9 +93,8 @@ def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_model
             hit = (last >= first) & (last < first + count)  # models whose last epoch is in this call
             if hit.any():
                 at = (last[hit] - first).astype(np.int64)
-                counts = per_sample(table, hp, rows, real)[:, hit]  # sums -> History means (see RATIOS)
                 for j, x in enumerate(ms):
-                    final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)] / counts[j]
+                    final[j, rows][hit] = to_host(x)[at, np.flatnonzero(hit)] / counts[j, hit]
             if on_models is not None:  # calls run asynchronously: report the epochs done, not dispatched
                 jax.block_until_ready(ms[0])
                 on_models(rows.start + m * (first + count) / e)
