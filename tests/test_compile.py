@@ -162,10 +162,11 @@ def test_surfaces_are_prepared_while_training_and_shared_by_the_widths_of_a_buck
 SMALL = dict(lr=[0.05, 0.5], momentum=0.9, epochs=4, resolution=6, progress=False)
 
 
-def test_a_small_grid_changes_activation_and_depth_without_compiling():
+def test_a_small_grid_changes_activation_depth_and_optimizer_without_compiling():
     jaxviz.sweep(activation="lrelu", n2=0, **SMALL)
     built = BUILT["start"], BUILT["run_epochs"]
-    for change in ({"activation": "tanh"}, {"activation": "sigmoid", "n3": 4}, {"activation": "relu", "n2": 3}):
+    for change in ({"activation": "tanh"}, {"activation": "sigmoid", "n3": 4}, {"activation": "relu", "n2": 3},
+                   {"optimizer": "adam"}, {"optimizer": ["rmsprop", "adagrad"], "activation": "tanh"}):
         jaxviz.sweep(**{"n2": 0, **change}, **SMALL)
     assert (BUILT["start"], BUILT["run_epochs"]) == built  # (the surfaces compute the grid's own activations)
     surfaces = BUILT["surfaces"]
@@ -179,7 +180,7 @@ def test_a_small_grid_changes_activation_and_depth_without_compiling():
                                     {"activation": "relu", "optimizer": "adagrad", "n3": 3},
                                     {"activation": "linear", "parametrization": "meanfield"}])
 def test_a_small_grids_shared_program_computes_a_big_grids_bits(change):
-    """A big grid (72 models) compiles its own activation and depth only; a small one all of them."""
+    """A big grid (72 models) compiles its own activation, depth and optimiser only; a small one all of them."""
     hp = {**SMALL, "seed": list(range(36)), "kr": 0.001, **change}
     big = jaxviz.sweep(**hp)
     assert big.plan.n_models == 72

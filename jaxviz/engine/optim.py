@@ -87,6 +87,26 @@ def keras_sgd(learning_rate, momentum=0.0) -> optax.GradientTransformation:
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+# XLA's CPU backend lets LLVM fuse a product into the sum or difference that uses it (an FMA,
+# one rounding instead of two) only when the product has that one use. A program holding several
+# optimisers shares ``g * g`` among them, and selects between their updates: without care, Adam
+# would round ``g * g - v`` once in its own program and twice in a shared one (1 ulp after a few
+# steps). Both helpers put a no-op between the product and its use, so no program fuses it and a
+# small grid's shared program computes each optimiser's bits (SHARED_MODELS in jaxviz.spec.grid).
+
+
+def _square(g):
+    """``g * g``, never fused into the sum that uses it (``max(x, 0)`` is ``x`` for a square)."""
+    return jnp.maximum(jnp.square(g), 0.0)
+
+
+def _root(x):
+    """``sqrt(x)`` kept a divisor: XLA rewrites ``a / sqrt(x)`` as ``a * rsqrt(x)``, an
+    approximate root whose product LLVM then fuses into the parameter update or not, depending
+    on the program (``max(r, 0)`` is ``r`` for a root)."""
+    return jnp.maximum(jnp.sqrt(x), 0.0)
+
+
 def keras_adam(learning_rate, beta_1=KERAS_DEFAULTS["beta_1"], beta_2=KERAS_DEFAULTS["beta_2"],
                epsilon=KERAS_DEFAULTS["epsilon"]) -> optax.GradientTransformation:
     """Keras Adam: its bias correction folded into the step size, ``epsilon`` outside the root.
@@ -105,7 +125,7 @@ def keras_adam(learning_rate, beta_1=KERAS_DEFAULTS["beta_1"], beta_2=KERAS_DEFA
         t = (state.count + 1).astype(jnp.float32)
         alpha = learning_rate * jnp.sqrt(1 - jnp.power(jnp.float32(beta_2), t)) / (1 - jnp.power(jnp.float32(beta_1), t))
         mu = jax.tree.map(lambda m, g: m + (g - m) * (1 - beta_1), state.mu, grads)
-        nu = jax.tree.map(lambda v, g: v + (jnp.square(g) - v) * (1 - beta_2), state.nu, grads)
+        nu = jax.tree.map(lambda v, g: v + (_square(g) - v) * (1 - beta_2), state.nu, grads)
         updates = jax.tree.map(lambda m, v: -((m * alpha) / (jnp.sqrt(v) + epsilon)), mu, nu)
         return updates, KerasAdamState(state.count + 1, mu, nu)
 
@@ -119,7 +139,7 @@ def _accumulating(learning_rate, epsilon, initial, accumulate) -> optax.Gradient
 
     def update_fn(grads, state, params=None):
         nu = jax.tree.map(accumulate, state.nu, grads)
-        updates = jax.tree.map(lambda g, v: -((learning_rate * g) / jnp.sqrt(v + epsilon)), grads, nu)
+        updates = jax.tree.map(lambda g, v: -((learning_rate * g) / _root(v + epsilon)), grads, nu)
         return updates, KerasAccumulatorState(nu)
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -134,7 +154,7 @@ def keras_rmsprop(learning_rate, rho=KERAS_DEFAULTS["rho"], epsilon=KERAS_DEFAUL
         >>> round(float(u[0]), 4)  # -0.01 / sqrt(0.1)
         -0.0316
     """
-    return _accumulating(learning_rate, epsilon, 0.0, lambda v, g: rho * v + (1 - rho) * jnp.square(g))
+    return _accumulating(learning_rate, epsilon, 0.0, lambda v, g: rho * v + (1 - rho) * _square(g))
 
 
 def keras_adagrad(learning_rate, initial_accumulator_value=KERAS_DEFAULTS["adagrad_initial"],
@@ -147,7 +167,7 @@ def keras_adagrad(learning_rate, initial_accumulator_value=KERAS_DEFAULTS["adagr
         >>> round(float(u[0]), 4)  # -0.1 / sqrt(1.1)
         -0.0953
     """
-    return _accumulating(learning_rate, epsilon, initial_accumulator_value, lambda v, g: v + jnp.square(g))
+    return _accumulating(learning_rate, epsilon, initial_accumulator_value, lambda v, g: v + _square(g))
 
 
 #: The Keras optimisers a grid can mix, by name.

@@ -297,6 +297,9 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
             weights, record: str, on_epochs, should_stop, on_weights=None) -> int:
     """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
     n, n_max = lay.n, table_d.x_train.shape[1]
+    if on_weights is not None and record == "history" and done < e:
+        # before the first call too: the hook's programs (surfaces) compile while the epochs' do
+        on_weights(done, [w[:, done] for w in weights])
     for first in range(done, e, length):
         count = min(length, e - first)
         orders = lay.draw(orders_d, jnp.int32(first), n_max=n_max, length=length, shuffle=lay.shuffle)
@@ -344,7 +347,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     (initial, final), the program then returning no weights per epoch, so memory does not grow
     with the epochs. The metrics are the same bit for bit in both modes. The programs depend only
     on ``static``, ``record`` and the array shapes, so new values reuse them. ``on_weights(done, weights)`` (history only) gets the host
-    weights at epoch ``done`` after each chunk of epochs (the live view uses it).
+    weights at epoch ``done`` before the first chunk of epochs and after each (the live view uses it).
 
     ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
     and the results so far come back (NaN metrics and frozen weights for the epochs not trained).

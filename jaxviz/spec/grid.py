@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxviz.spec.config import (ACTIVATIONS, GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS,
+from jaxviz.spec.config import (ACTIVATIONS, GRID_WIDE, HP_DEFAULTS, INITS, LAYER_LR, NOISY_DATASETS, OPTIMIZERS,
                                 PARAMETRIZATIONS, feature_code, feature_count)
 from jaxviz.spec.paper import fractal_static
 from jaxviz.spec.settings import _validate, merge_settings
@@ -34,11 +34,12 @@ __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings"
 
 #: Programs always train at least this many models (see :meth:`Grid.hparams`).
 MIN_MODELS = 2
-#: A grid of at most this many models is compiled with every activation and three hidden slots
-#: (see :meth:`Grid.static`), so that changing its activation or its depth reuses its program;
-#: each model's bits are those of a program with its own activation and depth (a test checks
-#: every activation). Optimisers are not shared: selecting one of several updates changes how XLA
-#: fuses them, and with it the bits of Adam, RMSprop and Adagrad.
+#: A grid of at most this many models is compiled with every activation, three hidden slots and
+#: every Keras optimiser (see :meth:`Grid.static`), so that changing its activation, its depth or
+#: its optimiser reuses its program; each model's bits are those of a program with its own
+#: activation, depth and optimiser (a test checks each; the optimisers' formulas are written so
+#: that LLVM fuses the same products into FMAs whatever else the program holds: see
+#: :mod:`jaxviz.engine.optim`).
 SHARED_MODELS = 64
 
 
@@ -263,14 +264,16 @@ class Grid:
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
         paper = fractal_static(self.values)
         inputs = paper.pop("inputs", inputs)
-        # a small grid's program holds every activation and slot (SHARED_MODELS)
+        # a small grid's program holds every activation, slot and Keras optimiser (SHARED_MODELS)
         shared = self.n_models <= SHARED_MODELS
         return Static(
             # the width of the program is a bucket (see :func:`bucket`), so nearby grids share it
             hidden=bucket(self.width()),
             slots=3 if widths[2] or shared else 2 if widths[1] else 1,
             activations=ACTIVATIONS if shared else tuple(self.values("activation")),
-            optimizers=tuple(self.values("optimizer")),
+            # optax optimisers keep states of their own: only the grid's are compiled
+            optimizers=(tuple(dict.fromkeys(OPTIMIZERS + tuple(self.values("optimizer")))) if shared
+                        else tuple(self.values("optimizer"))),
             batch=int(bs.max()),
             steps=steps,
             epochs=max(self.values("epochs")),
