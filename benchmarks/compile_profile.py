@@ -1,7 +1,7 @@
 """Where compile time goes: each program of the demo grid, traced, lowered and compiled apart,
 then the epoch program with one construct changed at a time (what that construct costs).
 
-Programs (demo grid: 6 models padded to two blocks, 100 epochs, 5 per call):
+Programs (demo grid: 6 models padded to one block of 32, 100 epochs, 5 per call):
 - ``start``: every model's initial weights, optimiser state and initial test figures (with XLA's
   default options, and with ``QUICK_COMPILE`` as runs on CPU compile it);
 - ``draw_orders``: the batch orders of one call's epochs (its own program since issue 11);
@@ -34,7 +34,7 @@ from jaxviz.engine.devices import model_block, pad_rows  # noqa: E402
 VARIANTS = {
     "record='final' (no weights per epoch out)": dict(record="final"),
     "blocks of 2 models instead of 32": dict(block=2),
-    "one block of 32 instead of two (no block loop)": dict(blocks=1),
+    "two blocks of 32 instead of one (a grid of 33-64 models)": dict(blocks=2),
     "3 hidden slots instead of 2": dict(slots=3),
     "every activation in the program (4)": dict(activations=("lrelu", "relu", "sigmoid", "tanh")),
     "every optimizer in the program (4)": dict(optimizers=("sgd", "adam", "rmsprop", "adagrad")),
@@ -46,7 +46,7 @@ def _demo():
     g, table, static = p.grid, p.table, p.static
     n_train = table.n_train.tolist()
     block = model_block(jax.devices()[0].platform)
-    hp = jax.tree.map(lambda a: jnp.asarray(pad_rows(a, 2 * block)), g.hparams(n_train))
+    hp = jax.tree.map(lambda a: jnp.asarray(pad_rows(a, block)), g.hparams(n_train))
     table = jax.tree.map(jnp.asarray, table)
     orders = jax.tree.map(jnp.asarray, g.order_table(n_train))
     return p, hp, table, orders, static._replace(epochs=0), block
@@ -154,7 +154,7 @@ def constructs() -> list[str]:
     for name, change in {"run_epochs as the demo compiles it": {}, **VARIANTS}.items():
         s = static._replace(**{k: v for k, v in change.items() if k in static._fields})
         b, record = change.get("block", block), change.get("record", "history")
-        h = jax.tree.map(lambda a: jnp.asarray(np.resize(np.asarray(a), (change.get("blocks", 2) * b,) + a.shape[1:])),
+        h = jax.tree.map(lambda a: jnp.asarray(np.resize(np.asarray(a), (change.get("blocks", 1) * b,) + a.shape[1:])),
                          hp)
         state = jax.eval_shape(lambda h, s=s, b=b: T.start(h, table, s, b), h)[0]
         (a, lo, c), compiled = _time(T.run_epochs, state, h, drawn, table, jnp.int32(0), static=s, length=length,

@@ -14,12 +14,12 @@ def test_two_processes_of_two_devices_equal_one_process_bit_for_bit(tmp_path):
     assert rc1 == 0, err1[-3000:]
     for rc, _, err in pair:
         assert rc == 0, err[-3000:]
-    # one process, one device: 64 rows per call (2 blocks of 32 at least); two of two: 4 devices x 2 blocks
+    # one process, one device: 32 rows per call (one block of 32); two of two: 4 devices x 1 block
     def last(out):  # gloo prints its connections before it
         return out.splitlines()[-1].split()
 
-    assert last(out1) == ["1", "1", "1", "64", "64"]
-    assert [last(out) for _, out, _ in pair] == [["2", "4", "2", "256", "256"]] * 2
+    assert last(out1) == ["1", "1", "1", "32", "32"]
+    assert [last(out) for _, out, _ in pair] == [["2", "4", "2", "128", "128"]] * 2
 
     expected = dict(np.load(one))
     assert expected["surfaces"].shape == (8, 4, 8, 8) and expected["score"].shape == (4, 5)

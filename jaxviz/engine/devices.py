@@ -5,9 +5,11 @@ and moving arrays between the host and (possibly several hosts') devices.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "model_mesh", "pad_rows", "place", "to_host",
+__all__ = ["MODEL_AXIS", "MODEL_BLOCK", "model_block", "to_blocks", "from_blocks", "block_map", "model_mesh", "pad_rows",
+           "place", "to_host",
            "layout_devices", "is_main_process", "smallest_everywhere", "decided_by_main"]
 
 #: The mesh axis the models are sharded over when JAX sees several devices.
@@ -68,6 +70,54 @@ def model_block(platform: str) -> int:
         (32, 4096)
     """
     return MODEL_BLOCK.get(platform, MODEL_BLOCK_DEFAULT)
+
+
+def to_blocks(tree, block: int):
+    """Every leaf's leading axis ``n`` -> ``(n // block, block)``.
+
+    Example:
+        >>> to_blocks(np.zeros((6, 2)), 3).shape
+        (2, 3, 2)
+    """
+    return jax.tree.map(lambda a: a.reshape(a.shape[0] // block, block, *a.shape[1:]), tree)
+
+
+def from_blocks(tree, axis: int = 0):
+    """Every leaf's block axes ``(k, block)`` at ``axis`` -> one axis of ``k * block``.
+
+    Example:
+        >>> from_blocks(np.zeros((5, 2, 3, 4)), axis=1).shape
+        (5, 6, 4)
+    """
+    return jax.tree.map(lambda a: a.reshape(*a.shape[:axis], -1, *a.shape[axis + 2:]), tree)
+
+
+def block_map(fn, xs, hp):
+    """``jax.lax.map(fn, xs)`` over the leading (block) axis, as a loop whose trip count XLA cannot
+    read: it comes from ``hp`` (a model's ``data_index`` is never negative, but only the data say so).
+
+    XLA inlines a loop it counts to one trip, and the inlined body then compiles to other arithmetic
+    (fusions across the loop's edge) than the body of a longer loop, so a grid of one block would
+    not compute the bits of a bigger grid. With the count hidden, one block is a loop like any other,
+    and a small grid trains one block instead of two.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> hp = SimpleNamespace(data_index=jnp.zeros((2, 3), jnp.int32))
+        >>> block_map(lambda x: x.sum(), jnp.arange(6.0).reshape(2, 3), hp).tolist()
+        [3.0, 12.0]
+    """
+    count = jax.tree.leaves(xs)[0].shape[0]
+    trips = jnp.where(hp.data_index.ravel()[0] < 0, 0, count)
+    body = jax.jit(fn)  # traced once: for the output shapes here, then from its cache in the loop
+    shapes = jax.eval_shape(body, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), xs))
+    out = jax.tree.map(lambda s: jnp.zeros((count, *s.shape), s.dtype), shapes)
+
+    def one(i, out):
+        y = body(jax.tree.map(lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), xs))
+        return jax.tree.map(lambda o, v: jax.lax.dynamic_update_index_in_dim(o, v, i, 0), out, y)
+
+    return jax.lax.fori_loop(0, trips, one, out)
 
 
 def model_mesh(devices):

@@ -184,8 +184,8 @@ def _estimate(static: Static, n_data: tuple[int, int, int], frames: int, resolut
 
 
 def _smallest(need: _Need, unit: int, devices: int) -> int:
-    """Bytes of the smallest step: one model's results and one call of two blocks per device."""
-    return need.fixed + need.results + max(2 * unit * need.per_model, devices * need.per_surface)
+    """Bytes of the smallest step: one model's results and one call of one block per device."""
+    return need.fixed + need.results + max(unit * need.per_model, devices * need.per_surface)
 
 
 def _refuse_smallest(need: _Need, usable: int, memory, unit: int, devices: int, frames: int, resolution: int,
@@ -196,11 +196,11 @@ def _refuse_smallest(need: _Need, usable: int, memory, unit: int, devices: int, 
     if _smallest(at_least, unit, devices) <= usable:
         return ValueError(
             f"resolution must leave room for the smallest step in memory: at {resolution}x{resolution} with {frames} "
-            f"frames, one model's surfaces or one call of {2 * unit} models need {format_bytes(one)} and "
+            f"frames, one model's surfaces or one call of {unit} models need {format_bytes(one)} and "
             f"{format_bytes(usable)} are usable; lower resolution or frames. Got {resolution} instead.")
     parts = {"the data (stored once)": (need.data, "use fewer data rows"),
              "the batch orders of a call": (need.orders, "use fewer seeds or epochs"),
-             f"one call of {2 * unit} models": (need.work + 2 * unit * need.per_model, "lower batch_size"),
+             f"one call of {unit} models": (need.work + unit * need.per_model, "lower batch_size"),
              "the surface prediction": (need.mesh + devices * need.per_surface, "lower resolution")}
     part, (size, knob) = max(parts.items(), key=lambda kv: kv[1][0])
     given = "the default (70% of free memory)" if memory is None else format_bytes(memory)
@@ -231,7 +231,7 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
     grows with the models is each model's state and outputs, and the activations of the blocks
     being trained. Raises ``ValueError`` naming the figure and what to lower when the results of
     the grid, or a single step, do not fit. Training chunks hold whole ``block`` s of models on
-    every device, at least two (see :func:`model_block`); surfaces are predicted in calls of at
+    every device (see :func:`model_block`); surfaces are predicted in calls of at
     most ``SURFACE_OUTPUT`` bytes.
 
     Example:
@@ -253,7 +253,7 @@ def make_plan(n_models: int, static: Static, n_data: tuple[int, int, int], frame
     if kept is not None:  # trainability maps (jaxviz.maps)
         need = need._replace(results=int(kept))
     budget, host_budget, shared = _budget(memory)
-    unit = devices * block  # whole blocks on every device, at least two (see jaxviz.train.run_epochs)
+    unit = devices * block  # whole blocks on every device (see jaxviz.train.run_epochs)
     results = need.results * n_models
     usable = min(budget, host_budget)
     if _smallest(need, unit, devices) > usable:
@@ -275,8 +275,8 @@ def _layout_plan(n_models, need: _Need, results, budget, shared, unit, devices, 
                  history) -> Plan:
     """Equal chunks of whole blocks that fit the room left; surface calls of a power of two of models."""
     room = budget - need.fixed - (results if shared else 0)
-    blocks = max(2, -(-n_models // unit))
-    fits = max(2, room // (need.per_model * unit))
+    blocks = -(-max(1, n_models) // unit)
+    fits = max(1, room // (need.per_model * unit))
     n_chunks = -(-blocks // fits)
     chunk = unit * -(-blocks // n_chunks)  # equal chunks: every call has the same shape
     # surfaces: a power of two of models per call, whole per device, within the output cap and the room
