@@ -186,6 +186,7 @@ def test_a_small_grids_shared_program_computes_a_big_grids_bits(change):
     assert big.plan.n_models == 72
     for k in (1, 70):
         small = jaxviz.sweep(**{**hp, "lr": big.configs[k]["lr"], "seed": [big.configs[k]["seed"], 99]})
+        assert (small.plan.chunk, big.plan.chunk) == (32, 96)  # one block (a loop XLA cannot count) and three
         assert all(big.metrics[m][k].tobytes() == small.metrics[m][0].tobytes() for m in big.metrics)
         assert all(a.tobytes() == b.tobytes() for e in range(5) for a, b in zip(big.weights(k, e), small.weights(0, e)))
         assert big.surfaces[k].tobytes() == small.surfaces[0].tobytes()

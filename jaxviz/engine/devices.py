@@ -93,21 +93,24 @@ def from_blocks(tree, axis: int = 0):
 
 
 def block_map(fn, xs, hp):
-    """``jax.lax.map(fn, xs)`` over the leading (block) axis, as a loop whose trip count XLA cannot
-    read: it comes from ``hp`` (a model's ``data_index`` is never negative, but only the data say so).
+    """``jax.lax.map(fn, xs)`` over the leading (block) axis; a single block runs in a loop whose trip
+    count XLA cannot read: it comes from ``hp`` (a model's ``data_index`` is never negative, but only
+    the data say so).
 
     XLA inlines a loop it counts to one trip, and the inlined body then compiles to other arithmetic
     (fusions across the loop's edge) than the body of a longer loop, so a grid of one block would
     not compute the bits of a bigger grid. With the count hidden, one block is a loop like any other,
-    and a small grid trains one block instead of two.
+    and a small grid trains one block instead of two (tests/test_compile.py checks the bits).
 
     Example:
         >>> from types import SimpleNamespace
-        >>> hp = SimpleNamespace(data_index=jnp.zeros((2, 3), jnp.int32))
-        >>> block_map(lambda x: x.sum(), jnp.arange(6.0).reshape(2, 3), hp).tolist()
-        [3.0, 12.0]
+        >>> hp = SimpleNamespace(data_index=jnp.zeros((1, 3), jnp.int32))
+        >>> block_map(lambda x: x.sum(), jnp.arange(3.0).reshape(1, 3), hp).tolist()
+        [3.0]
     """
     count = jax.tree.leaves(xs)[0].shape[0]
+    if count > 1:
+        return jax.lax.map(fn, xs)
     trips = jnp.where(hp.data_index.ravel()[0] < 0, 0, count)
     body = jax.jit(fn)  # traced once: for the output shapes here, then from its cache in the loop
     shapes = jax.eval_shape(body, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), xs))
