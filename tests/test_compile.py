@@ -1,5 +1,5 @@
-"""Program sharing (issue 11): grids that differ only inside a shape bucket, or only in their epoch
-count, reuse one compiled program; the bucket padding changes no result; batch orders drawn by
+"""Program sharing (issue 11): grids that differ only inside a shape bucket, only in their epoch
+count, or only in batch sizes up to 32 (micro-batches), reuse one compiled program; the bucket padding changes no result; batch orders drawn by
 their own program are the orders of steps.batch_order; the persistent cache is shared safely."""
 
 import os
@@ -47,13 +47,39 @@ def test_runs_differing_only_in_epochs_share_the_programs():
         np.testing.assert_array_equal(longer.metrics[key][:, :40], run.metrics[key], err_msg=key)
 
 
-def test_runs_differing_only_in_batches_share_start():
+def test_runs_differing_only_in_batch_sizes_share_every_program():
     jaxviz.sweep(**{**TINY, "batch_size": 7})
     before = _sizes()
-    run = jaxviz.sweep(**{**TINY, "batch_size": 13})  # other batch shapes: a new run_epochs, the same start
-    assert _sizes() == (before[0], before[1] + 1)
-    fresh = jaxviz.sweep(**{**TINY, "batch_size": 13, "seed": 1})
+    run = jaxviz.sweep(**{**TINY, "batch_size": 30})  # micro-batches of 16 lanes: the same programs
+    assert _sizes() == before
+    fresh = jaxviz.sweep(**{**TINY, "batch_size": 30, "seed": 1})
     assert not np.array_equal(fresh.weights(0, 0)[0], run.weights(0, 0)[0])  # the shared start reads its seeds
+    jaxviz.sweep(**{**TINY, "batch_size": 33})  # beyond MICRO_MAX: lanes for the whole batch, a new program
+    assert _sizes() == (before[0], before[1] + 1)
+
+
+def test_a_model_in_a_grid_of_other_batch_sizes_equals_its_solo_run_bitwise():
+    grid = jaxviz.sweep(batch_size=[5, 16, 24, 32], lr=0.3, epochs=3, resolution=6, progress=False)
+    for i in (0, 2):
+        solo = jaxviz.sweep(grid.configs[i], resolution=6, progress=False)
+        assert all(grid.metrics[m][i].tobytes() == solo.metrics[m][0].tobytes() for m in METRICS)
+        assert all(a.tobytes() == b.tobytes() for e in (1, 3) for a, b in zip(grid.weights(i, e), solo.weights(0, e)))
+        assert grid.surfaces[i].tobytes() == solo.surfaces[0].tobytes()
+
+
+def test_micro_batches_train_as_one_wide_batch():
+    """A batch of 30 in micro-batches of 16 lanes, and in one step of 32 lanes: rounding apart, one training."""
+    g = make_grid(batch_size=30, lr=[0.1, 0.5], momentum=0.9, kr=0.01, epochs=4)
+    n = [60]
+    args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
+    static = g.static(n)
+    assert static.batch == 16
+    micro, wm, _ = train_grid(*args, static)
+    wide, ww, _ = train_grid(*args, static._replace(batch=32))
+    for key in METRICS:
+        np.testing.assert_allclose(micro[key], wide[key], rtol=0, atol=1e-5, err_msg=key)
+    for a, b in zip(wm, ww):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
 @pytest.fixture(scope="module")

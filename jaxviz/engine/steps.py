@@ -24,7 +24,7 @@ from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning
 from jaxviz.engine.precision import real_dtype
 
 __all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update",
-           "batch_order", "init_state", "train_epoch", "evaluate", "loss_fn", "penalty", "structure_of", "keep", "draw_orders",
+           "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_step", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep", "draw_orders",
            "QUICK_COMPILE", "TRAIN_COMPILE"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
@@ -130,12 +130,17 @@ def loss_fn(params, s: Structure, x, y, weight, kr, static: Static, l1=0.0):
     """One model's mean loss (with the penalty) and its summed ``correct`` score (hits for
     accuracy, absolute errors for mae) over the samples of non-zero ``weight``; the task
     (``static.task``, ``static.classes``) says what the output means."""
+    data, correct = data_loss(params, s, x, y, weight, jnp.sum(weight), static)
+    return data + penalty(params, kr, l1), correct
+
+
+def data_loss(params, s: Structure, x, y, weight, count, static: Static):
+    """The data part of a batch's mean loss from some of its samples (``weight`` marks them):
+    their summed loss divided by ``count``, the batch's sample count, and their summed
+    ``correct`` score. The parts of a batch's micro-batches add up to the batch's mean loss."""
     task = task_of(static.task, static.classes)
     p = predict(params, x, s, static.hidden, static.slots, static.activations, task)
-    count = jnp.sum(weight)
-    loss = jnp.sum(weight * task.loss(p, y)) / count + penalty(params, kr, l1)
-    correct = jnp.sum(weight * task.correct(p, y))
-    return loss, correct
+    return jnp.sum(weight * task.loss(p, y)) / count, jnp.sum(weight * task.correct(p, y))
 
 
 def evaluate(params, s: Structure, table, d, kr, static: Static, l1=0.0):
@@ -191,50 +196,123 @@ def per_sample(table, hp, rows, dtype) -> np.ndarray:
     return np.stack([counts[r] for r in RATIOS]).astype(dtype)
 
 
-def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static):
-    """One epoch of one model over its samples in its row of ``orders``; returns (state, metrics):
-    the History metrics as sums over the samples where :data:`RATIOS` names a count.
+def micro_steps(hp: HParams, table, static: Static):
+    """A model's micro-batches per epoch: its batches times the micro-batches of
+    ``static.batch`` lanes each takes (see :func:`train_epoch`); vectorised over models.
 
-    Batches are gathered from the shared ``table`` (the model's dataset is row ``hp.data_index``)
-    step by step: no model holds a copy of its data.
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> from jaxviz.data import load_dataset, pack
+        >>> g = make_grid(batch_size=[10, 20, 30])
+        >>> table = pack([load_dataset("moons")])
+        >>> micro_steps(g.hparams([60]), table, g.static([60])).tolist()  # 6 x 1, 3 x 2, 2 x 2
+        [6, 6, 4]
     """
+    n_train = table.n_train[hp.data_index]
+    bs = jnp.minimum(hp.batch_size, n_train)
+    return (n_train + bs - 1) // bs * ((bs + static.batch - 1) // static.batch)
+
+
+class EpochCarry(NamedTuple):
+    """A model's state inside an epoch's loop over micro-batches (see :func:`train_epoch`)."""
+
+    state: TrainState
+    grads: nnx.State  # the gradients of the batch's micro-batches so far
+    data: jax.Array  # () their part of the batch's mean loss
+    loss_sum: jax.Array  # () the epoch's batch losses times their sample counts
+    correct_sum: jax.Array  # () the epoch's correct score
+
+
+def epoch_start(state: TrainState, static: Static) -> EpochCarry:
+    """A model's :class:`EpochCarry` before an epoch's first micro-batch."""
+    zero = jnp.zeros((), real_dtype(static))
+    return EpochCarry(state, jax.tree.map(jnp.zeros_like, state.params), zero, zero, zero)
+
+
+def micro_step(j, carry: EpochCarry, hp: HParams, orders, table, static: Static) -> EpochCarry:
+    """A model's ``j``-th micro-batch of an epoch (see :func:`train_epoch`): its gradients join the
+    batch's, and the batch's last one updates the model; past the model's own micro-batches
+    nothing changes."""
+    state = carry.state
     d = hp.data_index
     n_train = table.n_train[d]
     s = structure_of(hp, static)
     bs = jnp.minimum(hp.batch_size, n_train)
     n_batches = (n_train + bs - 1) // bs
+    micros = (bs + static.batch - 1) // static.batch  # micro-batches per batch
     lanes = jnp.arange(static.batch)
-    last = orders.shape[1] - 1
+    b, k = j // micros, j % micros  # batch, and micro-batch within it
+    count = jnp.minimum(bs, n_train - b * bs).astype(real_dtype(static))  # the batch's samples
+    pos = b * bs + k * static.batch + lanes
+    weight = ((k * static.batch + lanes < bs) & (pos < n_train)).astype(real_dtype(static))
+    idx = orders[hp.order_index, jnp.minimum(pos, orders.shape[1] - 1)]
+    closing = k == micros - 1  # the batch's last micro-batch: the penalty joins it, and the update follows
+
+    def loss(params):
+        part, correct = data_loss(params, s, table.x_train[d, idx], table.y_train[d, idx], weight, count, static)
+        pen = penalty(params, hp.kr, hp.l1)
+        return part + jnp.where(closing, pen, 0.0), (part, correct, pen)
+
+    (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(state.params)
+    first = k == 0
+    grads = jax.tree.map(lambda a, b: jnp.where(first, b, a + b), carry.grads, g)
+    data = jnp.where(first, part, carry.data + part)
     total_steps = hp.epochs * n_batches  # the schedule's horizon: all of this model's updates
+    lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
     scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
+    params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
+                         static.optimizers, scales)
+    new = state._replace(params=params, opt=opt, step=state.step + 1)
+    valid = j < micros * n_batches
+    done = valid & closing
+    # Keras' batch loss: the data's mean and the penalty of the weights before the update
+    return EpochCarry(keep(done, new, state), grads, data, carry.loss_sum + jnp.where(done, (data + pen) * count, 0.0),
+                      carry.correct_sum + jnp.where(valid, correct, 0.0))
 
-    def step(carry, b):
-        state, loss_sum, correct_sum = carry
-        pos = b * bs + lanes
-        weight = ((lanes < bs) & (pos < n_train)).astype(real_dtype(static))
-        idx = orders[hp.order_index, jnp.minimum(pos, last)]
-        (loss, correct), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, s, table.x_train[d, idx], table.y_train[d, idx], weight, hp.kr, static, hp.l1
-        )
-        lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
-        params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
-                             static.optimizers, scales)
-        new = state._replace(params=params, opt=opt, step=state.step + 1)
-        valid = b < n_batches
-        count = jnp.sum(weight)
-        return (keep(valid, new, state), loss_sum + jnp.where(valid, loss * count, 0.0),
-                correct_sum + jnp.where(valid, correct, 0.0)), None
 
-    zero = jnp.zeros((), real_dtype(static))
-    (state, loss_sum, correct_sum), _ = jax.lax.scan(step, (state, zero, zero), jnp.arange(static.steps))
-    val_loss, val_correct = evaluate(state.params, s, table, d, hp.kr, static, hp.l1)
+def epoch_end(carry: EpochCarry, hp: HParams, table, static: Static):
+    """A model's epoch after its micro-batches: the test set, ReduceLROnPlateau, and the metrics
+    of :func:`train_epoch`."""
+    state = carry.state
+    s = structure_of(hp, static)
+    val_loss, val_correct = evaluate(state.params, s, table, hp.data_index, hp.kr, static, hp.l1)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
     # sums, not means: the caller divides by the sample counts (see RATIOS) outside any program, where
     # a division is IEEE's; XLA rewrites some divisions into products with the reciprocal, which
     # rounds differently in programs of different shapes
-    return state, (loss_sum, correct_sum, val_loss, val_correct, lr_in_force)
+    return state, (carry.loss_sum, carry.correct_sum, val_loss, val_correct, lr_in_force)
+
+
+def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static, trips):
+    """One epoch of one model over its samples in its row of ``orders``; returns (state, metrics):
+    the History metrics as sums over the samples where :data:`RATIOS` names a count.
+
+    Batches are gathered from the shared ``table`` (the model's dataset is row ``hp.data_index``)
+    step by step: no model holds a copy of its data. A batch is taken in micro-batches of
+    ``static.batch`` lanes whose gradients add up before the update (one micro-batch when the
+    batch fits), so the program does not depend on the batch size: grids of other batch sizes
+    share it, and a model's arithmetic depends on its own batch size only. The loop runs
+    ``trips`` micro-batches (a value, the most :func:`micro_steps` of the models trained
+    together); a model's later ones are masked. The engine runs the same three parts
+    (:func:`epoch_start`, :func:`micro_step`, :func:`epoch_end`) for a block of models, with the
+    loop outside the models' vmap.
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> from jaxviz.data import load_dataset, pack
+        >>> g = make_grid(batch_size=20, lr=0.5)
+        >>> table, static = jax.tree.map(jnp.asarray, pack([load_dataset("moons")])), g.static([60])
+        >>> hp = jax.tree.map(lambda a: a[0], g.hparams([60]))
+        >>> orders = batch_order(0, 0, 60, 60, False)[None]
+        >>> state, (loss_sum, correct, *_) = train_epoch(init_state(hp, static), hp, orders, table, static, 6)
+        >>> int(state.step), 0 < float(loss_sum) / 60 < 1  # 3 batches of 20, 2 micro-batches each
+        (3, True)
+    """
+    carry = jax.lax.fori_loop(0, trips, lambda j, c: micro_step(j, c, hp, orders, table, static),
+                              epoch_start(state, static))
+    return epoch_end(carry, hp, table, static)
 
 
 def init_state(hp: HParams, static: Static) -> TrainState:

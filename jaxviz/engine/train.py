@@ -26,7 +26,7 @@ from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
                                  batch_order, draw_orders, evaluate, init_state, keep, plateau_update, structure_of,
-                                 train_epoch)
+                                 epoch_end, epoch_start, micro_step, micro_steps)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import (MODEL_AXIS, block_map, from_blocks, layout_devices, model_block, model_mesh, pad_rows,
@@ -99,10 +99,15 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     program; it is then returned as a third value, so a map keeps no loss history.
     """
     epochs = first + jnp.arange(length)
-    train = jax.vmap(lambda state, hp, order: train_epoch(state, hp, order, table, static), in_axes=(0, 0, None))
-
     def one_block(args):
         state, hp, acc = args
+        trips = jnp.max(micro_steps(hp, table, static))  # a value: batch sizes do not shape the program
+        step = jax.vmap(lambda j, c, hp, order: micro_step(j, c, hp, order, table, static), in_axes=(None, 0, 0, None))
+
+        def train(state, hp, order):  # train_epoch of every model, the loop outside their vmap (traced once)
+            carry = jax.vmap(lambda st: epoch_start(st, static))(state)
+            carry = jax.lax.fori_loop(0, trips, lambda j, c: step(j, c, hp, order), carry)
+            return jax.vmap(lambda c, hp: epoch_end(c, hp, table, static))(carry, hp)
 
         def epoch(carry, xs):
             state, acc = carry
@@ -224,7 +229,7 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
     # the programs do not read the epoch count (each model's own epochs travel in hp, the calls
     # cover them): runs that differ only in epochs share them
     quick = devices[0].platform == "cpu"
-    start_fn, epochs_fn = _programs(static._replace(epochs=0), length, block, mesh, record, scored, quick)
+    start_fn, epochs_fn = _programs(static._replace(epochs=0, steps=0), length, block, mesh, record, scored, quick)
     if mesh is None:
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:

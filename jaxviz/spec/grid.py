@@ -26,7 +26,7 @@ from jaxviz.spec.config import (ACTIVATIONS, GRID_WIDE, HP_DEFAULTS, INITS, LAYE
                                 PARAMETRIZATIONS, feature_code, feature_count)
 from jaxviz.spec.paper import fractal_static
 from jaxviz.spec.settings import _validate, merge_settings
-from jaxviz.spec.shapes import bucket
+from jaxviz.spec.shapes import bucket, lanes
 from jaxviz.spec.tasks import resolve_task, with_task
 
 __all__ = ["Grid", "HParams", "Static", "Configs", "make_grid", "merge_settings", "with_dataset", "MIN_MODELS",
@@ -77,7 +77,7 @@ class Static(NamedTuple):
     slots: int  # hidden layer slots (1-3); a model without that layer passes its input through
     activations: tuple[str, ...]  # the activations used in the grid (all of them in a small grid: SHARED_MODELS)
     optimizers: tuple[str, ...]  # the optimizers used in the grid
-    batch: int  # the largest batch size
+    batch: int  # lanes of a training step (spec.shapes.lanes of the largest batch)
     steps: int  # the most batches per epoch of any model
     epochs: int  # the most epochs of any model
     shuffle: bool
@@ -259,6 +259,7 @@ class Grid:
         bs = np.asarray(self.values("batch_size"), np.int64)
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
         steps = int((-(-n // np.minimum(bs[None, :], n))).max())
+        widest = int(np.minimum(bs[None, :], n).max())  # the most samples a batch of the grid holds
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         inputs = self.inputs()
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
@@ -274,7 +275,7 @@ class Grid:
             # optax optimisers keep states of their own: only the grid's are compiled
             optimizers=(tuple(dict.fromkeys(OPTIMIZERS + tuple(self.values("optimizer")))) if shared
                         else tuple(self.values("optimizer"))),
-            batch=int(bs.max()),
+            batch=lanes(widest),  # a batch's micro-batches share the lanes
             steps=steps,
             epochs=max(self.values("epochs")),
             shuffle=self.values("shuffle")[0],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bucket", "cut_to_width", "pad_to_width"]
+__all__ = ["bucket", "lanes", "MICRO_LANES", "MICRO_MAX", "cut_to_width", "pad_to_width"]
 
 #: Above this width the size ladder of :func:`bucket` also has the points halfway (x1.5) between powers of two.
 _FINE_ABOVE = 32
@@ -30,6 +30,28 @@ def bucket(n: int) -> int:
     power = 1 << max(0, int(n) - 1).bit_length()  # the power of two at or above n (1 for 0 and 1)
     half = power // 4 * 3
     return half if power > _FINE_ABOVE and n <= half else power
+
+
+#: The lanes of a training step while every batch of the grid is at most :data:`MICRO_MAX`: a larger
+#: batch is taken in micro-batches of this many samples (see :func:`jaxviz.engine.steps.train_epoch`).
+#: On CPU, 16 lanes train batches of 10 as fast as 10 lanes do (``benchmarks/throughput_ab.py``).
+MICRO_LANES = 16
+#: The largest batch taken in micro-batches of :data:`MICRO_LANES`; a grid with a larger batch has
+#: lanes for all of it. Micro-batches cost time: on CPU a batch of 30 trains slower in two
+#: micro-batches than in one step of 30 lanes (``benchmarks/micro_batches.py``).
+MICRO_MAX = 32
+
+
+def lanes(batch: int) -> int:
+    """The lanes (samples per training step) of a program whose largest batch is ``batch``
+    samples: :data:`MICRO_LANES` up to :data:`MICRO_MAX`, so grids of batch sizes 1 to 32 share
+    one program and a model's arithmetic depends on its own batch size only; above, ``batch``.
+
+    Example:
+        >>> [lanes(b) for b in (1, 10, 20, 32, 33, 64, 272)]
+        [16, 16, 16, 16, 33, 64, 272]
+    """
+    return MICRO_LANES if batch <= MICRO_MAX else batch
 
 
 def cut_to_width(weights, n: int, hidden: int, width: int) -> list:
