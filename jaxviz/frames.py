@@ -55,7 +55,7 @@ def live_hook(live, prepared, hparams) -> dict:
 
     def on_weights(done, weights):
         prepare(done, weights)
-        if view.due(done):  # the same chunked prediction as the final surfaces, one frame per model
+        if done is not None and view.due(done):  # None: the weights' shapes only (zeros), before training  # the same chunked prediction as the final surfaces, one frame per model
             view.show(done, lambda: frame_surfaces(_as_frame(weights, prepared), hparams, n, one_frame, extents,
                                                    static, plan, devices)[:, 0])
 
@@ -95,9 +95,10 @@ def task_of_static(static):
 
 
 def prepare_hook(prepared, hparams):
-    """``on_weights(done, weights)`` that, on its first call (before the first call of epochs),
-    starts building the program of the final surfaces (:func:`frame_surfaces` with ``prepare=True``):
-    it is traced while the epoch program compiles and compiled right after it, not after training.
+    """``on_weights(done, weights)`` that, on its first call (``done=None``, zeros of the weights'
+    shapes, while the programs are prepared), starts building the program of the final surfaces
+    (:func:`frame_surfaces` with ``prepare=True``): it compiles before the epoch program does, while
+    that is traced, not after training.
 
     Example:
         >>> from jaxviz.api import _prepare
@@ -111,7 +112,7 @@ def prepare_hook(prepared, hparams):
 
     def on_weights(done, weights):
         # a float64 grid trains in x64 mode, but its surfaces are predicted outside it: not from here
-        if pending and done < static.epochs and static.precision != "float64":
+        if pending and (done is None or done < static.epochs) and static.precision != "float64":
             pending.clear()
             frame_surfaces(_as_frame(weights, prepared), hparams, prepared.grid.n_models,
                            frame_epochs(static.epochs, plan.frames), extents, static, plan, prepared.devices, True)

@@ -24,7 +24,7 @@ from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning
 from jaxviz.engine.precision import real_dtype
 
 __all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update",
-           "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_step", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep", "draw_orders",
+           "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_grads", "micro_update", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep", "draw_orders",
            "QUICK_COMPILE", "TRAIN_COMPILE"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
@@ -221,24 +221,27 @@ class EpochCarry(NamedTuple):
     data: jax.Array  # () their part of the batch's mean loss
     loss_sum: jax.Array  # () the epoch's batch losses times their sample counts
     correct_sum: jax.Array  # () the epoch's correct score
+    due: jax.Array  # () bool: the last micro-batch closed a batch of the model's own (the update is due)
+    pen: jax.Array  # () the penalty of the weights that batch saw
+    count: jax.Array  # () that batch's samples
 
 
 def epoch_start(state: TrainState, static: Static) -> EpochCarry:
     """A model's :class:`EpochCarry` before an epoch's first micro-batch."""
     zero = jnp.zeros((), real_dtype(static))
-    return EpochCarry(state, jax.tree.map(jnp.zeros_like, state.params), zero, zero, zero)
+    return EpochCarry(state, jax.tree.map(jnp.zeros_like, state.params), zero, zero, zero, jnp.bool_(False), zero,
+                      zero)
 
 
-def micro_step(j, carry: EpochCarry, hp: HParams, orders, table, static: Static) -> EpochCarry:
+def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static) -> EpochCarry:
     """A model's ``j``-th micro-batch of an epoch (see :func:`train_epoch`): its gradients join the
-    batch's, and the batch's last one updates the model; past the model's own micro-batches
-    nothing changes."""
+    batch's; ``due`` says whether it closed one of the model's batches (then :func:`micro_update`
+    updates the model)."""
     state = carry.state
     d = hp.data_index
     n_train = table.n_train[d]
     s = structure_of(hp, static)
     bs = jnp.minimum(hp.batch_size, n_train)
-    n_batches = (n_train + bs - 1) // bs
     micros = (bs + static.batch - 1) // static.batch  # micro-batches per batch
     lanes = jnp.arange(static.batch)
     b, k = j // micros, j % micros  # batch, and micro-batch within it
@@ -255,19 +258,27 @@ def micro_step(j, carry: EpochCarry, hp: HParams, orders, table, static: Static)
 
     (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(state.params)
     first = k == 0
-    grads = jax.tree.map(lambda a, b: jnp.where(first, b, a + b), carry.grads, g)
-    data = jnp.where(first, part, carry.data + part)
-    total_steps = hp.epochs * n_batches  # the schedule's horizon: all of this model's updates
+    valid = j < micros * ((n_train + bs - 1) // bs)
+    return carry._replace(grads=jax.tree.map(lambda a, b: jnp.where(first, b, a + b), carry.grads, g),
+                          data=jnp.where(first, part, carry.data + part),
+                          correct_sum=carry.correct_sum + jnp.where(valid, correct, 0.0),
+                          due=valid & closing, pen=pen, count=count)
+
+
+def micro_update(carry: EpochCarry, hp: HParams, table, static: Static) -> EpochCarry:
+    """The update after a micro-batch that closed a batch (``carry.due``); else nothing changes."""
+    state = carry.state
+    n_train = table.n_train[hp.data_index]
+    bs = jnp.minimum(hp.batch_size, n_train)
+    total_steps = hp.epochs * ((n_train + bs - 1) // bs)  # the schedule's horizon: all of this model's updates
     lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
     scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
-    params, opt = update(state.params, state.opt, grads, lr_t, hp.momentum, state.step, hp.optimizer,
+    params, opt = update(state.params, state.opt, carry.grads, lr_t, hp.momentum, state.step, hp.optimizer,
                          static.optimizers, scales)
     new = state._replace(params=params, opt=opt, step=state.step + 1)
-    valid = j < micros * n_batches
-    done = valid & closing
     # Keras' batch loss: the data's mean and the penalty of the weights before the update
-    return EpochCarry(keep(done, new, state), grads, data, carry.loss_sum + jnp.where(done, (data + pen) * count, 0.0),
-                      carry.correct_sum + jnp.where(valid, correct, 0.0))
+    return carry._replace(state=keep(carry.due, new, state),
+                          loss_sum=carry.loss_sum + jnp.where(carry.due, (carry.data + carry.pen) * carry.count, 0.0))
 
 
 def epoch_end(carry: EpochCarry, hp: HParams, table, static: Static):
@@ -295,9 +306,10 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static, t
     batch fits), so the program does not depend on the batch size: grids of other batch sizes
     share it, and a model's arithmetic depends on its own batch size only. The loop runs
     ``trips`` micro-batches (a value, the most :func:`micro_steps` of the models trained
-    together); a model's later ones are masked. The engine runs the same three parts
-    (:func:`epoch_start`, :func:`micro_step`, :func:`epoch_end`) for a block of models, with the
-    loop outside the models' vmap.
+    together); a model's later ones are masked. The update runs only after a micro-batch that
+    closes a batch. The engine runs the same parts (:func:`epoch_start`, :func:`micro_grads`,
+    :func:`micro_update`, :func:`epoch_end`) for a block of models, with the loop outside the
+    models' vmap, and skips the update when no model of the block closes a batch.
 
     Example:
         >>> from jaxviz.spec.grid import make_grid
@@ -310,8 +322,11 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static, t
         >>> int(state.step), 0 < float(loss_sum) / 60 < 1  # 3 batches of 20, 2 micro-batches each
         (3, True)
     """
-    carry = jax.lax.fori_loop(0, trips, lambda j, c: micro_step(j, c, hp, orders, table, static),
-                              epoch_start(state, static))
+    def micro(j, c):
+        c = micro_grads(j, c, hp, orders, table, static)
+        return jax.lax.cond(c.due, lambda c: micro_update(c, hp, table, static), lambda c: c, c)
+
+    carry = jax.lax.fori_loop(0, trips, micro, epoch_start(state, static))
     return epoch_end(carry, hp, table, static)
 
 

@@ -26,7 +26,7 @@ from jaxviz.engine.model import params_to_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
                                  batch_order, draw_orders, evaluate, init_state, keep, plateau_update, structure_of,
-                                 epoch_end, epoch_start, micro_step, micro_steps)
+                                 epoch_end, epoch_start, micro_grads, micro_steps, micro_update)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import (MODEL_AXIS, block_map, from_blocks, layout_devices, model_block, model_mesh, pad_rows,
@@ -102,11 +102,17 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     def one_block(args):
         state, hp, acc = args
         trips = jnp.max(micro_steps(hp, table, static))  # a value: batch sizes do not shape the program
-        step = jax.vmap(lambda j, c, hp, order: micro_step(j, c, hp, order, table, static), in_axes=(None, 0, 0, None))
+        grads = jax.vmap(lambda j, c, hp, order: micro_grads(j, c, hp, order, table, static), in_axes=(None, 0, 0, None))
+        updates = jax.vmap(lambda c, hp: micro_update(c, hp, table, static))
 
         def train(state, hp, order):  # train_epoch of every model, the loop outside their vmap (traced once)
+            def micro(j, c):
+                c = grads(j, c, hp, order)
+                # a block of one batch size updates after each batch's last micro-batch only
+                return jax.lax.cond(jnp.any(c.due), lambda c: updates(c, hp), lambda c: c, c)
+
             carry = jax.vmap(lambda st: epoch_start(st, static))(state)
-            carry = jax.lax.fori_loop(0, trips, lambda j, c: step(j, c, hp, order), carry)
+            carry = jax.lax.fori_loop(0, trips, micro, carry)
             return jax.vmap(lambda c, hp: epoch_end(c, hp, table, static))(carry, hp)
 
         def epoch(carry, xs):
@@ -238,12 +244,16 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
                    functools.partial(draw_program, quick=quick, aot=mesh is None))
 
 
-def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int) -> None:
+def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int, on_weights=None) -> None:
     """Trace and lower the run's programs now, each from the shapes the one before it returns, and
-    compile them side by side (see :class:`~jaxviz.engine.programs.Program`)."""
+    compile them side by side (see :class:`~jaxviz.engine.programs.Program`); ``on_weights(None,
+    zeros)`` gets the weights' shapes before the epoch program is traced, so the hook's programs
+    (surfaces) compile while it is traced, not after it has compiled."""
     if not lay.start.aot:
         return
-    state = lay.start.prepare(hp, table_d)[0]
+    state, initial, _ = lay.start.prepare(hp, table_d)
+    if on_weights is not None:
+        on_weights(None, [np.zeros((lay.n, *w.shape[1:]), w.dtype) for w in initial])
     first = jnp.int32(0)
     n_max = table_d.x_train.shape[1]
     lay.epochs.prepare(state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
@@ -343,7 +353,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     (initial, final), the program then returning no weights per epoch, so memory does not grow
     with the epochs. The metrics are the same bit for bit in both modes. The programs depend only
     on ``static``, ``record`` and the array shapes, so new values reuse them. ``on_weights(done, weights)`` (history only) gets the host
-    weights at epoch ``done`` before the first chunk of epochs and after each (the live view uses it).
+    weights at epoch ``done`` before the first chunk of epochs and after each (the live view uses it),
+    and first ``on_weights(None, zeros)``, their shapes only, while the programs are prepared.
 
     ``should_stop()`` is asked after each chunk of epochs; if it says yes, training stops there
     and the results so far come back (NaN metrics and frozen weights for the epochs not trained).
@@ -377,7 +388,7 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     hp_chunks = [jax.tree.map(lambda a, k=k: lay.split(a, k), padded) for k in range(lay.n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
-    _prepare_programs(lay, hp_chunks[0], table_d, orders_d, length)
+    _prepare_programs(lay, hp_chunks[0], table_d, orders_d, length, on_weights if record == "history" else None)
     metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
     if resume is None:
         states, weights, val0 = _begin(lay, hp_chunks, table_d, e, record)
