@@ -34,11 +34,11 @@ def bucket(n: int) -> int:
 
 #: The lanes of a training step while every batch of the grid is at most :data:`MICRO_MAX`: a larger
 #: batch is taken in micro-batches of this many samples (see :func:`jaxviz.engine.steps.train_epoch`).
-#: On CPU, 16 lanes train batches of 10 1.1x slower than 10 lanes (``benchmarks/micro_batches.py``),
-#: and the demo-like grid of ``benchmarks/throughput_ab.py``, surfaces included, as fast as before.
+#: On CPU, 16 lanes train batches of 10 about as fast as 10 lanes (0.97-1.10x,
+#: ``benchmarks/micro_batches.py``; ``benchmarks/throughput_ab.py``: as fast as before).
 MICRO_LANES = 16
 #: The largest batch taken in micro-batches of :data:`MICRO_LANES`; a grid with a larger batch has
-#: lanes for all of it. Micro-batches cost time: on CPU batches of 20 and 30 train 1.3-1.4x slower
+#: lanes for all of it. Micro-batches cost time: on CPU batches of 20 and 30 train 1.2-1.4x slower
 #: in two micro-batches than in one step as wide as the batch (``benchmarks/micro_batches.py``).
 MICRO_MAX = 32
 
