@@ -67,15 +67,20 @@ def test_a_model_in_a_grid_of_other_batch_sizes_equals_its_solo_run_bitwise():
         assert grid.surfaces[i].tobytes() == solo.surfaces[0].tobytes()
 
 
-def test_micro_batches_train_as_one_wide_batch():
-    """A batch of 30 in micro-batches of 16 lanes, and in one step of 32 lanes: rounding apart, one training."""
-    g = make_grid(batch_size=30, lr=[0.1, 0.5], momentum=0.9, kr=0.01, epochs=4)
+def _two_programs(g, **other):
+    """A grid on moons trained by its own program and by one with the ``other`` static fields:
+    (static, (metrics, weights) of its own, (metrics, weights) of the other)."""
     n = [60]
     args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
     static = g.static(n)
+    return static, train_grid(*args, static)[:2], train_grid(*args, static._replace(**other))[:2]
+
+
+def test_micro_batches_train_as_one_wide_batch():
+    """A batch of 30 in micro-batches of 16 lanes, and in one step of 32 lanes: rounding apart, one training."""
+    static, (micro, wm), (wide, ww) = _two_programs(
+        make_grid(batch_size=30, lr=[0.1, 0.5], momentum=0.9, kr=0.01, epochs=4), batch=32)
     assert static.batch == 16
-    micro, wm, _ = train_grid(*args, static)
-    wide, ww, _ = train_grid(*args, static._replace(batch=32))
     for key in METRICS:
         np.testing.assert_allclose(micro[key], wide[key], rtol=0, atol=1e-5, err_msg=key)
     for a, b in zip(wm, ww):
@@ -102,13 +107,8 @@ def test_a_model_inside_a_bucket_equals_its_solo_run_bitwise(bucket_grid, i):
 
 def test_bucket_padding_changes_no_result():
     """The same model trained at its own width (10) and padded to its bucket (16)."""
-    g = make_grid(n1=10, lr=[0.1, 0.5], epochs=5)
-    n = [60]
-    args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
-    static = g.static(n)
+    static, (padded, wp), (exact, we) = _two_programs(make_grid(n1=10, lr=[0.1, 0.5], epochs=5), hidden=10)
     assert static.hidden == 16
-    padded, wp, _ = train_grid(*args, static)
-    exact, we, _ = train_grid(*args, static._replace(hidden=10))
     for key in METRICS:
         np.testing.assert_allclose(padded[key], exact[key], rtol=0, atol=1e-6, err_msg=key)
     np.testing.assert_allclose(wp[0][..., :10], we[0], rtol=0, atol=1e-6)
