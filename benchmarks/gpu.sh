@@ -13,6 +13,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 "$PY" benchmarks/scale.py --models 1 64 1024 4096 16384 65536 --write
 "$PY" benchmarks/first_picture.py --write
+# batches of up to 32 in micro-batches of 16 lanes against one wide step (the CPU's choice; unmeasured on a GPU)
+"$PY" benchmarks/micro_batches.py --models 16384 --rounds 2 --write
 # issue 13: the fractal paper's map at 4096 x 4096 (16.8 M models, 200 steps, float64), jaxviz and the
 # notebook's own loop side by side in one run (sign agreement, times, boundary dimension)
 "$PY" benchmarks/fractal_paper.py --side 4096 --steps 200 --window 0 3 0 3 --write

@@ -3,14 +3,16 @@ as the batch, in one process, alternating.
 
 Grids of batch sizes up to 32 (``jaxviz.spec.shapes.MICRO_MAX``) train in steps of 16 lanes
 (``MICRO_LANES``), a larger batch in several micro-batches whose gradients add up, so that they
-share one compiled program. This measures the steady training time (compile excluded) of 256
-models on moons (60 training points, 100 epochs) for batch sizes 10, 20, 30 and 60, with the lanes
-jaxviz gives them and with lanes as wide as the batch, best of three runs after
-a first that compiles, in ``--rounds`` alternating rounds. The ratio micro / wide is the cost
+share one compiled program. This measures the steady training time (compile excluded) of
+``--models`` models (256; on a GPU, where a block holds 4,096, use more) on moons (60 training
+points, 100 epochs) for batch sizes 10, 20, 30 and 60, with the lanes jaxviz gives them and with
+lanes as wide as the batch, best of three runs after a first that compiles, in ``--rounds``
+alternating rounds. The ratio micro / wide is the cost
 (below 1: faster). No surfaces are predicted: only ``train_grid`` is timed.
 
     python benchmarks/micro_batches.py            # prints the table
     python benchmarks/micro_batches.py --write    # and appends it to benchmarks/RESULTS.md
+    python benchmarks/micro_batches.py --models 16384 --write    # on a GPU (benchmarks/gpu.sh)
 """
 
 from __future__ import annotations
@@ -46,14 +48,15 @@ def best_of_three(args, static) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--models", type=int, default=256, help="a multiple of 16")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     ds = load_dataset("moons")
     n = [len(ds.y_train)]
     rows = []
     for bs in BATCHES:
-        g = make_grid(lr=list(np.linspace(0.05, 1.0, 16)), momentum=list(np.linspace(0.0, 0.9, 16)), epochs=100,
-                      batch_size=bs)
+        g = make_grid(lr=list(np.linspace(0.05, 1.0, args.models // 16)), momentum=list(np.linspace(0.0, 0.9, 16)),
+                      epochs=100, batch_size=bs)
         grid_args = g.hparams(n), g.order_table(n), pack([ds])
         static = g.static(n)
         wide = static._replace(batch=min(bs, n[0]))
@@ -71,7 +74,7 @@ def main() -> None:
     body = "\n".join([
         "| batch | jaxviz: lanes x micro-batches | wide: lanes x steps | jaxviz (s) | wide (s) | ratio (rounds) |",
         "|---:|---|---|---:|---:|---:|", *rows, "",
-        f"256 models, moons (60 training points), 100 epochs, steady training (best of 3 after a compile), "
+        f"{args.models} models, moons (60 training points), 100 epochs, steady training (best of 3 after a compile), "
         f"{args.rounds} alternating rounds; ratio < 1: jaxviz's lanes are faster. Load average (1 min) at the end: "
         f"{os.getloadavg()[0]:.1f}."])
     print(body)
