@@ -55,7 +55,9 @@ def live_hook(live, prepared, hparams) -> dict:
 
     def on_weights(done, weights):
         prepare(done, weights)
-        if done is not None and view.due(done):  # None: the weights' shapes only (zeros), before training  # the same chunked prediction as the final surfaces, one frame per model
+        # done None: the weights' shapes only (zeros), before training; else the same chunked
+        # prediction as the final surfaces, one frame per model
+        if done is not None and view.due(done):
             view.show(done, lambda: frame_surfaces(_as_frame(weights, prepared), hparams, n, one_frame, extents,
                                                    static, plan, devices)[:, 0])
 

@@ -24,8 +24,9 @@ from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning
 from jaxviz.engine.precision import real_dtype
 
 __all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update",
-           "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_grads", "micro_update", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep", "draw_orders",
-           "QUICK_COMPILE", "TRAIN_COMPILE"]
+           "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_grads",
+           "micro_update", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep",
+           "draw_orders", "QUICK_COMPILE", "TRAIN_COMPILE"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
 PLATEAU = {"factor": 0.5, "min_delta": 1e-4, "cooldown": 0, "min_lr": 4e-5}
@@ -208,9 +209,16 @@ def micro_steps(hp: HParams, table, static: Static):
         >>> micro_steps(g.hparams([60]), table, g.static([60])).tolist()  # 6 x 1, 3 x 2, 2 x 2
         [6, 6, 4]
     """
+    _, _, n_batches, micros = _batching(hp, table, static)
+    return n_batches * micros
+
+
+def _batching(hp: HParams, table, static: Static):
+    """A model's training-set size, batch size (at most that), batches per epoch and
+    micro-batches of ``static.batch`` lanes per batch."""
     n_train = table.n_train[hp.data_index]
     bs = jnp.minimum(hp.batch_size, n_train)
-    return (n_train + bs - 1) // bs * ((bs + static.batch - 1) // static.batch)
+    return n_train, bs, (n_train + bs - 1) // bs, (bs + static.batch - 1) // static.batch
 
 
 class EpochCarry(NamedTuple):
@@ -239,10 +247,8 @@ def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static
     updates the model)."""
     state = carry.state
     d = hp.data_index
-    n_train = table.n_train[d]
     s = structure_of(hp, static)
-    bs = jnp.minimum(hp.batch_size, n_train)
-    micros = (bs + static.batch - 1) // static.batch  # micro-batches per batch
+    n_train, bs, n_batches, micros = _batching(hp, table, static)
     lanes = jnp.arange(static.batch)
     b, k = j // micros, j % micros  # batch, and micro-batch within it
     count = jnp.minimum(bs, n_train - b * bs).astype(real_dtype(static))  # the batch's samples
@@ -258,7 +264,7 @@ def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static
 
     (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(state.params)
     first = k == 0
-    valid = j < micros * ((n_train + bs - 1) // bs)
+    valid = j < micros * n_batches
     return carry._replace(grads=jax.tree.map(lambda a, b: jnp.where(first, b, a + b), carry.grads, g),
                           data=jnp.where(first, part, carry.data + part),
                           correct_sum=carry.correct_sum + jnp.where(valid, correct, 0.0),
@@ -268,9 +274,7 @@ def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static
 def micro_update(carry: EpochCarry, hp: HParams, table, static: Static) -> EpochCarry:
     """The update after a micro-batch that closed a batch (``carry.due``); else nothing changes."""
     state = carry.state
-    n_train = table.n_train[hp.data_index]
-    bs = jnp.minimum(hp.batch_size, n_train)
-    total_steps = hp.epochs * ((n_train + bs - 1) // bs)  # the schedule's horizon: all of this model's updates
+    total_steps = hp.epochs * _batching(hp, table, static)[2]  # the schedule's horizon: all of this model's updates
     lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
     scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
     params, opt = update(state.params, state.opt, carry.grads, lr_t, hp.momentum, state.step, hp.optimizer,

@@ -99,6 +99,7 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     program; it is then returned as a third value, so a map keeps no loss history.
     """
     epochs = first + jnp.arange(length)
+
     def one_block(args):
         state, hp, acc = args
         trips = jnp.max(micro_steps(hp, table, static))  # a value: batch sizes do not shape the program

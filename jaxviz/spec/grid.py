@@ -258,8 +258,8 @@ class Grid:
         # the most batches of any (dataset, batch size) pair the grid holds
         bs = np.asarray(self.values("batch_size"), np.int64)
         n = sizes[:, None]  # every dataset key is some model's (and every batch size meets every dataset)
-        steps = int((-(-n // np.minimum(bs[None, :], n))).max())
-        widest = int(np.minimum(bs[None, :], n).max())  # the most samples a batch of the grid holds
+        taken = np.minimum(bs[None, :], n)  # the samples of a batch (a training set smaller than the batch: all)
+        steps, widest = int((-(-n // taken)).max()), int(taken.max())
         widths = [max(self.values(k)) for k in ("n1", "n2", "n3")]
         inputs = self.inputs()
         task, classes = resolve_task(self.values("task")[0], self.values("classes")[0], self.values("dataset"))
