@@ -54,6 +54,7 @@ __all__ = [
     "l2_penalty",
     "params_to_arrays",
     "params_from_arrays",
+    "as_arrays",
     "keras_weights",
 ]
 
@@ -248,6 +249,17 @@ def params_to_arrays(params: nnx.State) -> list[jax.Array]:
     return out + [params["out"]["kernel"][...], params["out"]["bias"][...]]
 
 
+def as_arrays(params) -> list:
+    """The list ``[k1, b1, ..., k_out, b_out]`` of ``params``: an :class:`MLP` state, or such a list.
+
+    Example:
+        >>> p = init_params(jax.random.key(0), jnp.array([3, 0, 0]), 4, 1, ("relu",))
+        >>> len(as_arrays(p)), as_arrays(as_arrays(p))[0].shape
+        (4, (2, 4))
+    """
+    return list(params) if isinstance(params, (list, tuple)) else params_to_arrays(params)
+
+
 def _unit_floats(bits: jax.Array) -> jax.Array:
     """Floats in [0, 1) from random 32-bit words, exactly as ``jax.random.uniform`` makes them."""
     return jax.lax.bitcast_convert_type((bits >> 9) | np.uint32(0x3F800000), jnp.float32) - jnp.float32(1.0)
@@ -350,11 +362,11 @@ def predict(params: nnx.State, x: jax.Array, s: Structure, hidden: int, slots: i
         >>> predict(p, jnp.zeros((3, 2)), s, 4, 1, ("tanh",)).shape
         (3,)
     """
-    return task.output(forward(params_to_arrays(params), x, s, activations))
+    return task.output(forward(as_arrays(params), x, s, activations))
 
 
-def _hidden_kernels(params: nnx.State) -> list[jax.Array]:
-    return [layer["kernel"][...] for layer in params["hidden"].values()]
+def _hidden_kernels(params) -> list[jax.Array]:
+    return as_arrays(params)[0:-2:2]
 
 
 def l2_penalty(params: nnx.State, kr: jax.Array) -> jax.Array:

@@ -310,11 +310,17 @@ def layer_scales(widths, layer_lr, slots: int):
     return jnp.concatenate([layer_lr[jnp.minimum(real, 3)], layer_lr[jnp.sum(present)][None]])
 
 
-def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, names: tuple[str, ...], scales=None):
+def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, names: tuple[str, ...], scales=None,
+           layout=None):
     """One update of the model's optimiser ``names[optimizer]`` (traced index; only the grid's
     optimisers are computed; an optax state advances only for the models that use it), its
     layers' updates times ``scales`` (see :func:`layer_scales`; None: not scaled). Returns
     ``(params, state)``.
+
+    With a ``layout`` (:class:`~jaxviz.engine.model.ParamLayout`), ``params``, ``grads`` and the
+    Keras buffers ``m`` and ``v`` are flat vectors (the engine's form): Keras' element-wise
+    rules run on them as they are, while optax transformations and layer multipliers, which can
+    treat each array on its own, see the model's tree (``layout.tree``).
 
     Example:
         >>> p = {"w": jnp.ones(2)}
@@ -323,13 +329,15 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
         >>> round(float(p["w"][0]), 4)  # Adam's first step moves by about lr
         0.9
     """
+    same = lambda x: x  # noqa: E731
+    tree, flat = (same, same) if layout is None else (layout.tree, layout.flat)
     optax_names = _optax_names(names)
     outs, new_optax = [], list(state.optax)
     for name in names:
         if name in optax_names:
             j = optax_names.index(name)
-            u, new_optax[j] = _optax_updates(name, state.optax[j], params, grads, lr_t, momentum)
-            outs.append((u, state.m, state.v))
+            u, new_optax[j] = _optax_updates(name, state.optax[j], tree(params), tree(grads), lr_t, momentum)
+            outs.append((flat(u), state.m, state.v))
         else:
             outs.append(_keras_updates(name, state, grads, lr_t, momentum, step))
     if len(outs) > 1:
@@ -340,7 +348,7 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
                      for m, new, old in zip(mine, new_optax, state.optax)]
     else:
         outs = outs[0]
-    updates = outs[0] if scales is None else scale_layers(outs[0], scales)
+    updates = outs[0] if scales is None else flat(scale_layers(tree(outs[0]), scales))
     return optax.apply_updates(params, updates), OptState(outs[1], outs[2], tuple(new_optax))
 
 

@@ -15,10 +15,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np  # noqa: F401  (doctests)
-from flax import nnx
 
 from jaxviz.spec.grid import HParams, Static
-from jaxviz.engine.model import Structure, init_params, input_columns, l1_penalty, l2_penalty, predict, structure
+from jaxviz.engine.flat import ParamLayout, array_shapes, flatten_arrays, unflatten
+from jaxviz.engine.model import (Structure, init_params, input_columns,
+                                 l1_penalty, l2_penalty, params_to_arrays, predict, structure)
 from jaxviz.engine.task import task_of
 from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 from jaxviz.engine.precision import real_dtype
@@ -26,7 +27,7 @@ from jaxviz.engine.precision import real_dtype
 __all__ = ["PLATEAU", "RATIOS", "per_sample", "TEST_CHUNK", "PlateauState", "TrainState", "plateau_update",
            "batch_order", "init_state", "train_epoch", "micro_steps", "EpochCarry", "epoch_start", "micro_grads",
            "micro_update", "epoch_end", "evaluate", "loss_fn", "data_loss", "penalty", "structure_of", "keep",
-           "draw_orders", "QUICK_COMPILE", "TRAIN_COMPILE"]
+           "draw_orders", "QUICK_COMPILE", "TRAIN_COMPILE", "param_layout"]
 
 #: The seed's ReduceLROnPlateau constants (``patience`` is a hyperparameter).
 PLATEAU = {"factor": 0.5, "min_delta": 1e-4, "cooldown": 0, "min_lr": 4e-5}
@@ -41,8 +42,8 @@ class PlateauState(NamedTuple):
 
 
 class TrainState(NamedTuple):
-    params: nnx.State  # the model's parameters (padded)
-    opt: OptState  # the optimiser's buffers, shaped like params
+    params: jax.Array  # the model's parameters (padded), one flat vector (see param_layout)
+    opt: OptState  # the optimiser's buffers: m and v flat like params, optax states on the tree
     step: jax.Array  # () int32, batch updates so far (the decay's t)
     lr_base: jax.Array  # () float32, the plateau-adjusted base learning rate
     plateau: PlateauState
@@ -113,6 +114,20 @@ def structure_of(hp: HParams, static: Static) -> Structure:
     return structure(hp.widths, hp.activation, static.slots, static.hidden, features=hp.features,
                      inputs=static.inputs, bias=hp.bias, meanfield=hp.parametrization == 1,
                      raw_inputs=static.raw_inputs, dtype=real_dtype(static))
+
+
+def param_layout(static: Static) -> ParamLayout:
+    """How a model's flat parameter vector (:attr:`TrainState.params`) splits into its padded
+    arrays ``[k1, b1, ..., k_out, b_out]`` and its :class:`~jaxviz.engine.model.MLP` state.
+
+    Example:
+        >>> from jaxviz.spec.grid import make_grid
+        >>> param_layout(make_grid(n1=4, n2=0).static([60])).shapes  # a small grid's program has 3 slots
+        ((2, 4), (4,), (4, 4), (4,), (4, 4), (4,), (4, 1), (1,))
+    """
+    units = task_of(static.task, static.classes).units
+    return ParamLayout(array_shapes(static.inputs, static.hidden, static.slots, units), static.hidden, static.slots,
+                       static.activations)
 
 
 def penalty(params, kr, l1=0.0):
@@ -225,7 +240,7 @@ class EpochCarry(NamedTuple):
     """A model's state inside an epoch's loop over micro-batches (see :func:`train_epoch`)."""
 
     state: TrainState
-    grads: nnx.State  # the gradients of the batch's micro-batches so far
+    grads: jax.Array  # the gradients of the batch's micro-batches so far, flat like the parameters
     data: jax.Array  # () their part of the batch's mean loss
     loss_sum: jax.Array  # () the epoch's batch losses times their sample counts
     correct_sum: jax.Array  # () the epoch's correct score
@@ -262,7 +277,9 @@ def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static
         pen = penalty(params, hp.kr, hp.l1)
         return part + jnp.where(closing, pen, 0.0), (part, correct, pen)
 
-    (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(state.params)
+    arrays = unflatten(state.params, param_layout(static).shapes)
+    (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(arrays)
+    g = flatten_arrays(g)
     first = k == 0
     valid = j < micros * n_batches
     return carry._replace(grads=jax.tree.map(lambda a, b: jnp.where(first, b, a + b), carry.grads, g),
@@ -278,7 +295,7 @@ def micro_update(carry: EpochCarry, hp: HParams, table, static: Static) -> Epoch
     lr_t = learning_rate(state.lr_base, hp.decay, state.step, hp.schedule, total_steps, static.schedules)
     scales = layer_scales(hp.widths, hp.layer_lr, static.slots) if static.layer_lr else None
     params, opt = update(state.params, state.opt, carry.grads, lr_t, hp.momentum, state.step, hp.optimizer,
-                         static.optimizers, scales)
+                         static.optimizers, scales, param_layout(static))
     new = state._replace(params=params, opt=opt, step=state.step + 1)
     # Keras' batch loss: the data's mean and the penalty of the weights before the update
     return carry._replace(state=keep(carry.due, new, state),
@@ -290,7 +307,8 @@ def epoch_end(carry: EpochCarry, hp: HParams, table, static: Static):
     of :func:`train_epoch`."""
     state = carry.state
     s = structure_of(hp, static)
-    val_loss, val_correct = evaluate(state.params, s, table, hp.data_index, hp.kr, static, hp.l1)
+    arrays = unflatten(state.params, param_layout(static).shapes)
+    val_loss, val_correct = evaluate(arrays, s, table, hp.data_index, hp.kr, static, hp.l1)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)
     state = state._replace(plateau=plateau, lr_base=lr_base)
@@ -335,16 +353,19 @@ def train_epoch(state: TrainState, hp: HParams, orders, table, static: Static, t
 
 
 def init_state(hp: HParams, static: Static) -> TrainState:
-    """A model's state before training: weights from its seed alone, fresh optimiser, lr = hp.lr."""
+    """A model's state before training: weights from its seed alone (flat: see :func:`param_layout`),
+    fresh optimiser, lr = hp.lr."""
     key = jax.random.fold_in(jax.random.key(hp.seed), 0)
     real = real_dtype(static)
     n_inputs = static.raw_inputs or input_columns(hp.features, static.inputs)[2]
-    params = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
-                         n_inputs=n_inputs, init=hp.init,
-                         units=task_of(static.task, static.classes).units, dtype=real, paper=static.paper_init)
+    tree = init_params(key, hp.widths, static.hidden, static.slots, static.activations, inputs=static.inputs,
+                       n_inputs=n_inputs, init=hp.init,
+                       units=task_of(static.task, static.classes).units, dtype=real, paper=static.paper_init)
+    opt = init_opt_state(tree, hp.optimizer, static.optimizers, hp.lr.astype(real), hp.momentum)
+    flat = lambda t: flatten_arrays(params_to_arrays(t))  # noqa: E731
     return TrainState(
-        params=params,
-        opt=init_opt_state(params, hp.optimizer, static.optimizers, hp.lr.astype(real), hp.momentum),
+        params=flat(tree),
+        opt=opt._replace(m=flat(opt.m), v=flat(opt.v)),
         step=jnp.int32(0),
         lr_base=hp.lr.astype(real),
         plateau=PlateauState(jnp.asarray(jnp.inf, real), jnp.int32(0), jnp.int32(0)),

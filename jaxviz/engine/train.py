@@ -21,11 +21,13 @@ import numpy as np
 from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxviz.spec.settings import RECORDS, check_record
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
-from jaxviz.engine.model import params_to_arrays
+from jaxviz.engine.flat import unflatten, weight_arrays
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
-                                 batch_order, draw_orders, evaluate, init_state, keep, plateau_update, structure_of,
+                                 batch_order, draw_orders, evaluate, init_state, keep, param_layout, plateau_update,
+                                 structure_of,
                                  epoch_end, epoch_start, micro_grads, micro_steps, micro_update)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
@@ -41,9 +43,6 @@ __all__ = ["EPSILON", "PLATEAU", "METRICS", "RECORDS", "TEST_CHUNK", "PlateauSta
 #: History keys of a classification, in Keras' order (a regression has ``mae`` for ``accuracy``:
 #: see :attr:`jaxviz.engine.task.Task.metrics`).
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
-#: What a run keeps: ``history`` every epoch's weights (and, in :func:`jaxviz.sweep`, surfaces);
-#: ``final`` the initial and final weights only (the metrics of every epoch either way).
-RECORDS = ("history", "final")
 
 
 class Checkpoint(NamedTuple):
@@ -58,20 +57,23 @@ class Checkpoint(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=("static", "block"))
 def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
-    """Every model's state before training, its weight arrays, and its test loss and accuracy.
+    """Every model's state before training, its weights (flat: :func:`weight_arrays` splits them),
+    and its test loss and accuracy.
 
     Models are handled in blocks of ``block`` (the model count is a multiple of it), one block
     after another, so every model goes through the same compiled arithmetic whatever the grid.
     """
+    shapes = param_layout(static).shapes
+
     def one_block(hp):
         state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
 
         def initial_val(params, hp_i):
             s = structure_of(hp_i, static)
-            loss, correct = evaluate(params, s, table, hp_i.data_index, hp_i.kr, static, hp_i.l1)
+            loss, correct = evaluate(unflatten(params, shapes), s, table, hp_i.data_index, hp_i.kr, static, hp_i.l1)
             return loss, correct / table.n_test[hp_i.data_index].astype(jnp.float32)
 
-        return state, jax.vmap(params_to_arrays)(state.params), jax.vmap(initial_val)(state.params, hp)
+        return state, state.params, jax.vmap(initial_val)(state.params, hp)
 
     return from_blocks(block_map(one_block, to_blocks(hp, block), hp))
 
@@ -91,8 +93,9 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     NaN (the diverging epoch's own metrics are kept, so the divergence shows). Returns the new
     state, metrics ``(length, n_models)`` in History order (sums where ``RATIOS`` names a count:
     :func:`per_sample` divides them) and, with ``record="history"``, the
-    weight arrays after each epoch ``(length, n_models, ...)`` (``record="final"``: none, so the
-    outputs do not grow with the epochs).
+    weights after each epoch ``(length, n_models, size)``, flat (see
+    :func:`~jaxviz.engine.steps.param_layout`; ``record="final"``: none, so the outputs do not
+    grow with the epochs).
 
     ``score`` (``record="final"`` only): every model's running trainability measure (a
     :class:`~jaxviz.engine.score.Convergence`), updated with each epoch's training loss inside the
@@ -130,7 +133,7 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
             if acc is not None:  # a diverged model's NaN epochs count (as the notebook's inf losses do)
                 loss = metrics[0] / table.n_train[hp.data_index].astype(metrics[0].dtype)  # the epoch's mean
                 acc = jax.vmap(convergence_update)(acc, loss, e < hp.epochs)
-            return (state, acc), (metrics, jax.vmap(params_to_arrays)(state.params) if record == "history" else [])
+            return (state, acc), (metrics, state.params if record == "history" else [])
 
         return jax.lax.scan(epoch, (state, acc), (epochs, orders))
 
@@ -143,12 +146,6 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     if score is not None:
         return from_blocks(state), (metrics, history), from_blocks(score)
     return from_blocks(state), (metrics, history)
-
-
-@jax.jit
-def _arrays_of(state):
-    """The weight arrays of every model's state (the final weights of a ``record="final"`` run)."""
-    return jax.vmap(params_to_arrays)(state.params)
 
 
 @functools.lru_cache(maxsize=None)
@@ -185,22 +182,6 @@ def _on_mesh(fn, mesh, ins, outs):
     return fn if mesh is None else jax.shard_map(fn, mesh=mesh, in_specs=ins, out_specs=outs, check_vma=False)
 
 
-def check_record(record) -> str:
-    """What a run keeps: one of :data:`RECORDS`.
-
-    Example:
-        >>> check_record("final")
-        'final'
-        >>> check_record("all")
-        Traceback (most recent call last):
-        ...
-        ValueError: record must be one of ['history', 'final']. Got 'all' instead.
-    """
-    if isinstance(record, str) and record in RECORDS:
-        return record
-    raise ValueError(f"record must be one of {list(RECORDS)}. Got {record!r} instead.")
-
-
 class _Layout(NamedTuple):
     """How one training run sits on the devices: chunks of model rows, their shardings, the programs."""
 
@@ -213,6 +194,7 @@ class _Layout(NamedTuple):
     epochs: object  # compiled run_epochs(state, hp, orders, table, first)
     shuffle: bool  # whether batch orders are reshuffled every epoch (see draw_orders)
     draw: object  # draw_orders, compiled for this platform
+    shapes: tuple  # a model's weight arrays (see weight_arrays)
 
     def rows(self, k: int) -> slice:
         """The real model rows of chunk ``k``."""
@@ -242,7 +224,7 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
     return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
-                   functools.partial(draw_program, quick=quick, aot=mesh is None))
+                   functools.partial(draw_program, quick=quick, aot=mesh is None), param_layout(static).shapes)
 
 
 def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int, on_weights=None) -> None:
@@ -254,7 +236,7 @@ def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int, on_weigh
         return
     state, initial, _ = lay.start.prepare(hp, table_d)
     if on_weights is not None:
-        on_weights(None, [np.zeros((lay.n, *w.shape[1:]), w.dtype) for w in initial])
+        on_weights(None, [np.zeros((lay.n, *shape), initial.dtype) for shape in lay.shapes])
     first = jnp.int32(0)
     n_max = table_d.x_train.shape[1]
     lay.epochs.prepare(state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
@@ -266,13 +248,14 @@ def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
     states, weights, val0 = [], None, (np.empty(n, np.float32), np.empty(n, np.float32))
     for k, h in enumerate(hp_chunks):
         state, initial, v = lay.start(h, table_d)
+        initial = weight_arrays(initial, lay.shapes)
         rows = lay.rows(k)
         m = rows.stop - rows.start
         if weights is None:
             kept = e + 1 if record == "history" else 2
             weights = [np.empty((n, kept, *w.shape[1:]), w.dtype) for w in initial]
         for store, w in zip(weights, initial):
-            store[rows, 0] = to_host(w)[:m]
+            store[rows, 0] = w[:m]
         for store, x in zip(val0, v):
             store[rows] = to_host(x)[:m]
         states.append(state)
@@ -286,7 +269,12 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
     if record == "history" and kept != done + 1:
         raise ValueError(f"resume must be a checkpoint of a record='history' run (weights of epochs 0-{done}). "
                          f"Got one with {kept} epochs of weights instead.")
-    structure = jax.tree.structure(lay.start.eval_shape(hp_chunks[0], table_d)[0])
+    shapes = lay.start.eval_shape(hp_chunks[0], table_d)[0]
+    structure, want, got = jax.tree.structure(shapes), [x.shape[1:] for x in jax.tree.leaves(shapes)], [
+        np.shape(v)[1:] for v in resume.state]
+    if got != want:  # e.g. a checkpoint of an older jaxviz (which kept weights array by array)
+        raise ValueError(f"resume must be a checkpoint of this grid by this jaxviz version (state arrays shaped {want} "
+                         f"per model). Got {got} instead.")
     leaves = [pad_rows(v, lay.chunk * lay.n_chunks) for v in resume.state]
     states = [jax.tree.unflatten(structure, [lay.split(v, k) for v in leaves]) for k in range(lay.n_chunks)]
     metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])
@@ -317,8 +305,8 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
             for j, x in enumerate(ms):
                 x = to_host(x)[:count, :m]
                 metrics[j, rows, first:first + count] = (x / counts[j, rows].astype(x.dtype)).T
-            for store, w in zip(weights, history):
-                store[rows, first + 1:first + 1 + count] = np.swapaxes(to_host(w)[:count, :m], 0, 1)
+            for store, w in zip(weights, weight_arrays(history, lay.shapes) if record == "history" else []):
+                store[rows, first + 1:first + 1 + count] = np.swapaxes(w[:count, :m], 0, 1)
             if on_epochs is not None:
                 on_epochs(first + count, first * n + rows.stop * count)
         done = first + count
@@ -406,8 +394,8 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     else:
         for k, s in enumerate(states):
             rows = lay.rows(k)
-            for store, w in zip(weights, _arrays_of(s)):
-                store[rows, 1] = to_host(w)[: rows.stop - rows.start]
+            for store, w in zip(weights, weight_arrays(s.params, lay.shapes)):
+                store[rows, 1] = w[: rows.stop - rows.start]
     state = [np.concatenate([to_host(leaf) for leaf in parts])[:n] for parts in zip(*(jax.tree.leaves(s) for s in states))]
     trained = [metrics[j, :, :done] for j in range(len(METRICS))]
     kept = [w[:, : done + 1] for w in weights] if record == "history" else [w[:, :1] for w in weights]

@@ -9,7 +9,7 @@ import numpy as np
 
 from jaxviz.spec.config import HP_DEFAULTS, validate_hp, validate_value
 
-__all__ = ["merge_settings"]
+__all__ = ["RECORDS", "check_record", "merge_settings"]
 
 #: Axes this long are checked with NumPy (their range and kind) instead of value by value.
 _LONG_AXIS = 256
@@ -94,3 +94,24 @@ def _validate(merged: dict[str, Any]) -> dict[str, Any]:
     given = validate_hp({k: (v[:1] if k in fast else v) for k, v in merged.items()})
     given.update(fast)  # same keys: the order given is kept
     return given
+
+
+#: What a run keeps: ``history`` every epoch's weights (and, in :func:`jaxviz.sweep`, surfaces);
+#: ``final`` the initial and final weights only (the metrics of every epoch either way).
+RECORDS = ("history", "final")
+
+
+def check_record(record) -> str:
+    """What a run keeps: one of :data:`RECORDS`.
+
+    Example:
+        >>> check_record("final")
+        'final'
+        >>> check_record("all")
+        Traceback (most recent call last):
+        ...
+        ValueError: record must be one of ['history', 'final']. Got 'all' instead.
+    """
+    if isinstance(record, str) and record in RECORDS:
+        return record
+    raise ValueError(f"record must be one of {list(RECORDS)}. Got {record!r} instead.")
