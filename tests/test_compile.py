@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import jaxviz
-from jaxviz.engine.programs import BUILT
+from jaxviz.engine.host_orders import HOST_WORDS, draw_orders_host
+from jaxviz.engine.programs import BUILT, draw_program
 from jaxviz.engine.steps import batch_order
 from jaxviz.engine.train import METRICS, draw_orders, train_grid
 from jaxviz.spec.grid import bucket, make_grid
@@ -126,6 +127,22 @@ def test_orders_drawn_by_their_own_program_are_batch_orders():
     assert (plain == np.arange(8)).all()
 
 
+def test_orders_drawn_in_numpy_are_the_programs():
+    """A small table's orders come from NumPy (no program to compile), a large one's from the
+    program: the same integers, so a grid's batches do not depend on which drew them."""
+    rng = np.random.default_rng(0)
+    seeds = rng.integers(0, 2**32, 5, dtype=np.uint64).astype(np.uint32)
+    sizes = np.array([1, 17, 60, 199, 200], np.int32)
+    for first, shuffle in [(0, True), (123, True), (4, False)]:
+        host = draw_orders_host(seeds, sizes, first, n_max=200, length=3, shuffle=shuffle)
+        program = np.asarray(draw_orders((seeds, sizes), jnp.int32(first), n_max=200, length=3, shuffle=shuffle))
+        np.testing.assert_array_equal(host, program)
+    small = draw_program((seeds, sizes), jnp.int32(9), n_max=200, length=3, shuffle=True)
+    big = draw_program((np.resize(seeds, 500), np.resize(sizes, 500)), jnp.int32(9), n_max=200, length=3, shuffle=True)
+    assert 3 * 5 * 200 <= HOST_WORDS < 3 * 500 * 200  # one of each kind
+    np.testing.assert_array_equal(np.asarray(big)[:, :5], np.asarray(small))
+
+
 SCRIPT = (
     "import sys, warnings, jax.monitoring as m\n"
     "hits = []\n"
@@ -235,3 +252,27 @@ def test_history_means_are_the_same_bits_in_any_grid(task):
     solo = jaxviz.sweep(**big.configs[25], resolution=6, progress=False)
     for name, values in big.metrics.items():
         assert values[25].tobytes() == solo.metrics[name][0].tobytes(), name
+
+
+def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkeypatch):
+    """An entry of the executable store saved without some kernel's code fails on its first
+    call (XLA: NOT_FOUND); the program then compiles afresh, answers, and replaces the entry."""
+    import jax
+    from jaxviz.engine import programs
+    from jaxviz.io.cache import ExecutableStore
+
+    store = ExecutableStore(tmp_path)
+    monkeypatch.setattr(programs, "_STORE", store)
+    program = programs.Program(lambda x: 3 * x, "triple", key=("damaged-entry test",))
+    real = jax.jit(lambda x: 3 * x).lower(jnp.ones(3)).compile()
+
+    class Damaged:  # what deserialising such an entry gives: it loads, and fails when run
+        out_info = real.out_info
+
+        def __call__(self, *args):
+            raise jax.errors.JaxRuntimeError("NOT_FOUND: Function bitcast_bitcast_fusion not found")
+
+    monkeypatch.setattr(program, "_load", lambda key, sig: Damaged())
+    assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]
+    assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]  # the fresh executable is kept
+    assert [p.name.split("-")[0] for p in (tmp_path / "executables").glob("*.bin")] == ["triple"]

@@ -29,6 +29,9 @@ import threading
 from pathlib import Path
 
 import jax
+import numpy as np
+
+from jaxviz.engine.host_orders import HOST_WORDS, draw_orders_host
 
 __all__ = ["Program", "set_store", "draw_program", "BUILT", "LOADED"]
 
@@ -135,6 +138,7 @@ class Program:
         self.name, self.aot, self._key, self._options = name, aot, key, options
         self._jit = jax.jit(fn, compiler_options=options)
         self._ready: dict = {}  # signature -> compiled executable, or the future of one
+        self._unchecked: set = set()  # signatures whose executable came from the store and has not run yet
         self._lock = threading.Lock()
 
     def eval_shape(self, *args):
@@ -161,6 +165,7 @@ class Program:
         if loaded is not None:
             BUILT[self.name] += 1
             LOADED[self.name] += 1
+            self._unchecked.add(sig)
             return loaded, _abstract(loaded.out_info, sig)
         lowered = self._jit.trace(*args).lower()
         BUILT[self.name] += 1
@@ -216,6 +221,22 @@ class Program:
         if isinstance(compiled, concurrent.futures.Future):
             compiled = compiled.result()
             self._ready[sig] = (compiled, entry[1])
+        if sig in self._unchecked:
+            return self._first_call(compiled, sig, args)
+        return compiled(*args)
+
+    def _first_call(self, compiled, sig, args):
+        """The first call of an executable loaded from the store, run to the end: an entry saved
+        without some kernel's code (XLA answers ``NOT_FOUND: Function ... not found``) is replaced
+        by a fresh compile, and the call made again."""
+        self._unchecked.discard(sig)
+        try:
+            return jax.block_until_ready(compiled(*args))
+        except jax.errors.JaxRuntimeError as err:
+            if "NOT_FOUND" not in str(err):
+                raise
+        compiled = self._compile(self._jit.trace(*args).lower(), self._store_key(sig))
+        self._ready[sig] = (compiled, self._ready[sig][1])
         return compiled(*args)
 
 
@@ -230,7 +251,10 @@ def _draw_orders(n_max: int, length: int, shuffle: bool, quick: bool, aot: bool)
 def draw_program(orders_table, first, n_max: int, length: int, shuffle: bool, quick: bool = False, aot: bool = True,
                  prepare: bool = False):
     """:func:`jaxviz.engine.steps.draw_orders` through its Program (``quick``: with
-    ``QUICK_COMPILE``); ``prepare``: only start building it, and return the orders' shapes.
+    ``QUICK_COMPILE``); ``prepare``: only start building it, and return the orders' shapes. A
+    table of at most :data:`~jaxviz.engine.host_orders.HOST_WORDS` words is drawn in NumPy
+    instead (:func:`~jaxviz.engine.host_orders.draw_orders_host`, the same integers), placed
+    where the table is.
 
     Example:
         >>> import numpy as np, jax.numpy as jnp
@@ -238,5 +262,9 @@ def draw_program(orders_table, first, n_max: int, length: int, shuffle: bool, qu
         >>> draw_program(table, jnp.int32(0), n_max=4, length=2, shuffle=False).tolist()
         [[[0, 1, 2, 3]], [[0, 1, 2, 3]]]
     """
+    seeds, sizes = orders_table
+    if len(seeds) * length * n_max <= HOST_WORDS:  # a small table: the same integers from NumPy, no program
+        orders = draw_orders_host(np.asarray(seeds), np.asarray(sizes), int(first), n_max, length, shuffle)
+        return jax.device_put(orders, getattr(seeds, "sharding", None))
     program = _draw_orders(n_max, length, shuffle, quick, aot)
     return program.prepare(orders_table, first) if prepare else program(orders_table, first)
