@@ -2,7 +2,7 @@
 then the epoch program with one construct changed at a time (what that construct costs).
 
 Programs (demo grid: 6 models padded to one block of 32, 100 epochs, 5 per call):
-- ``start``: every model's initial weights, optimiser state and initial test figures (with XLA's
+- ``start``: every model's initial weights and optimiser state (a demo grid starts in NumPy; with XLA's
   default options, and with ``QUICK_COMPILE`` as runs on CPU compile it);
 - ``draw_orders``: the batch orders of one call's epochs (its own program since issue 11);
 - ``run_epochs``: one call's epochs of training;
@@ -68,12 +68,12 @@ def programs() -> list[str]:
     p, hp, table, orders, static, block = _demo()
     length = T.chunk_length(p.static.epochs)
     rows = []
-    times, start = _time(T.start, hp, table, static=static, block=block)
+    times, start = _time(T.start, hp, static=static, block=block)
     rows.append(("start (default XLA options)", times))
     quick = jax.jit(T.start.__wrapped__, static_argnames=("static", "block"), compiler_options=T.QUICK_COMPILE)
-    times, start = _time(quick, hp, table, static=static, block=block)
+    times, start = _time(quick, hp, static=static, block=block)
     rows.append(("start (QUICK_COMPILE, as runs on CPU compile it)", times))
-    state = start(hp, table)[0]
+    state = start(hp)
     n_max = table.x_train.shape[1]
     times, draw = _time(T.draw_orders, orders, jnp.int32(0), n_max=n_max, length=length, shuffle=static.shuffle)
     rows.append(("draw_orders", times))
@@ -127,13 +127,13 @@ def _build(mode: str) -> float:
     length = T.chunk_length(p.static.epochs)
     n_max, first = table.x_train.shape[1], jnp.int32(0)
     tag = (mode,)  # new Programs, in a fresh process: nothing is reused
-    start = Program(lambda h, t: T.start(h, t, static, block), "start", tag, T.QUICK_COMPILE)
+    start = Program(lambda h: T.start(h, static, block), "start", tag, T.QUICK_COMPILE)
     draw = Program(lambda o, f: T.draw_orders(o, f, n_max, length, static.shuffle), "draw_orders", tag,
                    T.QUICK_COMPILE)
     epochs = Program(lambda *a: T.run_epochs(*a, static, length, block), "run_epochs", tag)
     wait = (lambda program: [e[0].result() for e in program._ready.values() if hasattr(e[0], "result")])
     t = time.perf_counter()
-    state = start.prepare(hp, table)[0]
+    state = start.prepare(hp)
     if mode == "one after another":
         wait(start)
     drawn = draw.prepare(orders, first)
@@ -156,7 +156,7 @@ def constructs() -> list[str]:
         b, record = change.get("block", block), change.get("record", "history")
         h = jax.tree.map(lambda a: jnp.asarray(np.resize(np.asarray(a), (change.get("blocks", 1) * b,) + a.shape[1:])),
                          hp)
-        state = jax.eval_shape(lambda h, s=s, b=b: T.start(h, table, s, b), h)[0]
+        state = jax.eval_shape(lambda h, s=s, b=b: T.start(h, s, b), h)
         (a, lo, c), compiled = _time(T.run_epochs, state, h, drawn, table, jnp.int32(0), static=s, length=length,
                                      block=b, record=record)
         hlo = compiled.as_text()  # XLA's kernels and the data movement its loops add

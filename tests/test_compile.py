@@ -179,7 +179,8 @@ def test_the_cache_is_on_by_default_movable_and_shared_by_processes(tmp_path):
     together = _sweep_processes(["0.1", "0.3"], env)
     assert all(bad == 0 for _, bad, _, _ in together)
     assert (cache / ".lockfile").exists() and len([p for p in cache.iterdir() if p.name.endswith("-cache")]) >= 2
-    assert len(list((cache / "executables").glob("*.bin"))) >= 3  # start, draw_orders, run_epochs (surfaces)
+    # run_epochs and the surfaces (a grid this small starts and draws its batch orders in NumPy)
+    assert {p.name.split("-")[0] for p in (cache / "executables").glob("*.bin")} == {"run_epochs", "surfaces"}
     assert len(list((cache / "datasets").glob("*.npz"))) == 1  # xor, prepared
     (hits, bad, loaded, sklearn), = _sweep_processes(["0.4"], env)  # a later process loads the programs
     assert hits >= 2 and bad == 0
@@ -276,3 +277,44 @@ def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkey
     assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]
     assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]  # the fresh executable is kept
     assert [p.name.split("-")[0] for p in (tmp_path / "executables").glob("*.bin")] == ["triple"]
+
+
+def test_models_started_in_numpy_are_the_start_programs():
+    """A small grid of Glorot models starts in NumPy (no start program to compile): every leaf of
+    every model's first state is the start program's, bit for bit, over seeds, widths, input
+    features, optimisers (Adagrad's accumulator starts at 0.1) and precisions."""
+    import jax
+    from jaxviz.engine.host_init import host_start_ok, host_state
+    from jaxviz.engine.train import QUICK_COMPILE, start
+
+    quick = jax.jit(start.__wrapped__, static_argnames=("static", "block"), compiler_options=QUICK_COMPILE)
+    grids = [make_grid(seed=list(range(24)), n1=[1, 5, 10], n2=[0, 3, 16], n3=[0, 7]),
+             make_grid(seed=[7, 2**31 - 1], features=["x", "x+sq+sin"], n1=[0, 4, 50], optimizer=["sgd", "adagrad"]),
+             make_grid(seed=[3, 4], n1=[6, 2], precision="float64")]
+    for g in grids:
+        hp, static = g.hparams([60]), g.static([60])
+        assert host_start_ok(hp, static, "cpu")
+        n = len(hp.lr)
+        padded = jax.tree.map(lambda a: np.resize(np.asarray(a), (32 * -(-n // 32),) + np.shape(a)[1:]), hp)
+        with jax.enable_x64(static.precision == "float64"):
+            want = jax.tree.leaves(quick(padded, static=static, block=32))
+            got = jax.tree.leaves(host_state(hp, static))
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype and a.tobytes() == np.asarray(b)[:n].tobytes()
+
+
+def test_a_grid_started_in_numpy_trains_as_one_started_by_its_program(monkeypatch):
+    """The same grid with its first state from NumPy and from the start program: every metric
+    (the test figures before training too) and every epoch's weights, bit for bit."""
+    from jaxviz.engine import train
+
+    host = jaxviz.sweep(lr=[0.1, 0.9], momentum=[0.0, 0.9], epochs=6, resolution=6, progress=False)
+    monkeypatch.setattr(train, "host_start_ok", lambda *args: False)
+    program = jaxviz.sweep(lr=[0.1, 0.9], momentum=[0.0, 0.9], epochs=6, resolution=6, progress=False)
+    for key in METRICS:
+        assert host.metrics[key].tobytes() == program.metrics[key].tobytes(), key
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(host.initial_val, program.initial_val))
+    assert np.isfinite(host.initial_val[0]).all()
+    for e in range(7):
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(host.weights(1, e), program.weights(1, e)))

@@ -23,11 +23,11 @@ from jax.sharding import PartitionSpec as P
 
 from jaxviz.spec.settings import RECORDS, check_record
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
-from jaxviz.engine.flat import unflatten, weight_arrays
+from jaxviz.engine.flat import weight_arrays
+from jaxviz.engine.host_init import host_start_ok, host_state
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
-                                 batch_order, draw_orders, evaluate, init_state, keep, param_layout, plateau_update,
-                                 structure_of,
+                                 batch_order, draw_orders, init_state, keep, param_layout, plateau_update,
                                  epoch_end, epoch_start, micro_grads, micro_steps, micro_update)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
@@ -56,26 +56,17 @@ class Checkpoint(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("static", "block"))
-def start(hp: HParams, table, static: Static, block: int = MIN_MODELS):
-    """Every model's state before training, its weights (flat: :func:`weight_arrays` splits them),
-    and its test loss and accuracy.
+def start(hp: HParams, static: Static, block: int = MIN_MODELS):
+    """Every model's state before training (its weights flat: :func:`weight_arrays` splits them).
+    Small grids of Glorot models on a CPU start in NumPy instead, with the same bits
+    (:mod:`jaxviz.engine.host_init`); the first call of :func:`run_epochs` gives the test figures
+    before training, either way.
 
     Models are handled in blocks of ``block`` (the model count is a multiple of it), one block
     after another, so every model goes through the same compiled arithmetic whatever the grid.
     """
-    shapes = param_layout(static).shapes
-
-    def one_block(hp):
-        state = jax.vmap(init_state, in_axes=(0, None))(hp, static)
-
-        def initial_val(params, hp_i):
-            s = structure_of(hp_i, static)
-            loss, correct = evaluate(unflatten(params, shapes), s, table, hp_i.data_index, hp_i.kr, static, hp_i.l1)
-            return loss, correct / table.n_test[hp_i.data_index].astype(jnp.float32)
-
-        return state, state.params, jax.vmap(initial_val)(state.params, hp)
-
-    return from_blocks(block_map(one_block, to_blocks(hp, block), hp))
+    return from_blocks(block_map(lambda hp: jax.vmap(init_state, in_axes=(0, None))(hp, static), to_blocks(hp, block),
+                                 hp))
 
 
 @functools.partial(jax.jit, static_argnames=("static", "length", "block", "record"))
@@ -95,13 +86,16 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     :func:`per_sample` divides them) and, with ``record="history"``, the
     weights after each epoch ``(length, n_models, size)``, flat (see
     :func:`~jaxviz.engine.steps.param_layout`; ``record="final"``: none, so the outputs do not
-    grow with the epochs).
+    grow with the epochs). Both have a first row more, a look step that trains nothing: its
+    ``val_loss`` and ``val_accuracy`` sums are those of the state the call starts from (the first
+    call's: the figures before training), its weights that state's.
 
     ``score`` (``record="final"`` only): every model's running trainability measure (a
     :class:`~jaxviz.engine.score.Convergence`), updated with each epoch's training loss inside the
-    program; it is then returned as a third value, so a map keeps no loss history.
+    program; it is then returned as a third value (and there is no look step), so a map keeps no
+    loss history.
     """
-    epochs = first + jnp.arange(length)
+    look = score is None  # a first step that trains nothing: the test figures of the state the call starts from
 
     def one_block(args):
         state, hp, acc = args
@@ -109,7 +103,7 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
         grads = jax.vmap(lambda j, c, hp, order: micro_grads(j, c, hp, order, table, static), in_axes=(None, 0, 0, None))
         updates = jax.vmap(lambda c, hp: micro_update(c, hp, table, static))
 
-        def train(state, hp, order):  # train_epoch of every model, the loop outside their vmap (traced once)
+        def train(state, hp, order, trips):  # train_epoch of every model, the loop outside their vmap (traced once)
             def micro(j, c):
                 c = grads(j, c, hp, order)
                 # a block of one batch size updates after each batch's last micro-batch only
@@ -119,29 +113,31 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
             carry = jax.lax.fori_loop(0, trips, micro, carry)
             return jax.vmap(lambda c, hp: epoch_end(c, hp, table, static))(carry, hp)
 
-        def epoch(carry, xs):
+        def epoch(carry, i):
             state, acc = carry
-            e, order = xs
-            new, metrics = train(state, hp, order)
-            valid = (e < hp.epochs) & ~state.diverged
+            j = i - 1 if look else i  # the call's epoch; -1: the look step
+            e, training = first + j, j >= 0
+            new, metrics = train(state, hp, orders[jnp.maximum(j, 0)], jnp.where(training, trips, 0))
+            valid = (e < hp.epochs) & ~state.diverged & training
             # an epoch whose loss is NaN or inf marks the model diverged and is not kept: the model
             # stays frozen at its last finite state, and no other model of the grid is touched
             finite = jnp.isfinite(metrics[0]) & jnp.isfinite(metrics[2])
             state = jax.vmap(keep)(valid & finite, new, state)
             state = state._replace(diverged=state.diverged | (valid & ~finite))
-            metrics = tuple(jnp.where(valid, m, jnp.nan) for m in metrics)
+            metrics = tuple(jnp.where(valid | ~training, m, jnp.nan) for m in metrics)
             if acc is not None:  # a diverged model's NaN epochs count (as the notebook's inf losses do)
                 loss = metrics[0] / table.n_train[hp.data_index].astype(metrics[0].dtype)  # the epoch's mean
                 acc = jax.vmap(convergence_update)(acc, loss, e < hp.epochs)
             return (state, acc), (metrics, state.params if record == "history" else [])
 
-        return jax.lax.scan(epoch, (state, acc), (epochs, orders))
+        # the look step is the same loop body (no kernels of its own): it evaluates the state it is given
+        return jax.lax.scan(epoch, (state, acc), jnp.arange(length + look))
 
     if score is not None and record != "final":
         raise ValueError(f"record must be 'final' when a score is kept. Got {record!r} instead.")
     (state, score), (metrics, history) = block_map(
         one_block, (to_blocks(state, block), to_blocks(hp, block), to_blocks(score, block)), hp)
-    # (blocks, length, block, ...) -> (length, n_models, ...)
+    # (blocks, steps, block, ...) -> (steps, n_models, ...)
     metrics, history = jax.tree.map(lambda a: from_blocks(jnp.moveaxis(a, 0, 1), 1), (metrics, history))
     if score is not None:
         return from_blocks(state), (metrics, history), from_blocks(score)
@@ -170,10 +166,10 @@ def _programs(static: Static, length: int, block: int, mesh, record: str, scored
 def _start_program(static: Static, block: int, mesh, quick: bool):
     """``start`` as a Program (see :func:`_programs`); ``quick``: compiled with :data:`QUICK_COMPILE`
     (XLA takes compiler options on the outermost jit only, hence the jit around ``start`` here)."""
-    def start_program(hp, table):
-        return start(hp, table, static, block)
+    def start_program(hp):
+        return start(hp, static, block)
 
-    fn = _on_mesh(start_program, mesh, (P(MODEL_AXIS), P()), P(MODEL_AXIS))
+    fn = _on_mesh(start_program, mesh, (P(MODEL_AXIS),), P(MODEL_AXIS))
     return Program(fn, "start", (static, block), QUICK_COMPILE if quick else None, aot=mesh is None)
 
 
@@ -190,11 +186,20 @@ class _Layout(NamedTuple):
     n_chunks: int
     sharded: object  # sharding of a chunk's per-model arrays
     everywhere: object  # sharding of what every device holds (data, batch orders)
-    start: object  # compiled start(hp, table)
+    start: object  # compiled start(hp)
     epochs: object  # compiled run_epochs(state, hp, orders, table, first)
     shuffle: bool  # whether batch orders are reshuffled every epoch (see draw_orders)
     draw: object  # draw_orders, compiled for this platform
     shapes: tuple  # a model's weight arrays (see weight_arrays)
+    host: bool  # the models start in NumPy, not by the start program (host_init.host_start_ok)
+    static: Static
+
+    def fresh(self, k: int, hp_host, hp_chunk):
+        """Chunk ``k``'s states before training (``hp_host``: every model's settings, padded, in NumPy)."""
+        if not self.host:
+            return self.start(hp_chunk)
+        rows = jax.tree.map(lambda a: np.asarray(a)[k * self.chunk:(k + 1) * self.chunk], hp_host)
+        return jax.tree.map(lambda a: place(a, self.sharded), host_state(rows, self.static))
 
     def rows(self, k: int) -> slice:
         """The real model rows of chunk ``k``."""
@@ -205,7 +210,8 @@ class _Layout(NamedTuple):
         return place(a[k * self.chunk:(k + 1) * self.chunk], self.sharded)
 
 
-def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str, scored: bool = False) -> _Layout:
+def _layout(n: int, static: Static, length: int, chunk: int | None, devices, record: str, scored: bool = False,
+            hp=None) -> _Layout:
     devices = layout_devices(devices)
     # float64 blocks are a quarter as large: a float64 block's activations stay in cache (measured 1.2-2x faster)
     d, block = len(devices), model_block(devices[0].platform) // (4 if static.precision == "float64" else 1)
@@ -224,31 +230,33 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
     return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
-                   functools.partial(draw_program, quick=quick, aot=mesh is None), param_layout(static).shapes)
+                   functools.partial(draw_program, quick=quick, aot=mesh is None), param_layout(static).shapes,
+                   hp is not None and host_start_ok(hp, static, devices[0].platform), static)
 
 
-def _prepare_programs(lay: _Layout, hp, table_d, orders_d, length: int, on_weights=None) -> None:
+def _prepare_programs(lay: _Layout, hp_host, hp, table_d, orders_d, length: int, on_weights=None) -> None:
     """Trace and lower the run's programs now, each from the shapes the one before it returns, and
     compile them side by side (see :class:`~jaxviz.engine.programs.Program`); ``on_weights(None,
     zeros)`` gets the weights' shapes before the epoch program is traced, so the hook's programs
     (surfaces) compile while it is traced, not after it has compiled."""
     if not lay.start.aot:
         return
-    state, initial, _ = lay.start.prepare(hp, table_d)
+    state = lay.fresh(0, hp_host, hp) if lay.host else lay.start.prepare(hp)
     if on_weights is not None:
-        on_weights(None, [np.zeros((lay.n, *shape), initial.dtype) for shape in lay.shapes])
+        on_weights(None, [np.zeros((lay.n, *shape), state.params.dtype) for shape in lay.shapes])
     first = jnp.int32(0)
     n_max = table_d.x_train.shape[1]
     lay.epochs.prepare(state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
 
 
-def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
-    """Fresh states of every chunk; the weight store with epoch 0 filled; the initial test figures."""
+def _begin(lay: _Layout, hp_host, hp_chunks, e: int, record: str):
+    """Fresh states of every chunk; the weight store with epoch 0 filled; room for the test figures
+    before training (the first call of the epoch program gives them)."""
     n = lay.n
-    states, weights, val0 = [], None, (np.empty(n, np.float32), np.empty(n, np.float32))
+    states, weights, val0 = [], None, (np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32))
     for k, h in enumerate(hp_chunks):
-        state, initial, v = lay.start(h, table_d)
-        initial = weight_arrays(initial, lay.shapes)
+        state = lay.fresh(k, hp_host, h)
+        initial = weight_arrays(state.params, lay.shapes)
         rows = lay.rows(k)
         m = rows.stop - rows.start
         if weights is None:
@@ -256,8 +264,6 @@ def _begin(lay: _Layout, hp_chunks, table_d, e: int, record: str):
             weights = [np.empty((n, kept, *w.shape[1:]), w.dtype) for w in initial]
         for store, w in zip(weights, initial):
             store[rows, 0] = w[:m]
-        for store, x in zip(val0, v):
-            store[rows] = to_host(x)[:m]
         states.append(state)
     return states, weights, val0
 
@@ -269,7 +275,7 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
     if record == "history" and kept != done + 1:
         raise ValueError(f"resume must be a checkpoint of a record='history' run (weights of epochs 0-{done}). "
                          f"Got one with {kept} epochs of weights instead.")
-    shapes = lay.start.eval_shape(hp_chunks[0], table_d)[0]
+    shapes = lay.start.eval_shape(hp_chunks[0])
     structure, want, got = jax.tree.structure(shapes), [x.shape[1:] for x in jax.tree.leaves(shapes)], [
         np.shape(v)[1:] for v in resume.state]
     if got != want:  # e.g. a checkpoint of an older jaxviz (which kept weights array by array)
@@ -289,8 +295,9 @@ def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metr
 
 
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, counts,
-            weights, record: str, on_epochs, should_stop, on_weights=None) -> int:
-    """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history, ``weights``)."""
+            weights, val0, record: str, on_epochs, should_stop, on_weights=None) -> int:
+    """Train chunk after chunk of epochs from ``done``; fills ``metrics`` (and, for a history,
+    ``weights``; from epoch 0, ``val0``: the test loss and accuracy before training)."""
     n, n_max = lay.n, table_d.x_train.shape[1]
     if on_weights is not None and record == "history" and done < e:
         # before the first call too: the hook's programs (surfaces) compile while the epochs' do
@@ -302,11 +309,13 @@ def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: in
             states[k], (ms, history) = lay.epochs(states[k], hp_chunks[k], orders, table_d, jnp.int32(first))
             rows = lay.rows(k)
             m = rows.stop - rows.start
+            ms = [to_host(x)[:count + 1, :m] / counts[j, rows].astype(x.dtype) for j, x in enumerate(ms)]
+            if first == 0:  # the look step (row 0): the test figures before training
+                val0[0][rows], val0[1][rows] = ms[2][0], ms[3][0]
             for j, x in enumerate(ms):
-                x = to_host(x)[:count, :m]
-                metrics[j, rows, first:first + count] = (x / counts[j, rows].astype(x.dtype)).T
+                metrics[j, rows, first:first + count] = x[1:].T
             for store, w in zip(weights, weight_arrays(history, lay.shapes) if record == "history" else []):
-                store[rows, first + 1:first + 1 + count] = np.swapaxes(w[:count, :m], 0, 1)
+                store[rows, first + 1:first + 1 + count] = np.swapaxes(w[1:count + 1, :m], 0, 1)
             if on_epochs is not None:
                 on_epochs(first + count, first * n + rows.stop * count)
         done = first + count
@@ -371,22 +380,22 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
                               devices, record, on_weights)
     e = static.epochs
     length = chunk_length(e)
-    lay = _layout(len(np.asarray(hp.lr)), static, length, chunk, devices, record)
+    lay = _layout(len(np.asarray(hp.lr)), static, length, chunk, devices, record, hp=hp)
     n = lay.n
     padded = jax.tree.map(lambda a: pad_rows(a, lay.chunk * lay.n_chunks), hp)
     hp_chunks = [jax.tree.map(lambda a, k=k: lay.split(a, k), padded) for k in range(lay.n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
-    _prepare_programs(lay, hp_chunks[0], table_d, orders_d, length, on_weights if record == "history" else None)
+    _prepare_programs(lay, padded, hp_chunks[0], table_d, orders_d, length, on_weights if record == "history" else None)
     metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
     if resume is None:
-        states, weights, val0 = _begin(lay, hp_chunks, table_d, e, record)
+        states, weights, val0 = _begin(lay, padded, hp_chunks, e, record)
         done = 0
     else:
         states, weights, val0 = _continue(lay, resume, hp_chunks, table_d, e, metrics, record)
         done = resume.done
     counts = per_sample(table, hp, slice(0, n), np.float32)
-    done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, counts, weights, record,
+    done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, counts, weights, val0, record,
                    on_epochs, should_stop, on_weights)
     if record == "history":
         for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch

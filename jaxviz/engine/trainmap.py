@@ -69,7 +69,7 @@ def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_model
     e = static.epochs
     length = chunk_length(e)
     n = len(np.asarray(hp.lr))
-    lay = _layout(n, static, length, chunk, devices, "final", scored=True)
+    lay = _layout(n, static, length, chunk, devices, "final", scored=True, hp=hp)
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
     real = np.dtype(real_dtype(static))
@@ -81,8 +81,9 @@ def _train_map(hp, table, static: Static, orders_table, chunk, devices, on_model
         rows = lay.rows(k)
         m = rows.stop - rows.start
         index = np.minimum(np.arange(k * lay.chunk, (k + 1) * lay.chunk), n - 1)  # the last chunk padded
-        h = jax.tree.map(lambda a, index=index: place(np.asarray(a)[index], lay.sharded), hp)
-        state = lay.start(h, table_d)[0]
+        h_host = jax.tree.map(lambda a, index=index: np.asarray(a)[index], hp)
+        h = jax.tree.map(lambda a: place(a, lay.sharded), h_host)
+        state = lay.fresh(0, h_host, h)
         acc = _empty(lay.chunk, lay.sharded, real)
         last = own_last[rows]
         counts = per_sample(table, hp, rows, real)  # sums -> History means (see RATIOS)
