@@ -30,7 +30,7 @@ from jaxviz.views.progress import advance, progress_bar
 # The engine (JAX) and the data (scikit-learn) are imported where used: the CLI answers a bad
 # argument, and validation refuses bad input, without loading either.
 
-__all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "enable_compilation_cache", "epochs_of", "check_data",
+__all__ = ["sweep", "plan_sweep", "load", "neurons_png", "load_checkpoint", "enable_compilation_cache", "set_fast_start", "epochs_of", "check_data",
            "read_csv", "PRESETS", "PRESET_INFO", "preset", "marked_models", "check_fps", "check_frames",
            "check_resolution", "unknown_key", "explore",
            "trainability", "logspace", "linspace", "parse_range", "is_range"]  # trainability maps (jaxviz.maps)
@@ -48,6 +48,20 @@ def enable_compilation_cache() -> str | None:
     folder = _enable_jax_cache()
     set_store(None if folder is None else ExecutableStore(folder))
     return folder
+
+
+def set_fast_start(exact: bool = True, background: bool = True) -> None:
+    """How a process's first small grid gets its first picture early: it trains on its exact
+    program (only its activations, optimisers and depth; the same bits), and the shared program
+    that later changes reuse is then built in the background (see :mod:`jaxviz.engine.exact`).
+    A script that runs one grid and ends can do without the background build.
+
+    Example:
+        >>> set_fast_start(background=False); set_fast_start()
+    """
+    from jaxviz.engine.exact import set_fast_start as configure
+
+    configure(exact=exact, background=background)
 
 
 def epochs_of(hp: dict[str, Any] | None = None, /, **overrides: Any) -> int:
@@ -219,7 +233,11 @@ def sweep(hp: dict[str, Any] | None = None, /, *, resolution: int = 64, frames: 
         print(f"jaxviz: {prepared.plan.describe()}", file=sys.stderr)
     enable_compilation_cache()
     metrics, weights, checkpoint, hparams = _train(prepared, progress, decided_by_main(should_stop), resume, live)
-    return _run_of(prepared, metrics, weights, checkpoint, hparams, frames)
+    run = _run_of(prepared, metrics, weights, checkpoint, hparams, frames)
+    from jaxviz.engine.exact import start_later
+
+    start_later()  # a shared program for the runs that follow, built in the background (jaxviz.engine.exact)
+    return run
 
 
 def _train(prepared: _Prepared, progress: bool, should_stop, resume, live=None):

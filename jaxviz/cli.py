@@ -275,6 +275,7 @@ def _run(hp: dict[str, Any], options: dict[str, Any], args) -> int:
     resume = None
     if resuming:
         resume = api.load_checkpoint(out / runfolder.CHECKPOINT)
+    api.set_fast_start(background=False)  # one run per process: no shared program to build for later runs
     t0 = time.perf_counter()
     with _stop_on_signals() as stopped:
         run = api.sweep(hp, resolution=resolution, frames=frames, progress=not args.quiet, data=data,

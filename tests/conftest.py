@@ -2,6 +2,12 @@ import os
 
 import pytest
 
+from jaxviz.engine.exact import set_fast_start
+
+# every test in this process sees the programs its grid's shape decides; a process's first run on
+# its exact program is tested in a process of its own (tests/test_compile.py)
+set_fast_start(exact=False)
+
 # one thread pool per test process is enough; keeps CI's 2 cores from oversubscribing
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
 

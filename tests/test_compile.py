@@ -318,3 +318,54 @@ def test_a_grid_started_in_numpy_trains_as_one_started_by_its_program(monkeypatc
     assert np.isfinite(host.initial_val[0]).all()
     for e in range(7):
         assert all(a.tobytes() == b.tobytes() for a, b in zip(host.weights(1, e), program.weights(1, e)))
+
+
+FAST_START = (
+    "import jaxviz\n"
+    "from jaxviz.engine import exact\n"
+    "from jaxviz.engine.programs import BUILT\n"
+    "grid = dict(lr=[0.1, 0.9], momentum=[0.0, 0.9], epochs=5, resolution=6, progress=False)\n"
+    "first = jaxviz.sweep(**grid)\n"
+    "exact.wait()\n"
+    "built = BUILT['run_epochs']\n"
+    "again = jaxviz.sweep(**grid)\n"
+    "tanh = jaxviz.sweep(**grid, activation='tanh', n3=4)\n"
+    "same = all(first.metrics[k].tobytes() == again.metrics[k].tobytes() for k in first.metrics)\n"
+    "same &= first.surfaces.tobytes() == again.surfaces.tobytes()\n"
+    "same &= all(a.tobytes() == b.tobytes() for e in range(6) for a, b in zip(first.weights(3, e), again.weights(3, e)))\n"
+    "print(built, BUILT['run_epochs'], same)\n"
+)
+
+
+@pytest.mark.slow
+def test_a_first_run_trains_on_its_exact_program_and_builds_the_shared_one_for_later(tmp_path):
+    """A process's first small grid trains with its exact program (only its activation, optimiser
+    and depth) and builds the shared program in the background; the next runs, the same grid and
+    one with another activation and depth, reuse the shared program and compile nothing, and the
+    same grid gives the same bits on either program."""
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", FAST_START], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["2", "2", "True"]  # exact + shared, then nothing new
+
+
+@pytest.mark.parametrize("settings", [
+    dict(activation=["tanh", "sigmoid"], optimizer=["adam", "rmsprop"], n1=[4, 10], n2=[0, 6], kr=[0.0, 0.01]),
+    dict(activation="relu", optimizer="adagrad", n1=8, n2=8, n3=[0, 5], l1=[0.0, 0.001]),
+    dict(lr=[0.5, 2.0], momentum=0.99, n1=10, n2=0)])
+def test_the_exact_program_computes_the_shared_programs_bits(settings):
+    """A small grid's exact program (only its activations, Keras optimisers and hidden slots:
+    exact.exact_static) against the shared one: every metric, every epoch's weights and the
+    whole training state, bit for bit (high lr with high momentum diverges: the NaN epochs too)."""
+    from jaxviz.engine.exact import exact_static
+
+    g = make_grid(**settings, epochs=4)
+    n = [60]
+    args = g.hparams(n), g.order_table(n), pack([load_dataset("moons")])
+    static = g.static(n)
+    exact = exact_static(static, args[0])
+    assert exact is not None and exact.live_slots <= static.slots
+    (ms, ws, cs), (me, we, ce) = train_grid(*args, static), train_grid(*args, exact)
+    assert all(ms[k].tobytes() == me[k].tobytes() for k in ms)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(ws, we))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(cs.state, ce.state))

@@ -41,7 +41,7 @@ def host_start_ok(hp, static, platform: str) -> bool:
     """
     words = max(static.inputs, static.hidden) * max(static.hidden, 16) * (static.slots + 1)
     return (platform == "cpu" and not static.paper_init and not (np.asarray(hp.init) != 0).any()
-            and not any(name.startswith("optax:") for name in static.optimizers)
+            and not any(name and name.startswith("optax:") for name in static.optimizers)
             and len(np.asarray(hp.lr)) * words <= HOST_MODELS * 1024 * 4)
 
 

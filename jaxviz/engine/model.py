@@ -82,15 +82,17 @@ MEANFIELD_GAINS = {
 
 
 def apply_activation(z: jax.Array, index, names: tuple[str, ...]) -> jax.Array:
-    """Activation ``names[index]`` of ``z``; ``index`` may be traced (one per model under vmap).
+    """Activation ``names[index]`` of ``z``; ``index`` may be traced (one per model under vmap). A
+    ``None`` in ``names`` is an activation left out of the program (no model uses it).
 
     Example:
         >>> apply_activation(jnp.array([-1.0, 2.0]), 1, ("relu", "lrelu")).tolist()
         [-0.30000001192092896, 2.0]
     """
-    if len(names) == 1:
-        return ACTIVATION_FNS[names[0]](z)
-    return jnp.select([index == i for i in range(len(names))], [ACTIVATION_FNS[n](z) for n in names])
+    live = [(i, n) for i, n in enumerate(names) if n]  # None: an activation no model of this program uses
+    if len(live) == 1:
+        return ACTIVATION_FNS[live[0][1]](z)
+    return jnp.select([index == i for i, _ in live], [ACTIVATION_FNS[n](z) for _, n in live])
 
 
 def gains(index, names: tuple[str, ...], meanfield, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
@@ -101,8 +103,9 @@ def gains(index, names: tuple[str, ...], meanfield, dtype=jnp.float32) -> tuple[
         >>> [round(float(g), 4) for g in gains(0, ("tanh",), True)], [float(g) for g in gains(0, ("tanh",), False)]
         ([1.4142, 1.0], [1.0, 1.0])
     """
-    pick = lambda j: jnp.asarray(MEANFIELD_GAINS[names[0]][j], dtype) if len(names) == 1 else jnp.select(  # noqa: E731
-        [index == i for i in range(len(names))], [jnp.asarray(MEANFIELD_GAINS[n][j], dtype) for n in names])
+    live = [(i, n) for i, n in enumerate(names) if n]
+    pick = lambda j: jnp.asarray(MEANFIELD_GAINS[live[0][1]][j], dtype) if len(live) == 1 else jnp.select(  # noqa: E731
+        [index == i for i, _ in live], [jnp.asarray(MEANFIELD_GAINS[n][j], dtype) for _, n in live])
     return tuple(jnp.where(meanfield, pick(j), jnp.asarray(1.0, dtype)) for j in (0, 1))
 
 

@@ -223,7 +223,7 @@ def optax_transform(name: str, learning_rate, momentum=None) -> optax.GradientTr
 
 
 def _optax_names(names: tuple[str, ...]) -> list[str]:
-    return [n for n in names if n.startswith(OPTAX_PREFIX)]
+    return [n for n in names if n and n.startswith(OPTAX_PREFIX)]
 
 
 def init_opt_state(params, optimizer, names: tuple[str, ...], lr=0.0, momentum=0.0) -> OptState:
@@ -333,7 +333,8 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
     tree, flat = (same, same) if layout is None else (layout.tree, layout.flat)
     optax_names = _optax_names(names)
     outs, new_optax = [], list(state.optax)
-    for name in names:
+    live = [(i, name) for i, name in enumerate(names) if name]  # None: a Keras optimiser no model here uses
+    for _, name in live:
         if name in optax_names:
             j = optax_names.index(name)
             u, new_optax[j] = _optax_updates(name, state.optax[j], tree(params), tree(grads), lr_t, momentum)
@@ -341,7 +342,7 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
         else:
             outs.append(_keras_updates(name, state, grads, lr_t, momentum, step))
     if len(outs) > 1:
-        pick = [optimizer == i for i in range(len(names))]
+        pick = [optimizer == i for i, _ in live]
         outs = [jax.tree.map(lambda *leaves: jnp.select(pick, leaves), *(o[j] for o in outs)) for j in range(3)]
         mine = [optimizer == names.index(n) for n in optax_names]  # the models this optimiser updates
         new_optax = [jax.tree.map(lambda a, b, m=m: jnp.where(m, a, b), new, old)

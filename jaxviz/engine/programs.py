@@ -141,6 +141,20 @@ class Program:
         self._unchecked: set = set()  # signatures whose executable came from the store and has not run yet
         self._lock = threading.Lock()
 
+    def status(self, *args) -> str:
+        """``"built"`` (compiled in this process, or kept in the store), ``"building"`` (its compile
+        has not finished) or ``"none"``, for these arguments; starts nothing."""
+        if not self.aot:
+            return "none"
+        sig = _signature(args)
+        entry = self._ready.get(sig)
+        if entry is not None:
+            pending = isinstance(entry[0], concurrent.futures.Future) and not entry[0].done()
+            return "building" if pending else "built"
+        store = _STORE
+        has = getattr(store, "has", None)
+        return "built" if has is not None and has(self._store_key(sig)) else "none"
+
     def eval_shape(self, *args):
         """The output shapes for these arguments (traces; compiles nothing)."""
         return self._jit.eval_shape(*args)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np  # noqa: F401  (doctests)
 
 from jaxviz.spec.grid import HParams, Static
+from jaxviz.engine.exact import live_arrays
 from jaxviz.engine.flat import ParamLayout, array_shapes, flatten_arrays, unflatten
 from jaxviz.engine.model import (Structure, init_params, input_columns,
                                  l1_penalty, l2_penalty, params_to_arrays, predict, structure)
@@ -278,7 +279,10 @@ def micro_grads(j, carry: EpochCarry, hp: HParams, orders, table, static: Static
         return part + jnp.where(closing, pen, 0.0), (part, correct, pen)
 
     arrays = unflatten(state.params, param_layout(static).shapes)
-    (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(arrays)
+    live = live_arrays(arrays, static)
+    (_, (part, correct, pen)), g = jax.value_and_grad(loss, has_aux=True)(live)
+    if len(live) < len(arrays):  # the slots left out: zero gradients
+        g = g[:-2] + [jnp.zeros_like(a) for a in arrays[len(live) - 2:-2]] + g[-2:]
     g = flatten_arrays(g)
     first = k == 0
     valid = j < micros * n_batches
@@ -307,7 +311,7 @@ def epoch_end(carry: EpochCarry, hp: HParams, table, static: Static):
     of :func:`train_epoch`."""
     state = carry.state
     s = structure_of(hp, static)
-    arrays = unflatten(state.params, param_layout(static).shapes)
+    arrays = live_arrays(unflatten(state.params, param_layout(static).shapes), static)
     val_loss, val_correct = evaluate(arrays, s, table, hp.data_index, hp.kr, static, hp.l1)
     lr_in_force = state.lr_base
     plateau, lr_base = plateau_update(state.plateau, state.lr_base, val_loss, hp.patience)

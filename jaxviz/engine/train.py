@@ -24,11 +24,13 @@ from jax.sharding import PartitionSpec as P
 from jaxviz.spec.settings import RECORDS, check_record
 from jaxviz.spec.grid import MIN_MODELS, HParams, Static
 from jaxviz.engine.flat import weight_arrays
+from jaxviz.engine.checkpoint import Checkpoint, _continue_from
+from jaxviz.engine.exact import build_later, choose, exact_static
 from jaxviz.engine.host_init import host_start_ok, host_state
 from jaxviz.engine.task import EPSILON, bce, task_of
 from jaxviz.engine.steps import (PLATEAU, QUICK_COMPILE, TEST_CHUNK, TRAIN_COMPILE, PlateauState, TrainState, per_sample,
-                                 batch_order, draw_orders, init_state, keep, param_layout, plateau_update,
-                                 epoch_end, epoch_start, micro_grads, micro_steps, micro_update)
+                                 batch_order, draw_orders, init_state, keep, param_layout,
+                                 plateau_update, epoch_end, epoch_start, micro_grads, micro_steps, micro_update)
 from jaxviz.engine.plan import epoch_chunk as chunk_length  # epochs per compiled call
 from jaxviz.engine.programs import Program, draw_program
 from jaxviz.engine.devices import (MODEL_AXIS, block_map, from_blocks, layout_devices, model_block, model_mesh, pad_rows,
@@ -43,16 +45,6 @@ __all__ = ["EPSILON", "PLATEAU", "METRICS", "RECORDS", "TEST_CHUNK", "PlateauSta
 #: History keys of a classification, in Keras' order (a regression has ``mae`` for ``accuracy``:
 #: see :attr:`jaxviz.engine.task.Task.metrics`).
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
-
-
-class Checkpoint(NamedTuple):
-    """Where a stopped training run stands: enough to continue it exactly."""
-
-    state: list  # the leaves of every model's TrainState (NumPy arrays)
-    done: int  # epochs trained
-    metrics: list  # History metrics so far, each (n_models, done), in the task's History order (METRICS)
-    weights: list  # weight arrays so far, each (n_models, done + 1, ...); record="final": the initial only
-    initial_val: tuple  # test loss and accuracy before training, each (n_models,)
 
 
 @functools.partial(jax.jit, static_argnames=("static", "block"))
@@ -193,6 +185,7 @@ class _Layout(NamedTuple):
     shapes: tuple  # a model's weight arrays (see weight_arrays)
     host: bool  # the models start in NumPy, not by the start program (host_init.host_start_ok)
     static: Static
+    exact: object = None  # the exact epoch program, for a cold first run (see jaxviz.engine.exact)
 
     def fresh(self, k: int, hp_host, hp_chunk):
         """Chunk ``k``'s states before training (``hp_host``: every model's settings, padded, in NumPy)."""
@@ -229,24 +222,32 @@ def _layout(n: int, static: Static, length: int, chunk: int | None, devices, rec
         sharded = everywhere = SingleDeviceSharding(devices[0])
     else:
         sharded, everywhere = NamedSharding(mesh, P(MODEL_AXIS)), NamedSharding(mesh, P())
+    # a float64 grid would build its shared program outside its x64 scope (a thread of its own): none
+    exact = exact_static(static, hp) if quick and mesh is None and hp is not None and static.precision == "float32" \
+        else None
+    exact = exact and _programs(exact._replace(epochs=0, steps=0), length, block, mesh, record, scored, quick)[1]
     return _Layout(n, chunk, -(-n // chunk), sharded, everywhere, start_fn, epochs_fn, static.shuffle,
                    functools.partial(draw_program, quick=quick, aot=mesh is None), param_layout(static).shapes,
-                   hp is not None and host_start_ok(hp, static, devices[0].platform), static)
+                   hp is not None and host_start_ok(hp, static, devices[0].platform), static, exact)
 
 
-def _prepare_programs(lay: _Layout, hp_host, hp, table_d, orders_d, length: int, on_weights=None) -> None:
+def _prepare_programs(lay: _Layout, hp_host, hp, table_d, orders_d, length: int, on_weights=None):
     """Trace and lower the run's programs now, each from the shapes the one before it returns, and
     compile them side by side (see :class:`~jaxviz.engine.programs.Program`); ``on_weights(None,
     zeros)`` gets the weights' shapes before the epoch program is traced, so the hook's programs
-    (surfaces) compile while it is traced, not after it has compiled."""
+    (surfaces) compile while it is traced, not after it has compiled. Returns the layout with the
+    epoch program chosen (:func:`jaxviz.engine.exact.choose`) and what to build after the run."""
     if not lay.start.aot:
-        return
+        return lay, None
     state = lay.fresh(0, hp_host, hp) if lay.host else lay.start.prepare(hp)
     if on_weights is not None:
         on_weights(None, [np.zeros((lay.n, *shape), state.params.dtype) for shape in lay.shapes])
     first = jnp.int32(0)
     n_max = table_d.x_train.shape[1]
-    lay.epochs.prepare(state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
+    args = (state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
+    epochs, later = choose(lay.epochs, lay.exact, args)
+    epochs.prepare(*args)
+    return lay._replace(epochs=epochs), later and (later, args)
 
 
 def _begin(lay: _Layout, hp_host, hp_chunks, e: int, record: str):
@@ -266,32 +267,6 @@ def _begin(lay: _Layout, hp_host, hp_chunks, e: int, record: str):
             store[rows, 0] = w[:m]
         states.append(state)
     return states, weights, val0
-
-
-def _continue(lay: _Layout, resume: Checkpoint, hp_chunks, table_d, e: int, metrics, record: str):
-    """States, weight store and initial test figures of a checkpoint, to train on from it."""
-    done = resume.done
-    kept = resume.weights[0].shape[1]
-    if record == "history" and kept != done + 1:
-        raise ValueError(f"resume must be a checkpoint of a record='history' run (weights of epochs 0-{done}). "
-                         f"Got one with {kept} epochs of weights instead.")
-    shapes = lay.start.eval_shape(hp_chunks[0])
-    structure, want, got = jax.tree.structure(shapes), [x.shape[1:] for x in jax.tree.leaves(shapes)], [
-        np.shape(v)[1:] for v in resume.state]
-    if got != want:  # e.g. a checkpoint of an older jaxviz (which kept weights array by array)
-        raise ValueError(f"resume must be a checkpoint of this grid by this jaxviz version (state arrays shaped {want} "
-                         f"per model). Got {got} instead.")
-    leaves = [pad_rows(v, lay.chunk * lay.n_chunks) for v in resume.state]
-    states = [jax.tree.unflatten(structure, [lay.split(v, k) for v in leaves]) for k in range(lay.n_chunks)]
-    metrics[:, :, :done] = np.stack([m[:, :done] for m in resume.metrics])
-    size = e + 1 if record == "history" else 2
-    weights = [np.empty((lay.n, size, *w.shape[2:]), w.dtype) for w in resume.weights]
-    for store, w in zip(weights, resume.weights):
-        if record == "history":
-            store[:, : done + 1] = w[:, : done + 1]
-        else:
-            store[:, 0] = w[:, 0]
-    return states, weights, resume.initial_val
 
 
 def _epochs(lay: _Layout, states, hp_chunks, orders_d, table_d, done: int, e: int, length: int, metrics, counts,
@@ -386,17 +361,20 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     hp_chunks = [jax.tree.map(lambda a, k=k: lay.split(a, k), padded) for k in range(lay.n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
-    _prepare_programs(lay, padded, hp_chunks[0], table_d, orders_d, length, on_weights if record == "history" else None)
+    lay, later = _prepare_programs(lay, padded, hp_chunks[0], table_d, orders_d, length,
+                                   on_weights if record == "history" else None)
     metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
     if resume is None:
         states, weights, val0 = _begin(lay, padded, hp_chunks, e, record)
         done = 0
     else:
-        states, weights, val0 = _continue(lay, resume, hp_chunks, table_d, e, metrics, record)
+        states, weights, val0 = _continue_from(lay, resume, hp_chunks, table_d, e, metrics, record)
         done = resume.done
     counts = per_sample(table, hp, slice(0, n), np.float32)
     done = _epochs(lay, states, hp_chunks, orders_d, table_d, done, e, length, metrics, counts, weights, val0, record,
                    on_epochs, should_stop, on_weights)
+    if later is not None:  # the shared program, for the runs that follow (see jaxviz.engine.exact)
+        build_later(*later)
     if record == "history":
         for store in weights:  # epochs not trained yet: weights frozen at the last trained epoch
             store[:, done + 1:] = store[:, done:done + 1]

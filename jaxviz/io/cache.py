@@ -101,6 +101,10 @@ class ExecutableStore:
             return None
         return data
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under ``key`` (without reading it)."""
+        return (self.folder / f"{key}.bin").is_file()
+
     def save(self, key: str, data: bytes) -> None:
         try:
             _write_whole(self.folder / f"{key}.bin", lambda part: part.write_bytes(data))

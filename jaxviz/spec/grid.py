@@ -94,6 +94,9 @@ class Static(NamedTuple):
     # the fractal paper (issue 13)
     precision: str = "float32"  # the float type the program trains in (config.PRECISIONS)
     paper_init: bool = False  # some model starts from the paper's weights (init="fractal")
+    # a program that computes the first live_slots hidden slots only (0: all), for models without
+    # the others (engine.train's exact program; see engine.steps.live_arrays)
+    live_slots: int = 0
 
 
 def dataset_key(config: dict[str, Any]) -> tuple[str, float, int]:
