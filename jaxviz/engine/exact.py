@@ -72,7 +72,16 @@ def choose(shared, exact, args):
 def build_later(program, args) -> None:
     """Build ``program`` for ``args`` after the run: at :func:`start_later` (``jaxviz.sweep`` calls
     it when its Run is complete, so the build does not slow the run itself), else at the next
-    :func:`choose`."""
+    :func:`choose`.
+
+    Example:
+        >>> import jax
+        >>> from jaxviz.engine.programs import Program
+        >>> later = Program(lambda x: x + 1, "doc-later", ())
+        >>> build_later(later, (jax.ShapeDtypeStruct((2,), "float32"),)); start_later(); wait()
+        >>> later.status(jax.ShapeDtypeStruct((2,), "float32")) in ("built", "building")
+        True
+    """
     _LATER.append((program, args))
 
 

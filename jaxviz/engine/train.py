@@ -122,8 +122,18 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
                 acc = jax.vmap(convergence_update)(acc, loss, e < hp.epochs)
             return (state, acc), (metrics, state.params if record == "history" else [])
 
-        # the look step is the same loop body (no kernels of its own): it evaluates the state it is given
-        return jax.lax.scan(epoch, (state, acc), jnp.arange(length + look))
+        # the look step is the same loop body (no kernels of its own), run by the first call only: a loop
+        # from a value, not a scan, so later calls skip it (its output row stays zero; the host ignores it)
+        real = state.params.dtype
+        rows = ((jnp.zeros((length + look, block), real),) * 5, jnp.zeros((length + look, *state.params.shape), real)
+                if record == "history" else [])
+
+        def step(i, c):
+            carry, out = c
+            carry, y = epoch(carry, i)
+            return carry, jax.tree.map(lambda o, v: jax.lax.dynamic_update_index_in_dim(o, v, i, 0), out, y)
+
+        return jax.lax.fori_loop(jnp.where(first > 0, look, 0), length + look, step, ((state, acc), rows))
 
     if score is not None and record != "final":
         raise ValueError(f"record must be 'final' when a score is kept. Got {record!r} instead.")
