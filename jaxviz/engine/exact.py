@@ -124,8 +124,10 @@ def exact_static(static: Static, hp: HParams) -> Static | None:
         >>> s.activations, s.optimizers, s.live_slots
         ((None, 'lrelu', None, None, None), ('sgd', None, None, None), 2)
     """
-    used = lambda names, index: tuple(  # noqa: E731
-        n if n and (i in set(np.asarray(index).tolist()) or n.startswith("optax:")) else None for i, n in enumerate(names))
+    def used(names, index):
+        taken = set(np.asarray(index).tolist())
+        return tuple(n if n and (i in taken or n.startswith("optax:")) else None for i, n in enumerate(names))
+
     widths = np.asarray(hp.widths)
     slots = 3 if widths[:, 2:].any() else 2 if widths[:, 1:].any() else 1
     exact = static._replace(activations=used(static.activations, hp.activation),

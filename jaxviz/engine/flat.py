@@ -87,8 +87,8 @@ class ParamLayout(NamedTuple):
 
 def weight_arrays(flat, shapes) -> list[np.ndarray]:
     """Host weight arrays ``[k1, b1, ..., k_out, b_out]`` from flat weights on the devices
-    (:func:`start`, :func:`run_epochs`), leading axes kept: the programs return one vector per
-    model, and cutting it up here costs no compiled kernels.
+    (:func:`jaxviz.engine.train.start`, :func:`~jaxviz.engine.train.run_epochs`), leading axes
+    kept: the programs return one vector per model, and cutting it up here costs no compiled kernels.
 
     Example:
         >>> [a.shape for a in weight_arrays(jnp.zeros((3, 7)), ((2, 2), (2,), (1,)))]

@@ -16,12 +16,12 @@ import numpy as np
 from jaxviz.engine.host_orders import fold_in, threefry2x32
 from jaxviz.engine.inputs import N_FEATURES
 
-__all__ = ["HOST_WORDS", "host_start_ok", "init_state_host", "host_state"]
+__all__ = ["HOST_START_WORDS", "host_start_ok", "init_state_host", "host_state"]
 
 #: A grid whose first state takes at most this many random words (models x (slots + 1) x padded
 #: rows x columns) starts in NumPy: about 0.3 s on a 2-core machine (4,096 models of width 16),
 #: what the start program takes to compile; a larger grid goes through the program.
-HOST_WORDS = 1 << 22
+HOST_START_WORDS = 1 << 22
 
 
 def _n_inputs(features, inputs: int, raw_inputs: int) -> np.ndarray:
@@ -44,24 +44,28 @@ def host_start_ok(hp, static, platform: str) -> bool:
     words = max(static.inputs, static.hidden) * max(static.hidden, 1) * (static.slots + 1)
     return (platform == "cpu" and not static.paper_init and not (np.asarray(hp.init) != 0).any()
             and not any(name and name.startswith("optax:") for name in static.optimizers)
-            and len(np.asarray(hp.lr)) * words <= HOST_WORDS)
+            and len(np.asarray(hp.lr)) * words <= HOST_START_WORDS)
 
 
-def init_state_host(hp, static, units: int, adagrad: int | None, dtype) -> dict[str, np.ndarray]:
+def init_state_host(hp, static) -> dict[str, np.ndarray]:
     """Every model's flat weights and Keras optimiser buffers before training, as the ``start``
-    program computes them (Glorot-uniform kernels from the model's seed, zero biases; see
-    :func:`jaxviz.engine.model.init_params`): ``{"params", "m", "v"}``, each ``(n_models, size)``.
-    ``adagrad``: the index of ``adagrad`` among the grid's optimisers (its models' ``v`` starts
-    at 0.1), or None.
+    program computes them (Glorot-uniform kernels from the model's seed, zero biases, Adagrad's
+    accumulator at 0.1; see :func:`jaxviz.engine.model.init_params`), in the grid's float type:
+    ``{"params", "m", "v"}``, each ``(n_models, size)``.
 
     Example:
         >>> from jaxviz.spec.grid import make_grid
         >>> g = make_grid(n1=3, n2=0, seed=[0, 1])
-        >>> s = init_state_host(g.hparams([60]), g.static([60]), 1, 3, np.float32)
+        >>> s = init_state_host(g.hparams([60]), g.static([60]))
         >>> s["params"].shape, bool((s["params"][0] != s["params"][1]).any())
         ((2, 57), True)
     """
+    from jaxviz.engine.precision import real_dtype
+    from jaxviz.engine.task import task_of
+
     slots, hidden, inputs = static.slots, static.hidden, static.inputs
+    units, dtype = task_of(static.task, static.classes).units, np.dtype(real_dtype(static))
+    adagrad = static.optimizers.index("adagrad") if "adagrad" in static.optimizers else None
     widths = np.asarray(hp.widths, np.int64)[:, :slots]
     n = len(widths)
     present = widths > 0
@@ -111,14 +115,10 @@ def host_state(hp, static):
         (2, [0.10000000149011612, 0.5], 'int32')
     """
     from jaxviz.engine.optim import OptState
-    from jaxviz.engine.precision import real_dtype
     from jaxviz.engine.steps import PlateauState, TrainState
-    from jaxviz.engine.task import task_of
 
-    real = np.dtype(real_dtype(static))
-    adagrad = static.optimizers.index("adagrad") if "adagrad" in static.optimizers else None
-    s = init_state_host(hp, static, task_of(static.task, static.classes).units, adagrad, real)
-    n = len(s["params"])
+    s = init_state_host(hp, static)
+    real, n = s["params"].dtype, len(s["params"])
     zeros = np.zeros(n, np.int32)
     return TrainState(s["params"], OptState(s["m"], s["v"], ()), zeros, np.asarray(hp.lr).astype(real),
                       PlateauState(np.full(n, np.inf, real), zeros, zeros), np.zeros(n, bool))

@@ -317,7 +317,7 @@ def update(params, state: OptState, grads, lr_t, momentum, step, optimizer, name
     layers' updates times ``scales`` (see :func:`layer_scales`; None: not scaled). Returns
     ``(params, state)``.
 
-    With a ``layout`` (:class:`~jaxviz.engine.model.ParamLayout`), ``params``, ``grads`` and the
+    With a ``layout`` (:class:`~jaxviz.engine.flat.ParamLayout`), ``params``, ``grads`` and the
     Keras buffers ``m`` and ``v`` are flat vectors (the engine's form): Keras' element-wise
     rules run on them as they are, while optax transformations and layer multipliers, which can
     treat each array on its own, see the model's tree (``layout.tree``).

@@ -20,7 +20,7 @@ from jaxviz.spec.grid import HParams, Static
 from jaxviz.engine.exact import live_arrays
 from jaxviz.engine.flat import ParamLayout, array_shapes, flatten_arrays, unflatten
 from jaxviz.engine.model import (Structure, init_params, input_columns,
-                                 l1_penalty, l2_penalty, params_to_arrays, predict, structure)
+                                 l1_penalty, l2_penalty, predict, structure)
 from jaxviz.engine.task import task_of
 from jaxviz.engine.optim import OptState, init_opt_state, layer_scales, learning_rate, update
 from jaxviz.engine.precision import real_dtype
@@ -366,7 +366,7 @@ def init_state(hp: HParams, static: Static) -> TrainState:
                        n_inputs=n_inputs, init=hp.init,
                        units=task_of(static.task, static.classes).units, dtype=real, paper=static.paper_init)
     opt = init_opt_state(tree, hp.optimizer, static.optimizers, hp.lr.astype(real), hp.momentum)
-    flat = lambda t: flatten_arrays(params_to_arrays(t))  # noqa: E731
+    flat = param_layout(static).flat
     return TrainState(
         params=flat(tree),
         opt=opt._replace(m=flat(opt.m), v=flat(opt.v)),

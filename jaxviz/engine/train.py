@@ -78,9 +78,9 @@ def run_epochs(state, hp: HParams, orders, table, first, static: Static, length:
     :func:`per_sample` divides them) and, with ``record="history"``, the
     weights after each epoch ``(length, n_models, size)``, flat (see
     :func:`~jaxviz.engine.steps.param_layout`; ``record="final"``: none, so the outputs do not
-    grow with the epochs). Both have a first row more, a look step that trains nothing: its
-    ``val_loss`` and ``val_accuracy`` sums are those of the state the call starts from (the first
-    call's: the figures before training), its weights that state's.
+    grow with the epochs). Both have a first row more, a look step that trains nothing: in the
+    call from epoch 0 its ``val_loss`` and ``val_accuracy`` sums are the figures before training,
+    its weights the initial ones; later calls skip it (that row stays zero).
 
     ``score`` (``record="final"`` only): every model's running trainability measure (a
     :class:`~jaxviz.engine.score.Convergence`), updated with each epoch's training loss inside the
@@ -248,8 +248,8 @@ def _prepare_programs(lay: _Layout, hp_host, hp, table_d, orders_d, length: int,
     (surfaces) compile while it is traced, not after it has compiled. Returns the layout with the
     epoch program chosen (:func:`jaxviz.engine.exact.choose`) and what to build after the run."""
     if not lay.start.aot:
-        return lay, None
-    state = lay.fresh(0, hp_host, hp) if lay.host else lay.start.prepare(hp)
+        return lay, None, None
+    state = lay.fresh(0, hp_host, hp) if lay.host else lay.start.prepare(hp)  # a host start: chunk 0's, kept
     if on_weights is not None:
         on_weights(None, [np.zeros((lay.n, *shape), state.params.dtype) for shape in lay.shapes])
     first = jnp.int32(0)
@@ -257,16 +257,17 @@ def _prepare_programs(lay: _Layout, hp_host, hp, table_d, orders_d, length: int,
     args = (state, hp, lay.draw(orders_d, first, n_max, length, lay.shuffle, prepare=True), table_d, first)
     epochs, later = choose(lay.epochs, lay.exact, args)
     epochs.prepare(*args)
-    return lay._replace(epochs=epochs), later and (later, args)
+    return lay._replace(epochs=epochs), later and (later, args), state if lay.host else None
 
 
-def _begin(lay: _Layout, hp_host, hp_chunks, e: int, record: str):
-    """Fresh states of every chunk; the weight store with epoch 0 filled; room for the test figures
-    before training (the first call of the epoch program gives them)."""
+def _begin(lay: _Layout, hp_host, hp_chunks, e: int, record: str, first=None):
+    """Fresh states of every chunk (``first``: chunk 0's, if already made); the weight store with
+    epoch 0 filled; room for the test figures before training (the first call of the epoch
+    program gives them)."""
     n = lay.n
     states, weights, val0 = [], None, (np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32))
     for k, h in enumerate(hp_chunks):
-        state = lay.fresh(k, hp_host, h)
+        state = first if k == 0 and first is not None else lay.fresh(k, hp_host, h)
         initial = weight_arrays(state.params, lay.shapes)
         rows = lay.rows(k)
         m = rows.stop - rows.start
@@ -371,11 +372,11 @@ def train_grid(hp: HParams, orders_table, table, static: Static, on_epochs=None,
     hp_chunks = [jax.tree.map(lambda a, k=k: lay.split(a, k), padded) for k in range(lay.n_chunks)]
     table_d = jax.tree.map(lambda a: place(a, lay.everywhere), table)
     orders_d = jax.tree.map(lambda a: place(a, lay.everywhere), orders_table)
-    lay, later = _prepare_programs(lay, padded, hp_chunks[0], table_d, orders_d, length,
-                                   on_weights if record == "history" else None)
+    lay, later, ready = _prepare_programs(lay, padded, hp_chunks[0], table_d, orders_d, length,
+                                          on_weights if record == "history" else None)
     metrics = np.full((len(METRICS), n, e), np.nan, np.float32)
     if resume is None:
-        states, weights, val0 = _begin(lay, padded, hp_chunks, e, record)
+        states, weights, val0 = _begin(lay, padded, hp_chunks, e, record, ready)
         done = 0
     else:
         states, weights, val0 = _continue_from(lay, resume, hp_chunks, table_d, e, metrics, record)
