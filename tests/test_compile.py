@@ -279,6 +279,30 @@ def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkey
     assert [p.name.split("-")[0] for p in (tmp_path / "executables").glob("*.bin")] == ["triple"]
 
 
+STORED_ON_TWO = (
+    "import sys, jax, jax.numpy as jnp\n"
+    "from jaxviz.engine import programs\n"
+    "from jaxviz.io.cache import ExecutableStore\n"
+    "assert len(jax.devices()) == 2\n"
+    "programs.set_store(ExecutableStore(sys.argv[1]))\n"
+    "x = jax.device_put(jnp.arange(3.0), jax.devices()[0])\n"
+    "print(programs.Program(lambda x: 3 * x, 'triple', key=('two devices',))(x).tolist(), programs.LOADED['triple'])\n"
+)
+
+
+@pytest.mark.slow
+def test_a_stored_one_device_executable_runs_in_a_process_of_several_devices(tmp_path):
+    """An executable saved for arguments on one device, loaded in a process that has two (the
+    sharded tests' processes, a 2-GPU machine), runs on that one device: loaded without naming its
+    devices, XLA would expect one shard of every argument per device."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    runs = [subprocess.run([sys.executable, "-c", STORED_ON_TWO, str(tmp_path)], env=env, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr[-2000:]
+    assert [r.stdout.split("] ")[-1].strip() for r in runs] == ["0", "1"]  # compiled, then loaded
+    assert all(r.stdout.startswith("[0.0, 3.0, 6.0]") for r in runs)
+
+
 def test_models_started_in_numpy_are_the_start_programs():
     """A small grid of Glorot models starts in NumPy (no start program to compile): every leaf of
     every model's first state is the start program's, bit for bit, over seeds, widths, input

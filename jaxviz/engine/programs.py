@@ -202,9 +202,12 @@ class Program:
             from jax.experimental.serialize_executable import deserialize_and_load
 
             blob, in_tree, out_tree = pickle.loads(data)
-            devices = [s.device_set for *_, s in sig[1] if s is not None]
-            device = next(iter(devices[0])) if devices else jax.devices()[0]
-            return deserialize_and_load(blob, in_tree, out_tree, backend=device.platform)
+            shardings = [s for *_, s in sig[1] if s is not None]
+            # the arguments' devices, in the sharding's order: left out, XLA would run the executable on
+            # every device of the process (a 1-device program on 4 devices expects 4 shards per argument)
+            devices = list(shardings[0]._device_assignment) if shardings else jax.devices()[:1]
+            return deserialize_and_load(blob, in_tree, out_tree, backend=devices[0].platform,
+                                        execution_devices=devices)
         except Exception:  # noqa: BLE001 (an entry of another version or a damaged file: compile again)
             return None
 
