@@ -164,7 +164,8 @@ def test_views_link_to_the_tiles(run, page):
     with page.expect_download() as download:
         page.click("#jv-csv")
     assert download.value.suggested_filename.endswith(".csv")
-    handle(page, "h.filter({})")
+    # filter's promise resolves once the view has followed: read in the same task, the table is the new one
+    assert handle(page, "h.filter({}).then(() => document.querySelectorAll('.jv-table tr').length)") == 1 + len(run.configs)
     marked = [i for i in range(len(run.configs)) if run.diverged_epoch[i] > 0 or run.exploded_epoch[i] > 0]
     assert marked and page.locator("tr.jv-diverged, tr.jv-exploded").count() == len(marked)
     assert "diverged" in page.locator("tr.jv-diverged").first.inner_text()

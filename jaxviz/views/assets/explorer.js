@@ -564,8 +564,10 @@
   window.jaxvizExplorer = {
     ready, models: N, epochs: D.epochs.slice(), errors, timing, resolution: R, thinned: D.thinned,
     setEpoch: (e) => setFrame(frameOf(e)),
-    sortBy: (metric, descending = false) => { applySort(metric, descending); return Promise.resolve(); },
-    filter: (spec) => { applyFilter(spec); return Promise.resolve(); },
+    // resolved once the analysis view has followed (changed() renders it in a timer of its own:
+    // timers of one delay run in the order they were set)
+    sortBy: (metric, descending = false) => { applySort(metric, descending); return new Promise((r) => setTimeout(r, 0)); },
+    filter: (spec) => { applyFilter(spec); return new Promise((r) => setTimeout(r, 0)); },
     visible: () => S.shown.slice(),
     drawn: () => S.drawn,
     probability: (model, frame, i, j) => {
