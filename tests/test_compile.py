@@ -373,6 +373,16 @@ def test_a_first_run_trains_on_its_exact_program_and_builds_the_shared_one_for_l
     assert out.stdout.split() == ["2", "2", "True"]  # exact + shared, then nothing new
 
 
+@pytest.mark.slow
+def test_a_script_that_ends_after_its_first_run_exits_cleanly(tmp_path):
+    """A script's process may end while the shared program's background build is still tracing:
+    it exits with code 0 and prints nothing (no traceback from the compile pool refusing work)."""
+    env = {**os.environ, "JAXVIZ_CACHE_DIR": str(tmp_path / "cache")}
+    script = "import jaxviz\njaxviz.sweep(lr=[0.1, 0.9], epochs=3, resolution=6, progress=False)\n"
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and out.stderr == "", out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("settings", [
     dict(activation=["tanh", "sigmoid"], optimizer=["adam", "rmsprop"], n1=[4, 10], n2=[0, 6], kr=[0.0, 0.01]),
     dict(activation="relu", optimizer="adagrad", n1=8, n2=8, n3=[0, 5], l1=[0.0, 0.001]),

@@ -94,9 +94,19 @@ def start_later() -> None:
     """
     while _LATER:
         program, args = _LATER.pop(0)
-        thread = threading.Thread(target=program.prepare, args=args, name="jaxviz-shared-program")
+        thread = threading.Thread(target=_build, args=(program, args), name="jaxviz-shared-program")
         thread.start()
         _THREADS.append(thread)
+
+
+def _build(program, args) -> None:
+    try:
+        program.prepare(*args)
+    except RuntimeError as err:
+        # the process is exiting (concurrent.futures takes no new work once the interpreter shuts
+        # down): the build is dropped quietly, a later process compiles the program when it needs it
+        if "after shutdown" not in str(err) and "after interpreter shutdown" not in str(err):
+            raise
 
 
 def wait() -> None:
