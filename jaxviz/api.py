@@ -54,7 +54,9 @@ def set_fast_start(exact: bool = True, background: bool = True) -> None:
     """How a process's first small grid gets its first picture early: it trains on its exact
     program (only its activations, optimisers and depth; the same bits), and the shared program
     that later changes reuse is then built in the background (see :mod:`jaxviz.engine.exact`).
-    A script that runs one grid and ends can do without the background build.
+    A process that ends while that build compiles waits for it (up to the program's compile
+    time, a few seconds on 2 cores), and the executable store keeps it for the next process;
+    a script that runs one grid and ends can do without it: ``set_fast_start(background=False)``.
 
     Example:
         >>> set_fast_start(background=False); set_fast_start()
