@@ -255,9 +255,13 @@ def test_history_means_are_the_same_bits_in_any_grid(task):
         assert values[25].tobytes() == solo.metrics[name][0].tobytes(), name
 
 
-def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkeypatch):
-    """An entry of the executable store saved without some kernel's code fails on its first
-    call (XLA: NOT_FOUND); the program then compiles afresh, answers, and replaces the entry."""
+@pytest.mark.parametrize("error", ["NOT_FOUND: Function bitcast_bitcast_fusion not found",
+                                   "INVALID_ARGUMENT: Expected args to execute_sharded_on_local_devices to have 4 shards",
+                                   "RESOURCE_EXHAUSTED: Out of memory while trying to allocate 1024 bytes"])
+def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkeypatch, error):
+    """An entry of the executable store that cannot run here (saved without some kernel's code,
+    XLA: NOT_FOUND; or loaded for other devices) fails on its first call; the program then
+    compiles afresh, answers, and replaces the entry."""
     import jax
     from jaxviz.engine import programs
     from jaxviz.io.cache import ExecutableStore
@@ -271,9 +275,14 @@ def test_a_stored_executable_missing_a_kernel_is_compiled_again(tmp_path, monkey
         out_info = real.out_info
 
         def __call__(self, *args):
-            raise jax.errors.JaxRuntimeError("NOT_FOUND: Function bitcast_bitcast_fusion not found")
+            raise jax.errors.JaxRuntimeError(error)
 
     monkeypatch.setattr(program, "_load", lambda key, sig: Damaged())
+    if error.startswith("RESOURCE_EXHAUSTED"):  # the call's own failure: reported, not compiled again
+        with pytest.raises(jax.errors.JaxRuntimeError, match="RESOURCE_EXHAUSTED"):
+            program(jnp.ones(3))
+        assert not list(tmp_path.glob("executables/*.bin"))
+        return
     assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]
     assert program(jnp.ones(3)).tolist() == [3.0, 3.0, 3.0]  # the fresh executable is kept
     assert [p.name.split("-")[0] for p in (tmp_path / "executables").glob("*.bin")] == ["triple"]

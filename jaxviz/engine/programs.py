@@ -243,14 +243,15 @@ class Program:
         return compiled(*args)
 
     def _first_call(self, compiled, sig, args):
-        """The first call of an executable loaded from the store, run to the end: an entry saved
-        without some kernel's code (XLA answers ``NOT_FOUND: Function ... not found``) is replaced
-        by a fresh compile, and the call made again."""
+        """The first call of an executable loaded from the store, run to the end: an entry that
+        cannot run here (saved without some kernel's code, XLA's ``NOT_FOUND: Function ... not
+        found``, or for other devices, ``INVALID_ARGUMENT``) is replaced by a fresh compile, and
+        the call made again. Running out of memory is the call's own failure, not the entry's."""
         self._unchecked.discard(sig)
         try:
             return jax.block_until_ready(compiled(*args))
         except jax.errors.JaxRuntimeError as err:
-            if "NOT_FOUND" not in str(err):
+            if "RESOURCE_EXHAUSTED" in str(err):
                 raise
         compiled = self._compile(self._jit.trace(*args).lower(), self._store_key(sig))
         self._ready[sig] = (compiled, self._ready[sig][1])
