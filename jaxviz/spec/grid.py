@@ -95,7 +95,7 @@ class Static(NamedTuple):
     precision: str = "float32"  # the float type the program trains in (config.PRECISIONS)
     paper_init: bool = False  # some model starts from the paper's weights (init="fractal")
     # a program that computes the first live_slots hidden slots only (0: all), for models without
-    # the others (engine.train's exact program; see engine.steps.live_arrays)
+    # the others (the exact program: engine.exact.exact_static and live_arrays)
     live_slots: int = 0
 
 

@@ -558,16 +558,17 @@
     setTimeout(renderView, 0);
   });
   ready.catch((e) => errors.push(String(e)));
+  // resolved once the analysis view has followed a change (changed() renders it in a timer of its
+  // own; timers of one delay run in the order they were set)
+  const viewFollowed = () => new Promise((r) => setTimeout(r, 0));
   let resizeTimer;
   window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => S.layout && relayout(), 150); });
 
   window.jaxvizExplorer = {
     ready, models: N, epochs: D.epochs.slice(), errors, timing, resolution: R, thinned: D.thinned,
     setEpoch: (e) => setFrame(frameOf(e)),
-    // resolved once the analysis view has followed (changed() renders it in a timer of its own:
-    // timers of one delay run in the order they were set)
-    sortBy: (metric, descending = false) => { applySort(metric, descending); return new Promise((r) => setTimeout(r, 0)); },
-    filter: (spec) => { applyFilter(spec); return new Promise((r) => setTimeout(r, 0)); },
+    sortBy: (metric, descending = false) => { applySort(metric, descending); return viewFollowed(); },
+    filter: (spec) => { applyFilter(spec); return viewFollowed(); },
     visible: () => S.shown.slice(),
     drawn: () => S.drawn,
     probability: (model, frame, i, j) => {
